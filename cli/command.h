@@ -1,0 +1,45 @@
+// The subcommand table of clusterctl. Each subcommand lives in its own file,
+// binds its flags on a CLI11 sub-app and calls one library function; main.cc
+// parses, dispatches and turns errors into exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+
+namespace cluster::cli {
+
+// Exit codes every command keeps (documented in docs/cli.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,      // the command ran and something failed (a host, a check)
+  kExitUsageError = 2,   // bad flags, or an inventory that does not validate
+};
+
+// Flags shared by every command. They may be given before or after the
+// subcommand name (`clusterctl -v plan ...` or `clusterctl plan -v ...`).
+struct GlobalOptions {
+  int verbosity = 0;  // -v info, -vv debug
+  bool json = false;  // machine-readable output on stdout
+};
+
+// Maps a failed Status to an exit code: configuration and usage problems are 2,
+// everything else 1.
+int ExitCodeFor(const Status& status);
+
+// Prints a failed Status to stderr ("error: ...") or, with --json, as
+// {"ok": false, "error": {"code": ..., "message": ...}} on stdout. Returns the exit code.
+int ReportError(const Status& status, const GlobalOptions& global);
+
+// Adds one subcommand to `app`. When the user picks it, `*run` is set to the
+// function that executes it; the function returns the process exit code.
+using CommandRunner = std::function<int()>;
+using CommandAdder = void (*)(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+
+void AddValidateCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+
+}  // namespace cluster::cli

@@ -1,0 +1,70 @@
+// clusterctl: serve a large language model across a few GPU servers.
+//
+// main parses flags (CLI11 errors are caught here, never with CLI11_PARSE),
+// dispatches to the chosen subcommand and returns its exit code.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/command.h"
+#include "common/logging.h"
+
+#ifndef CLUSTERCTL_VERSION
+#define CLUSTERCTL_VERSION "unknown"
+#endif
+
+namespace {
+
+constexpr const char* kDescription =
+    "clusterctl: serve a large language model across a few GPU servers on an air-gapped network.\n"
+    "\n"
+    "Typical flow:\n"
+    "  clusterctl validate -f cluster.yaml   # schema and semantics, precise errors\n"
+    "  clusterctl plan     -f cluster.yaml   # rank placement and memory per GPU: will it fit?\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.";
+
+constexpr cluster::cli::CommandAdder kCommands[] = {
+    cluster::cli::AddValidateCommand,
+    cluster::cli::AddPlanCommand,
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cluster::cli;
+  CLI::App app(kDescription, "clusterctl");
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand name
+  app.set_version_flag("--version", std::string("clusterctl ") + CLUSTERCTL_VERSION);
+
+  GlobalOptions global;
+  app.add_flag("-v,--verbose", global.verbosity, "More log output on stderr (-v info, -vv debug)");
+  app.add_flag("--json", global.json, "Machine-readable JSON on stdout (field names are stable)");
+
+  CommandRunner run;
+  for (CommandAdder add : kCommands) add(app, global, &run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << "\n"
+              << "Run 'clusterctl --help' or 'clusterctl COMMAND --help' for usage.\n";
+    return kExitUsageError;
+  }
+
+  cluster::SetLogLevel(cluster::LogLevelFromVerbosity(global.verbosity));
+  if (!run) return kExitUsageError;
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    // Libraries return Status; reaching here is a bug, reported as one.
+    return ReportError(cluster::InternalError(std::string("unexpected exception: ") + e.what()), global);
+  }
+}

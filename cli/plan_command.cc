@@ -1,0 +1,315 @@
+// `clusterctl plan -f FILE [--json]`: where every rank runs and whether the
+// model fits in the GPUs' memory, computed from the inventory alone (no SSH,
+// no model files needed). The --json object is documented in docs/plan.md;
+// its field names are stable.
+//
+// Exit codes: 0 when it fits (or memory cannot be estimated: the output says
+// why), 1 when it does not fit, 2 when the inventory has errors.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/command.h"
+#include "cli/diagnostics_output.h"
+#include "cli/table.h"
+#include "common/inventory/loader.h"
+#include "common/inventory/memory_plan.h"
+#include "common/inventory/model_facts.h"
+#include "common/inventory/placement.h"
+
+namespace cluster::cli {
+namespace {
+
+using namespace cluster::inventory;
+// ordered_json keeps the fields in the order docs/plan.md lists them.
+using json = nlohmann::ordered_json;
+
+constexpr const char* kPlanFooter =
+    "Examples:\n"
+    "  clusterctl plan -f configs/examples/t4-4x4.yaml\n"
+    "  clusterctl plan -f cluster.yaml --json | jq .memory\n"
+    "\n"
+    "The model's shapes come from SOURCE/config.json when the model folder is on this\n"
+    "machine, else from the bundled description named by artifacts.models[].config.\n"
+    "Missing artifacts are warnings here, not errors. Exit codes: 0 fits (or memory\n"
+    "cannot be estimated, with the reason), 1 does not fit, 2 configuration error.\n"
+    "The --json fields are described in docs/plan.md.";
+
+// Everything plan found out, for either output.
+struct PlanResult {
+  const Inventory* inventory = nullptr;
+  const Model* model = nullptr;
+  std::size_t model_index = 0;
+  std::optional<ModelFacts> facts;
+  Placement placement;
+  DtypeDecision dtype;
+  std::optional<MemoryPlan> memory;
+  std::string verdict;
+  std::optional<bool> fits;  // nullopt: memory could not be estimated
+};
+
+std::string NoFactsVerdict(const PlanResult& r) {
+  const std::string key = "artifacts.models[" + std::to_string(r.model_index) + "]";
+  std::string names;
+  for (const std::string& n : BundledModelNames()) names += (names.empty() ? "" : ", ") + n;
+  return "cannot estimate memory: no facts for model \"" + r.model->name + "\" (" +
+         (r.model->source / "config.json").string() + " is not on this machine and " + key +
+         ".config is not set); set " + key + ".config to a bundled description (" + names +
+         ") or put the model's config.json in its source folder";
+}
+
+template <typename T>
+json OrNull(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
+  const Inventory& inv = *r.inventory;
+  const Runtime& rt = inv.runtime;
+  json out;
+  out["ok"] = true;
+  out["fits"] = OrNull(r.fits);
+  out["cluster"] = inv.cluster_name;
+  out["runtime"] = {{"kind", RuntimeKindName(rt.kind)},
+                    {"model", rt.model},
+                    {"tensor_parallel", rt.tensor_parallel},
+                    {"pipeline_parallel", rt.pipeline_parallel},
+                    {"world_size", r.placement.world_size()},
+                    {"dtype", DtypeName(rt.dtype)},
+                    {"device", EngineDeviceName(rt.engine.device)},
+                    {"max_context", r.memory ? json(r.memory->max_context) : OrNull(rt.engine.max_context)},
+                    {"gpu_memory_fraction", rt.engine.gpu_memory_fraction},
+                    {"port", rt.port}};
+  json model = {{"name", r.model->name}, {"source", r.model->source.string()}, {"origin", nullptr}};
+  if (r.facts) {
+    const ModelFacts& f = *r.facts;
+    model.update({{"origin", f.origin},
+                  {"architecture", f.architecture},
+                  {"hidden_size", f.hidden_size},
+                  {"num_layers", f.num_layers},
+                  {"num_attention_heads", f.num_attention_heads},
+                  {"num_key_value_heads", f.num_key_value_heads},
+                  {"head_dim", f.head_dim},
+                  {"intermediate_size", f.intermediate_size},
+                  {"vocab_size", f.vocab_size},
+                  {"max_position_embeddings", f.max_position_embeddings},
+                  {"tie_word_embeddings", f.tie_word_embeddings},
+                  {"attention_bias", f.attention_bias},
+                  {"torch_dtype", f.torch_dtype},
+                  {"parameter_count", f.ParameterCount()}});
+  }
+  out["model"] = model;
+  out["dtype"] = DtypeName(r.dtype.dtype);
+  out["dtype_reason"] = r.dtype.reason;
+
+  json placement = json::array();
+  json unused = json::array();
+  for (const HostPlacement& h : r.placement.hosts) {
+    if (!h.stage) unused.push_back(h.host);
+    for (const RankPlacement& rank : h.ranks) {
+      placement.push_back({{"host", h.host},
+                           {"rank", rank.rank},
+                           {"stage", rank.stage},
+                           {"tp_rank", rank.tp_rank},
+                           {"gpu", rank.gpu ? json(*rank.gpu) : json("cpu")},
+                           {"first_layer", rank.layers ? json(rank.layers->first) : json(nullptr)},
+                           {"last_layer", rank.layers ? json(rank.layers->last) : json(nullptr)}});
+    }
+  }
+  std::sort(placement.begin(), placement.end(),
+            [](const json& a, const json& b) { return a["rank"].get<int>() < b["rank"].get<int>(); });
+  out["placement"] = placement;
+  out["unused_hosts"] = unused;
+
+  json memory = json::array();
+  if (r.memory) {
+    for (const StageMemory& s : r.memory->stages) {
+      memory.push_back({{"stage", s.stage},
+                        {"host", s.host},
+                        {"gpu", s.gpu.label},
+                        {"gpu_memory_bytes", OrNull(s.gpu.bytes)},
+                        {"usable_bytes", OrNull(s.usable_bytes)},
+                        {"weights_bytes", s.weight_bytes},
+                        {"kv_bytes_per_token", s.kv_bytes_per_token},
+                        {"reserve_bytes", s.reserve_bytes},
+                        {"kv_budget_bytes", OrNull(s.kv_budget_bytes)},
+                        {"kv_tokens", OrNull(s.kv_tokens)},
+                        {"sequences_at_max_context", OrNull(s.sequences_at_max_context)},
+                        {"problem", s.problem}});
+    }
+  }
+  out["memory"] = memory;
+  out["total_weight_bytes"] = r.memory ? json(r.memory->total_weight_bytes) : json(nullptr);
+  out["kv_tokens"] = r.memory ? OrNull(r.memory->kv_tokens) : json(nullptr);
+  out["sequences_at_max_context"] = r.memory ? OrNull(r.memory->sequences_at_max_context) : json(nullptr);
+  out["verdict"] = r.verdict;
+  json warning_list = json::array();
+  for (const Diagnostic& d : warnings) warning_list.push_back(DiagnosticJson(d));
+  out["warnings"] = warning_list;
+  return out;
+}
+
+// "70.55 B", "5.25 M".
+std::string ParameterText(std::uint64_t n) {
+  if (n >= 1'000'000'000) return fmt::format("{:.2f} B", static_cast<double>(n) / 1e9);
+  return fmt::format("{:.2f} M", static_cast<double>(n) / 1e6);
+}
+
+std::string LayersText(const RankPlacement& r) {
+  return r.layers ? std::to_string(r.layers->first) + "-" + std::to_string(r.layers->last) : "?";
+}
+
+template <typename T, typename F>
+std::string OrQuestion(const std::optional<T>& v, F format) {
+  return v ? format(*v) : "?";
+}
+
+void PrintHuman(const PlanResult& r, std::ostream& out) {
+  const Inventory& inv = *r.inventory;
+  const Runtime& rt = inv.runtime;
+  int used_hosts = 0;
+  for (const HostPlacement& h : r.placement.hosts) used_hosts += h.stage ? 1 : 0;
+  out << "cluster " << inv.cluster_name << ": " << RuntimeKindName(rt.kind) << " runtime, TP "
+      << rt.tensor_parallel << " x PP " << rt.pipeline_parallel << " = " << r.placement.world_size()
+      << (r.placement.world_size() == 1 ? " rank" : " ranks") << " on " << used_hosts << " of "
+      << inv.hosts.size() << (inv.hosts.size() == 1 ? " host" : " hosts") << "\n";
+  out << "model " << r.model->name << ": ";
+  if (r.facts) {
+    out << r.facts->architecture << ", " << r.facts->num_layers << " layers, "
+        << ParameterText(r.facts->ParameterCount()) << " parameters (facts from " << r.facts->origin << ")\n";
+  } else {
+    out << "no facts (no config.json in " << r.model->source.string() << ", no bundled config)\n";
+  }
+  out << "dtype " << DtypeName(r.dtype.dtype) << " (" << r.dtype.reason << ")\n\n";
+
+  Table placement({"HOST", "RANK", "STAGE", "TP", "GPU", "LAYERS"});
+  for (size_t c : {1, 2, 3, 4}) placement.AlignRight(c);
+  for (const RankPlacement& rank : r.placement.Ranks()) {
+    const HostPlacement& h = r.placement.StageHost(rank.stage);
+    placement.AddRow({h.host, std::to_string(rank.rank), std::to_string(rank.stage),
+                      std::to_string(rank.tp_rank), rank.gpu ? std::to_string(*rank.gpu) : "cpu",
+                      LayersText(rank)});
+  }
+  for (const HostPlacement& h : r.placement.hosts)
+    if (!h.stage) placement.AddRow({h.host, "-", "-", "-", "-", "(unused)"});
+  out << placement.Render() << "\n";
+
+  if (r.memory) {
+    const MemoryPlan& m = *r.memory;
+    auto gb = [](auto bytes) { return FormatGigabytes(static_cast<std::int64_t>(bytes)); };
+    auto count = [](std::uint64_t n) { return FormatCount(n); };
+    Table memory({"STAGE", "HOST", "GPU", "USABLE", "WEIGHTS", "KV/TOKEN", "RESERVE", "FREE FOR KV",
+                  "KV TOKENS", "SEQS@" + std::to_string(m.max_context)});
+    for (size_t c : {0, 3, 4, 5, 6, 7, 8, 9}) memory.AlignRight(c);
+    for (const StageMemory& s : m.stages) {
+      memory.AddRow({std::to_string(s.stage), s.host, s.gpu.label, OrQuestion(s.usable_bytes, gb),
+                     gb(s.weight_bytes), FormatCount(s.kv_bytes_per_token) + " B",
+                     s.reserve_bytes > 0 ? gb(s.reserve_bytes) : "-",
+                     OrQuestion(s.kv_budget_bytes, gb), OrQuestion(s.kv_tokens, count),
+                     OrQuestion(s.sequences_at_max_context, count)});
+    }
+    out << memory.Render() << "\n";
+    out << "model weights " << gb(m.total_weight_bytes) << " in all ("
+        << FormatCount(r.facts->ParameterCount()) << " parameters x " << DtypeBytes(m.dtype)
+        << " bytes)";
+    const bool on_gpu = r.placement.Ranks().front().gpu.has_value();
+    if (on_gpu)
+      out << "; runtime reserve " << gb(kRuntimeReserveBytes)
+          << " per GPU (CUDA context, activations and workspace, NCCL buffers)";
+    out << "\n";
+    out << "max_context " << FormatCount(static_cast<std::uint64_t>(m.max_context))
+        << (rt.engine.max_context ? " (runtime.engine.max_context)" : " (the model's max_position_embeddings)");
+    if (on_gpu) out << ", gpu_memory_fraction " << fmt::format("{:.2f}", m.gpu_memory_fraction);
+    out << "\n";
+  }
+  out << r.verdict << "\n";
+}
+
+int RunPlan(const std::string& file, const GlobalOptions& global) {
+  LoadOptions load_options;
+  load_options.require_artifacts = false;  // plan runs before push: the model may not be here yet
+  LoadResult loaded = LoadInventory(file, load_options);
+
+  if (!global.json) PrintDiagnostics(loaded);
+  if (!loaded.ok()) {
+    if (global.json) {
+      std::cout << LoadResultJson(file, loaded).dump(2) << "\n";
+    } else {
+      const int errors = loaded.error_count();
+      std::cerr << file << ": invalid: " << errors << (errors == 1 ? " error" : " errors")
+                << "; fix the inventory, then run plan again\n";
+    }
+    return kExitUsageError;
+  }
+
+  PlanResult r;
+  r.inventory = &*loaded.inventory;
+  const Inventory& inv = *r.inventory;
+  for (std::size_t i = 0; i < inv.models.size(); ++i) {
+    if (inv.models[i].name == inv.runtime.model) {
+      r.model = &inv.models[i];
+      r.model_index = i;
+    }
+  }
+  if (r.model == nullptr)  // validation guarantees it; a bug if not
+    return ReportError(InternalError("runtime.model \"" + inv.runtime.model + "\" is not in artifacts.models"),
+                       global);
+
+  StatusOr<std::optional<ModelFacts>> facts = FindModelFacts(*r.model);
+  if (!facts.ok()) return ReportError(facts.status(), global);
+  r.facts = *facts;
+
+  StatusOr<Placement> placement =
+      PlaceRanks(inv, r.facts ? std::optional<int>(r.facts->num_layers) : std::nullopt);
+  if (!placement.ok()) return ReportError(placement.status(), global);
+  r.placement = std::move(*placement);
+  r.dtype = DecideDtype(inv, r.placement, r.facts ? &*r.facts : nullptr);
+
+  if (!r.facts) {
+    r.verdict = NoFactsVerdict(r);
+  } else if (r.dtype.dtype == Dtype::kAuto) {
+    r.verdict = "cannot estimate memory: the dtype is not decided; set runtime.dtype";
+  } else {
+    StatusOr<MemoryPlan> memory = PlanMemory(inv, r.placement, *r.facts, r.dtype.dtype);
+    if (!memory.ok()) return ReportError(memory.status(), global);
+    r.memory = std::move(*memory);
+    r.verdict = r.memory->verdict;
+    if (r.memory->fit != Fit::kUnknown) r.fits = r.memory->fit == Fit::kFits;
+  }
+
+  // The loader's warnings (missing artifacts) and plan's own, in one list.
+  std::vector<Diagnostic> warnings = loaded.diagnostics;
+  if (!r.dtype.warning.empty()) {
+    Diagnostic d;
+    d.severity = Diagnostic::Severity::kWarning;
+    d.location = inv.runtime.location;
+    d.key_path = "runtime.dtype";
+    d.message = r.dtype.warning;
+    warnings.push_back(d);
+    if (!global.json) std::cerr << d.ToString() << "\n";
+  }
+  if (global.json) {
+    std::cout << PlanJson(r, warnings).dump(2) << "\n";
+  } else {
+    PrintHuman(r, std::cout);
+  }
+  return r.fits == std::optional<bool>(false) ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
+  CLI::App* sub = app.add_subcommand(
+      "plan", "Rank placement and memory per GPU: will the model fit? (no SSH, no model files needed)");
+  sub->footer(kPlanFooter);
+  auto file = std::make_shared<std::string>();
+  sub->add_option("-f,--file", *file, "Inventory file (YAML)")->required()->type_name("FILE");
+  sub->callback([run, file, &global] { *run = [file, &global] { return RunPlan(*file, global); }; });
+}
+
+}  // namespace cluster::cli
