@@ -41,5 +41,6 @@ using CommandAdder = void (*)(CLI::App& app, const GlobalOptions& global, Comman
 
 void AddValidateCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
 void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddPushCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
 
 }  // namespace cluster::cli

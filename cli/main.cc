@@ -3,6 +3,7 @@
 // main parses flags (CLI11 errors are caught here, never with CLI11_PARSE),
 // dispatches to the chosen subcommand and returns its exit code.
 #include <CLI/CLI.hpp>
+#include <signal.h>
 
 #include <iostream>
 
@@ -21,12 +22,14 @@ constexpr const char* kDescription =
     "Typical flow:\n"
     "  clusterctl validate -f cluster.yaml   # schema and semantics, precise errors\n"
     "  clusterctl plan     -f cluster.yaml   # rank placement and memory per GPU: will it fit?\n"
+    "  clusterctl push     -f cluster.yaml   # models and images to every host, verified, resumable\n"
     "\n"
     "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.";
 
 constexpr cluster::cli::CommandAdder kCommands[] = {
     cluster::cli::AddValidateCommand,
     cluster::cli::AddPlanCommand,
+    cluster::cli::AddPushCommand,
 };
 
 }  // namespace
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
   }
 
   cluster::SetLogLevel(cluster::LogLevelFromVerbosity(global.verbosity));
+  ::signal(SIGPIPE, SIG_IGN);  // a host or child that goes away is an error return, not a crash
   if (!run) return kExitUsageError;
   try {
     return run();

@@ -210,7 +210,7 @@ TEST_CASE("plan exits 1 with the numbers when the weights do not fit") {
   CHECK(plan["memory"][0]["kv_tokens"] == 0);
 }
 
-TEST_CASE("dtype auto on T4s is float16; an explicit bfloat16 there is a warning") {
+TEST_CASE("dtype auto on T4s is float16, an explicit bfloat16 there is a warning") {
   TempInventory auto_dtype("auto", Replaced(kTwoHosts, "dtype: float16", "dtype: auto"));
   const json plan = json::parse(Clusterctl("plan -f " + auto_dtype.file.string() + " --json").out);
   CHECK(plan["runtime"]["dtype"] == "auto");

@@ -142,7 +142,7 @@ TEST_CASE("With --json, a valid inventory prints one document on stdout with its
                                              {"device", "cuda"}});
 }
 
-TEST_CASE("With --json, each error has its file, position, key, message and hint; the exit code is 2") {
+TEST_CASE("With --json, each error has its file, position, key, message and hint, the exit code is 2") {
   // The global flag may come before the subcommand as well as after it.
   const RunResult r = Clusterctl("--json validate -f errors.yaml");
   CHECK(r.exit_code == 2);

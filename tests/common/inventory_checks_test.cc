@@ -79,7 +79,7 @@ struct ArtifactFolder {
 
 }  // namespace
 
-TEST_CASE("Host names must be unique; the error names the host that has the name first") {
+TEST_CASE("Host names must be unique, the error names the host that has the name first") {
   CHECK(Errors("cluster: {name: lab}\n"
                "hosts:\n"
                "  - {name: gpu1, address: 10.0.0.11}\n"
@@ -105,7 +105,7 @@ TEST_CASE("Host addresses must be unique, however they are spelt") {
               "it too (each host is one server with its own address; list a server once, with all its GPUs)"});
 }
 
-TEST_CASE("At most one host is the head; each extra one is an error naming the head") {
+TEST_CASE("At most one host is the head, each extra one is an error naming the head") {
   CHECK(Errors("cluster: {name: lab}\n"
                "hosts:\n"
                "  - {name: gpu1, address: 10.0.0.11, role: head}\n"
@@ -119,7 +119,7 @@ TEST_CASE("At most one host is the head; each extra one is an error naming the h
               "(mark one host role: head, or none to make the first host the head)"});
 }
 
-TEST_CASE("On GPUs, tensor_parallel x pipeline_parallel must use every GPU; the hint says what to set") {
+TEST_CASE("On GPUs, tensor_parallel x pipeline_parallel must use every GPU, the hint says what to set") {
   SECTION("tensor_parallel fills a host: set pipeline_parallel to the number of hosts") {
     CHECK(Errors(FourByFour("  model: m\n"
                             "  tensor_parallel: 4\n")) ==
@@ -159,7 +159,7 @@ TEST_CASE("On GPUs, tensor_parallel x pipeline_parallel must use every GPU; the 
   }
 }
 
-TEST_CASE("Hosts without GPUs cannot run a GPU runtime; the hint names the CPU device") {
+TEST_CASE("Hosts without GPUs cannot run a GPU runtime, the hint names the CPU device") {
   CHECK(Errors("cluster: {name: lab}\n"
                "hosts: [{name: box, address: 10.0.0.11, gpus: 0}]\n"
                "artifacts: {models: [{name: m, source: /m}]}\n"
@@ -184,7 +184,7 @@ TEST_CASE("pipeline_parallel may not exceed the number of hosts: a stage never s
               "inventory has 2 (each stage runs on its own host; use pipeline_parallel: 2 at most, or add hosts)"});
 }
 
-TEST_CASE("tensor_parallel may not exceed the GPUs of any host; the error names each such host") {
+TEST_CASE("tensor_parallel may not exceed the GPUs of any host, the error names each such host") {
   CHECK(Errors("cluster: {name: lab}\n"
                "hosts:\n"
                "  - {name: gpu1, address: 10.0.0.11, gpus: 6}\n"
@@ -339,7 +339,7 @@ TEST_CASE("The block of the other runtime kind is ignored, with a warning") {
               "set kind: vllm-docker)"});
 }
 
-TEST_CASE("Host IP addresses must lie in network.subnet; DNS names are left to check") {
+TEST_CASE("Host IP addresses must lie in network.subnet, DNS names are left to check") {
   CHECK(Errors("cluster: {name: lab}\n"
                "network: {subnet: 10.0.0.0/24}\n"
                "hosts:\n"

@@ -209,7 +209,7 @@ TEST_CASE("Keys left out take their documented defaults") {
   CHECK(rt.vllm_docker.shm_size == "16g");
 }
 
-TEST_CASE("Local paths resolve against the inventory's folder, ~/ against HOME; host paths stay as written") {
+TEST_CASE("Local paths resolve against the inventory's folder, ~/ against HOME, host paths stay as written") {
   const char* home = std::getenv("HOME");
   REQUIRE(home != nullptr);
   const LoadResult r = Load("cluster: {name: lab}\n"

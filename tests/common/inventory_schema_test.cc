@@ -78,7 +78,7 @@ TEST_CASE("An unknown key with no near spelling lists the keys valid at that spo
               "artifacts, runtime)"});
 }
 
-TEST_CASE("A key given twice is an error at the second; the first counts") {
+TEST_CASE("A key given twice is an error at the second, the first counts") {
   CHECK(Errors(WithRuntime("  model: m\n"
                            "  tensor_parallel: 4\n"
                            "  model: n\n")) ==
@@ -93,7 +93,7 @@ TEST_CASE("A word where a number belongs names the key, the expectation and the 
         Lines{"cluster.yaml:5:11: error: hosts[0].gpus: expected a whole number >= 0 or \"auto\", found \"four\""});
 }
 
-TEST_CASE("A quoted number is a string; the hint says to drop the quotes") {
+TEST_CASE("A quoted number is a string, the hint says to drop the quotes") {
   CHECK(Errors(WithRuntime("  model: m\n"
                            "  tensor_parallel: \"4\"\n")) ==
         Lines{"cluster.yaml:9:20: error: runtime.tensor_parallel: expected a whole number from 1 to 1024, found "
@@ -236,7 +236,7 @@ TEST_CASE("engine.device is cuda or cpu") {
               "mean cuda?)"});
 }
 
-TEST_CASE("gpu_memory_fraction is a fraction in (0, 1], not a percentage") {
+TEST_CASE("gpu_memory_fraction is a fraction in between 0 and 1, not a percentage") {
   CHECK(Errors(WithRuntime("  model: m\n"
                            "  tensor_parallel: 4\n"
                            "  engine:\n"
@@ -258,7 +258,7 @@ TEST_CASE("role is head or absent") {
               "leave role out for the other hosts)"});
 }
 
-TEST_CASE("A cluster name outside [a-z0-9-] is refused, with a usable name as a hint") {
+TEST_CASE("A cluster name outside a-z, 0-9 and - is refused, with a usable name as a hint") {
   CHECK(Errors("cluster:\n"
                "  name: T4_Lab\n"
                "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
@@ -298,7 +298,7 @@ TEST_CASE("network.interface is auto or a valid Linux interface name") {
               "\":\" or spaces)"});
 }
 
-TEST_CASE("network.subnet is CIDR; host bits set are a warning") {
+TEST_CASE("network.subnet is CIDR, host bits set are a warning") {
   CHECK(Errors("cluster: {name: lab}\n"
                "network: {subnet: 10.0.0.0}\n"
                "hosts: [{name: gpu1, address: 10.0.0.11}]\n"

@@ -49,7 +49,7 @@ constexpr std::uint64_t kT4Usable = 14'495'514'624;          // 16,106,127,360 *
 
 }  // namespace
 
-TEST_CASE("Known GPUs are found by their usual names; bfloat16 starts at compute capability 8.0") {
+TEST_CASE("Known GPUs are found by their usual names, bfloat16 starts at compute capability 8.0") {
   const GpuSpec* t4 = FindGpu("Tesla T4");
   REQUIRE(t4 != nullptr);
   CHECK(t4->name == "T4");
@@ -222,7 +222,7 @@ TEST_CASE("auto is the model's torch_dtype, except bfloat16 on a GPU without it 
   CHECK(DtypeBytes(Dtype::kBfloat16) == 2);
 }
 
-TEST_CASE("gpu_memory overrides the table; an unknown GPU or the CPU cannot be sized") {
+TEST_CASE("gpu_memory overrides the table, an unknown GPU or the CPU cannot be sized") {
   const ModelFacts facts = Llama70B();
   Inventory inv = Cluster(4, "T4");
   inv.hosts[1].gpu_memory_bytes = 24'000'000'000;  // stage 1

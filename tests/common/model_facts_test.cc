@@ -190,7 +190,7 @@ TEST_CASE("A model folder's own config.json wins over the bundled description") 
   CHECK((*found)->origin == (dir.path / "config.json").string());
 }
 
-TEST_CASE("Without config.json and without `config` there are no facts; an unknown name is an error") {
+TEST_CASE("Without config.json and without `config` there are no facts, an unknown name is an error") {
   TempDir dir("no_config");
   Model model;
   model.name = "demo";
@@ -266,7 +266,7 @@ TEST_CASE("Pipeline stages and max_context are checked against the model") {
         "max_context 200000 is longer than the model's max_position_embeddings 131072");
 }
 
-TEST_CASE("An unknown bundled name is reported at the model; no facts means nothing to check") {
+TEST_CASE("An unknown bundled name is reported at the model, no facts means nothing to check") {
   Model model;
   model.name = "r1-70b";
   model.config = "deepseek-r1-70b";

@@ -62,7 +62,7 @@ TEST_CASE("Reference case: TP4 x PP4 on 4 hosts gives 16 ranks, a stage of 20 la
   CHECK(ranks[9].layers == LayerRange{40, 59});
 }
 
-TEST_CASE("Stage 0 runs on the head; the other hosts follow in inventory order; extra hosts are unused") {
+TEST_CASE("Stage 0 runs on the head, the other hosts follow in inventory order, extra hosts are unused") {
   Inventory inv = Cluster(5, 4, 2, 3);
   inv.hosts[2].head = true;  // gpu3
   StatusOr<Placement> placed = PlaceRanks(inv, 12);
@@ -140,7 +140,7 @@ TEST_CASE("Impossible placements are errors that say what to change") {
         "cannot split 3 layers into 4 pipeline stages: each stage needs at least one layer");
 }
 
-TEST_CASE("On the CPU engine ranks have no GPU; without model facts they have no layers") {
+TEST_CASE("On the CPU engine ranks have no GPU, without model facts they have no layers") {
   Inventory inv = Cluster(1, 0, 2, 1);
   inv.hosts[0].name = "local";
   inv.runtime.engine.device = EngineDevice::kCpu;

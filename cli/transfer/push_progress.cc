@@ -1,0 +1,141 @@
+#include "cli/transfer/push_progress.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/transfer/size_text.h"
+
+namespace cluster::cli {
+
+PushProgress::PushProgress(Mode mode, const std::vector<std::string>& hosts) : mode_(mode), order_(hosts) {
+  start_ = Clock::now();
+  for (const auto& h : hosts) hosts_[h].started = start_;
+  if (mode_ == Mode::kTerminal) redraw_ = std::thread([this] { RedrawLoop(); });
+}
+
+PushProgress::~PushProgress() { Finish(); }
+
+void PushProgress::Finish() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (redraw_.joinable()) redraw_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mode_ == Mode::kTerminal && drawn_lines_ > 0) {
+    std::cerr << fmt::format("\x1b[{}A\x1b[J", drawn_lines_) << std::flush;  // erase the bars
+  }
+}
+
+void PushProgress::Emit(const std::string& line) {
+  std::cout << line << "\n" << std::flush;
+}
+
+void PushProgress::Phase(const std::string& host, const std::string& phase) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hosts_[host].phase = phase;
+  if (mode_ == Mode::kJson) Emit(nlohmann::ordered_json{{"event", "phase"}, {"host", host}, {"phase", phase}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+void PushProgress::Planned(const std::string& host, std::uint64_t to_send, std::uint64_t already_there) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hosts_[host].to_send = to_send;
+  if (mode_ == Mode::kJson) {
+    Emit(nlohmann::ordered_json{{"event", "planned"}, {"host", host}, {"to_send", to_send},
+                                {"already_there", already_there}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
+}
+
+void PushProgress::Sent(const std::string& host, std::uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  HostState& h = hosts_[host];
+  h.sent += bytes;
+  if (mode_ == Mode::kJson) {
+    auto now = Clock::now();
+    if (now - h.last_event < std::chrono::seconds(1)) return;
+    h.last_event = now;
+    const double secs = std::chrono::duration<double>(now - h.started).count();
+    Emit(nlohmann::ordered_json{{"event", "progress"}, {"host", host}, {"sent", h.sent}, {"total", h.to_send},
+                                {"bytes_per_second", secs > 0 ? h.sent / secs : 0.0}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
+}
+
+void PushProgress::FileDone(const std::string& host, const std::string& artifact, const std::string& path,
+                            const std::string& action, std::uint64_t offset, std::uint64_t bytes_sent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mode_ == Mode::kJson) {
+    Emit(nlohmann::ordered_json{{"event", "file"}, {"host", host}, {"artifact", artifact}, {"path", path},
+                                {"action", action}, {"offset", offset}, {"bytes_sent", bytes_sent}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
+}
+
+void PushProgress::ImageDone(const std::string& host, const std::string& image, const std::string& action,
+                             const std::vector<std::string>& tags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mode_ == Mode::kJson) {
+    Emit(nlohmann::ordered_json{{"event", "image"}, {"host", host}, {"image", image}, {"action", action},
+                                {"tags", tags}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  } else if (mode_ == Mode::kPlain) {
+    std::cerr << fmt::format("{}: image {} {}{}\n", host, image, action == "loaded" ? "loaded: " : "already present",
+                             action == "loaded" ? fmt::format("{}", fmt::join(tags, ", ")) : "");
+  }
+}
+
+void PushProgress::HostDone(const HostReport& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  HostState& h = hosts_[r.host];
+  h.done = true;
+  h.ok = r.ok;
+  h.phase = r.ok ? "done" : "FAILED";
+  if (mode_ == Mode::kJson) {
+    nlohmann::ordered_json j{{"event", "host_done"}, {"host", r.host}, {"ok", r.ok}};
+    if (!r.ok) j["error"] = r.error;
+    Emit(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  } else if (mode_ == Mode::kPlain) {
+    std::cerr << (r.ok ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
+                       : fmt::format("{}: FAILED: {}\n", r.host, r.error));
+  }
+}
+
+void PushProgress::RedrawLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    Redraw();
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
+  }
+}
+
+void PushProgress::Redraw() {
+  const auto now = Clock::now();
+  std::string out;
+  if (drawn_lines_ > 0) out += fmt::format("\x1b[{}A", drawn_lines_);
+  std::uint64_t all_sent = 0, all_total = 0;
+  size_t width = 4;
+  for (const auto& name : order_) width = std::max(width, name.size());
+  for (const auto& name : order_) {
+    const HostState& h = hosts_[name];
+    all_sent += h.sent;
+    all_total += h.to_send;
+    const double secs = std::chrono::duration<double>(now - h.started).count();
+    const double rate = secs > 0 ? h.sent / secs : 0;
+    const double frac = h.to_send ? std::min(1.0, static_cast<double>(h.sent) / h.to_send) : (h.done ? 1.0 : 0.0);
+    const int filled = static_cast<int>(frac * 24);
+    std::string eta = (rate > 0 && h.to_send > h.sent && !h.done) ? "ETA " + DurationText((h.to_send - h.sent) / rate) : "";
+    out += fmt::format("\x1b[2K{:<{}} [{}{}] {:>3.0f}% {} / {}  {}  {}  {}\n", name, width, std::string(filled, '#'),
+                       std::string(24 - filled, '.'), frac * 100, SizeText(h.sent), SizeText(h.to_send),
+                       RateText(rate), eta, h.phase);
+  }
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  out += fmt::format("\x1b[2Koverall: {} / {}  {}  elapsed {}\n", SizeText(all_sent), SizeText(all_total),
+                     RateText(secs > 0 ? all_sent / secs : 0), DurationText(secs));
+  drawn_lines_ = static_cast<int>(order_.size()) + 1;
+  std::cerr << out << std::flush;
+}
+
+}  // namespace cluster::cli

@@ -1,0 +1,20 @@
+#include "engine/model/load_model.h"
+
+#include "engine/model/checkpoint.h"
+#include "engine/model/llama_model.h"
+
+namespace engine {
+
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& comm) {
+  CLUSTER_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(model_dir));
+  LoadedModel loaded;
+  CLUSTER_ASSIGN_OR_RETURN(loaded.generation, LoadGenerationConfig(model_dir));
+  CLUSTER_ASSIGN_OR_RETURN(loaded.tokenizer, LoadTokenizerConfig(model_dir));
+  loaded.eos_token_ids = EosTokenIds(config, loaded.generation);
+  CLUSTER_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::Open(model_dir));
+  // Llama and Qwen2 share one implementation; ModelConfig carries the differences.
+  CLUSTER_ASSIGN_OR_RETURN(loaded.model, LlamaModel::Load(config, checkpoint, backend, comm));
+  return loaded;
+}
+
+}  // namespace engine

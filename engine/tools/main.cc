@@ -1,0 +1,40 @@
+// infer-engine: the bundled inference engine's command line.
+//
+//   infer-engine generate    --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [sampling flags] [--json]
+//   infer-engine tokenize    --model DIR [--json-lines] [--add-special] [--decode]   (lines on stdin)
+//   infer-engine render-chat --model DIR                                            (JSON on stdin)
+//
+// main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
+// --help exits 0, a usage error 2; each subcommand returns its own code
+// (command_support.h). No exception leaves main.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "engine/tools/command_support.h"
+#include "engine/tools/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace engine::tools;
+  CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU"};
+  app.require_subcommand(1);
+  const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
+                                               AddRenderChatCommand(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help or the error
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    for (const Subcommand& s : subcommands) {
+      if (s.app->parsed()) return s.run();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "infer-engine: internal error: %s\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

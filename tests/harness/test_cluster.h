@@ -1,0 +1,106 @@
+// TestCluster: N hosts on this machine for multi-host tests, each a network
+// namespace running Debian's sshd with its own host key and its own view of
+// the file system, plus an operator namespace from which clusterctl runs.
+//
+// Network (the test network rule: only 127.0.0.0/8, only inside namespaces):
+//   - a switch namespace holds a bridge; every node (operator, host1..N) has a
+//     veth "eth0" into it;
+//   - node k owns 127.0.10.k/32 on its `lo` (the operator is k = 1, host i is
+//     k = i + 2), route_localnet=1, and a /32 route to every other node via eth0.
+// File system: each host's sshd (and all it starts) runs in a private mount
+// namespace where /root (home) is a bind mount of DIR/hostI/home and /srv is
+// DIR/hostI/srv (or a tmpfs of a chosen size); HostPath() reaches them from
+// the test. Nothing is mounted in the test's own mount namespace.
+// Teardown (destructor): every process in the namespaces is killed by pid,
+// the namespaces are deleted and DIR is removed.
+//
+// Used from one test thread. Requires root, `ip netns` and /usr/sbin/sshd;
+// WhyUnavailable() says what is missing so the test can skip.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/subprocess.h"
+
+namespace cluster::harness {
+
+struct TestClusterOptions {
+  int hosts = 2;
+  // Host index -> size of a tmpfs at /srv on that host (e.g. "1m"), to test a full disk.
+  std::map<int, std::string> srv_tmpfs_size;
+  // Host index -> run dockerd there (DOCKER_HOST is set for SSH sessions).
+  std::map<int, bool> docker;
+};
+
+class TestCluster {
+ public:
+  // Empty when the harness can run here; else the reason ("not root", ...).
+  static std::optional<std::string> WhyUnavailable();
+  static StatusOr<std::unique_ptr<TestCluster>> Create(const TestClusterOptions& options);
+  ~TestCluster();
+
+  int host_count() const { return static_cast<int>(hosts_.size()); }
+  std::string HostName(int i) const { return "h" + std::to_string(i + 1); }
+  std::string HostAddress(int i) const;  // 127.0.10.(i+2)
+  std::string HostNamespace(int i) const { return hosts_[i].ns; }
+  std::string OperatorNamespace() const { return prefix_ + "-op"; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path IdentityFile() const { return dir_ / "id_ed25519"; }
+  std::filesystem::path KnownHostsFile() const { return dir_ / "known_hosts"; }
+  std::filesystem::path OperatorHome() const { return dir_ / "operator-home"; }
+  // "ADDRESS ssh-ed25519 KEY" of host i, as known_hosts has it.
+  std::string KnownHostsLine(int i) const;
+  // The same address with a key that is not the host's (a "changed" key).
+  std::string WrongKnownHostsLine(int i) const;
+
+  // Where a host's absolute path (under /srv or /root) is, seen from the test.
+  std::filesystem::path HostPath(int i, const std::string& host_path) const;
+
+  // Runs argv in the operator namespace (HOME=OperatorHome(), USER=root).
+  StatusOr<ProcessResult> RunOnOperator(const std::vector<std::string>& argv) const;
+  StatusOr<Subprocess> StartOnOperator(const std::vector<std::string>& argv) const;
+  // Runs argv in host i's network and mount namespaces (as its sshd sees them).
+  StatusOr<ProcessResult> RunOnHost(int i, const std::vector<std::string>& argv) const;
+
+  Status StopSshd(int i);
+  // Link faults and shaping, on host i's side and the switch's side of its veth.
+  Status SetLinkUp(int i, bool up);
+  Status LimitRate(int i, const std::string& rate);  // tc tbf, e.g. "200mbit"
+  Status LimitOperatorRate(const std::string& rate);
+  // The docker CLI's DOCKER_HOST for host i (with options.docker).
+  std::string DockerHost(int i) const;
+
+ private:
+  struct HostState {
+    std::string ns;
+    std::filesystem::path dir;
+    pid_t sshd_pid = -1;
+    pid_t dockerd_pid = -1;
+    std::optional<Subprocess> sshd, dockerd;
+  };
+  TestCluster() = default;
+  Status Setup(const TestClusterOptions& options);
+  Status AddNode(const std::string& ns, const std::string& switch_port, int k);
+  Status StartSshd(int i, const TestClusterOptions& options);
+  Status StartDockerd(int i);
+  void Teardown();
+
+  std::string prefix_;
+  std::filesystem::path dir_;
+  std::vector<HostState> hosts_;
+  std::vector<std::string> namespaces_;  // created, to delete
+  int node_count_ = 0;
+};
+
+// Runs a command in the test's namespace; fails with its stderr when it exits non-zero.
+Status Sh(const std::vector<std::string>& argv);
+
+}  // namespace cluster::harness
