@@ -3,6 +3,7 @@
 //   infer-engine generate    --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [sampling flags] [--json]
 //   infer-engine tokenize    --model DIR [--json-lines] [--add-special] [--decode]   (lines on stdin)
 //   infer-engine render-chat --model DIR                                            (JSON on stdin)
+//   infer-engine serve       --model DIR [--host ADDR] [--port N] [--api-key-file F] (OpenAI HTTP API)
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
 // --help exits 0, a usage error 2; each subcommand returns its own code
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU"};
   app.require_subcommand(1);
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
-                                               AddRenderChatCommand(app)};
+                                               AddRenderChatCommand(app), AddServeCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

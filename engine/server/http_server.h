@@ -1,0 +1,67 @@
+// HttpServer: the OpenAI-compatible HTTP API over a SequenceService (the
+// scheduler). One io_context, run by the thread that calls Run(); a
+// signal_set turns SIGINT/SIGTERM into a stop (as Asio's HTTP server example
+// does). Stopping closes the listening socket, cancels every pending
+// generation and closes every connection; Run() then returns.
+//
+//   HttpServer::Create(options, model, service, api_key, timing) -> server
+//   server->port()   // the bound port (options.port 0: an ephemeral one)
+//   server->Run();   // until a signal or Stop()
+//
+// REQUIRES: the SequenceService delivers no update after the server is
+// destroyed - shut the scheduler down (Scheduler::Shutdown) after Run()
+// returns and before destroying the server, so late updates land in a
+// still-existing io_context and are dropped with it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/server/api_key.h"
+#include "engine/server/request_limits.h"
+#include "engine/server/sequence_service.h"
+#include "engine/server/served_model.h"
+#include "engine/server/timed_model.h"
+
+namespace engine::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an IP address (0.0.0.0: every interface) or a name
+  std::uint16_t port = 8000;       // 0: an ephemeral port (see port())
+  RequestLimits limits;
+  std::chrono::seconds idle_timeout{60};   // to read a request, keep-alive idle included
+  std::chrono::seconds write_timeout{60};  // a client that reads nothing this long is dropped
+  bool handle_signals = true;              // stop on SIGINT/SIGTERM
+};
+
+class HttpServer {
+ public:
+  // Binds the listening socket: InvalidArgument for a bad host, Unavailable
+  // naming the address if it cannot bind.
+  // `model` and `service` must outlive the server; `model_timing` may be empty.
+  static StatusOr<std::unique_ptr<HttpServer>> Create(ServerOptions options, const ServedModel& model,
+                                                      SequenceService& service, std::optional<ApiKey> api_key,
+                                                      std::function<ModelTiming()> model_timing);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound address ("127.0.0.1") and port.
+  std::string address() const;
+  std::uint16_t port() const;
+  // Serves on the calling thread until a signal or Stop().
+  void Run();
+  // Asks Run() to stop; thread-safe.
+  void Stop();
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engine::server
