@@ -380,30 +380,25 @@ cluster::StatusOr<std::string> TitleFilter(std::string_view s) {
   return out;
 }
 
-bool IsLower(std::string_view s) {
+namespace {
+// Python's str.islower / str.isupper: at least one cased character, and none
+// of the other case.
+bool AllCasedAre(std::string_view s, bool want_upper) {
   locale_t loc = Utf8Locale();
   bool cased = false;
   for (char32_t c : Decode(s)) {
     if (IsEscapedByte(c)) continue;
     const bool upper = c < 0x80 ? (c >= 'A' && c <= 'Z') : (loc && iswupper_l(static_cast<wint_t>(c), loc));
     const bool lower = c < 0x80 ? (c >= 'a' && c <= 'z') : (loc && iswlower_l(static_cast<wint_t>(c), loc));
-    if (upper) return false;
-    if (lower) cased = true;
+    if (want_upper ? lower : upper) return false;
+    if (want_upper ? upper : lower) cased = true;
   }
   return cased;
 }
+}  // namespace
 
-bool IsUpper(std::string_view s) {
-  locale_t loc = Utf8Locale();
-  bool cased = false;
-  for (char32_t c : Decode(s)) {
-    if (IsEscapedByte(c)) continue;
-    const bool upper = c < 0x80 ? (c >= 'A' && c <= 'Z') : (loc && iswupper_l(static_cast<wint_t>(c), loc));
-    const bool lower = c < 0x80 ? (c >= 'a' && c <= 'z') : (loc && iswlower_l(static_cast<wint_t>(c), loc));
-    if (lower) return false;
-    if (upper) cased = true;
-  }
-  return cased;
-}
+bool IsLower(std::string_view s) { return AllCasedAre(s, /*want_upper=*/false); }
+
+bool IsUpper(std::string_view s) { return AllCasedAre(s, /*want_upper=*/true); }
 
 }  // namespace engine::jinja::text
