@@ -38,12 +38,28 @@ TEST_CASE("Secrets written with mode 0600 are readable by the owner only") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("A failed atomic write leaves the old file untouched") {
+TEST_CASE("A failed atomic write leaves the old file untouched and names the path") {
+  fs::path dir = TempDir();
+  fs::path file = dir / "state.json";
+  REQUIRE(WriteFileAtomically(file, "old").ok());
+  // A folder where the temporary file must go makes the write fail (even as root).
+  fs::path tmp = file;
+  tmp += ".tmp." + std::to_string(::getpid());
+  fs::create_directory(tmp);
+  Status s = WriteFileAtomically(file, "new");
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find(tmp.string()) != std::string::npos);
+  CHECK(*ReadFile(file) == "old");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Writing into a folder that does not exist fails with its path") {
   fs::path dir = TempDir();
   fs::path file = dir / "missing-folder" / "x";
   Status s = WriteFileAtomically(file, "data");
   CHECK_FALSE(s.ok());
   CHECK(s.message().find("missing-folder") != std::string::npos);
+  CHECK_FALSE(fs::exists(file));
   fs::remove_all(dir);
 }
 
