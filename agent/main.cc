@@ -1,20 +1,33 @@
-// clusterd: the agent that runs on every host. This issue gives it the modes
-// `push` needs; the cluster lifecycle (checks, supervision) comes later.
+// clusterd: the agent that runs on every host.
 //
-//   clusterd version          prints the version
-//   clusterd hash FILE        prints FILE's content hash (XXH3-128, hex)
-//   clusterd receive          serves the receiver protocol on stdin/stdout (docs/push.md)
+//   clusterd version                     prints the version
+//   clusterd hash FILE                   prints FILE's content hash (XXH3-128, hex)
+//   clusterd receive                     serves the receiver protocol on stdin/stdout (docs/push.md)
+//   clusterd start                       reads {"config": ..., "credentials": ..., "api_key": ...}
+//                                        on stdin, saves them and starts the daemon unless the
+//                                        same one already serves; prints a JSON outcome
+//   clusterd serve --state DIR           the daemon itself, in the foreground
+//   clusterd stop --cluster NAME [--purge]
+//                                        stops the daemon and all it started, verifies nothing is
+//                                        left; prints JSON {stopped, left}
 //
-// Exit codes: 0 ok, 1 failure, 2 usage error.
+// clusterctl runs these over SSH (docs/agent-protocol.md). Exit codes: 0 ok,
+// 1 failure, 2 usage error.
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon.h"
 #include "agent/receiver.h"
+#include "agent/serve_loop.h"
 #include "common/content_hash.h"
+#include "common/files.h"
 #include "common/manifest.h"
 
 #ifndef CLUSTERD_VERSION
@@ -23,13 +36,16 @@
 
 namespace {
 
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
 constexpr const char* kUsage =
-    "usage: clusterd version | clusterd hash FILE | clusterd receive\n"
-    "clusterd is started by clusterctl over SSH; see docs/push.md.\n";
+    "usage: clusterd version | hash FILE | receive | start | serve --state DIR | stop --cluster NAME [--purge]\n"
+    "clusterd is started by clusterctl over SSH; see docs/agent-protocol.md.\n";
 
 int Receive() {
   const char* home = std::getenv("HOME");
-  cluster::HashCache cache(std::filesystem::path(home ? home : "/tmp") / ".cache/clusterd/hash-cache");
+  cluster::HashCache cache(fs::path(home ? home : "/tmp") / ".cache/clusterd/hash-cache");
   cache.Load();
   cluster::agent::Receiver receiver(STDIN_FILENO, STDOUT_FILENO, cache);
   cluster::Status s = receiver.Serve();
@@ -41,11 +57,69 @@ int Receive() {
   return 0;
 }
 
+fs::path Self() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("clusterd") : self;
+}
+
+int Start() {
+  using namespace cluster::agent;
+  const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  auto bundle = cluster::control::BundleFromJson(input);
+  if (!bundle.ok()) {
+    std::cerr << "clusterd start: " << bundle.status().message() << "\n";
+    return 2;
+  }
+  if (cluster::Status s = CheckClusterName(bundle->config.cluster); !s.ok()) {
+    std::cerr << "clusterd start: " << s.message() << "\n";
+    return 2;
+  }
+  const AgentConfig& config = bundle->config;
+  const std::string& api_key = bundle->api_key;
+  auto outcome = StartAgent(Self(), config, bundle->credentials);
+  if (!outcome.ok()) {
+    std::cerr << "clusterd start: " << outcome.status().message() << "\n";
+    return 1;
+  }
+  const fs::path key = AgentStateDir(config.cluster) / "api.key";
+  cluster::Status s = api_key.empty() ? cluster::Status::Ok() : cluster::WriteFileAtomically(key, api_key, 0600);
+  if (api_key.empty()) {
+    std::error_code ec;
+    fs::remove(key, ec);
+  }
+  if (!s.ok()) {
+    std::cerr << "clusterd start: " << s.message() << "\n";
+    return 1;
+  }
+  const char* what = outcome->what == StartOutcome::What::kStarted   ? "started"
+                     : outcome->what == StartOutcome::What::kReplaced ? "replaced"
+                                                                       : "running";
+  std::cout << Json{{"outcome", what}, {"pid", outcome->pid}, {"systemd", outcome->systemd},
+                    {"version", CLUSTERD_VERSION}}.dump()
+            << "\n";
+  return 0;
+}
+
+int Stop(const std::string& cluster_name, bool purge) {
+  auto outcome = cluster::agent::StopAgent(cluster_name, purge);
+  if (!outcome.ok()) {
+    std::cerr << "clusterd stop: " << outcome.status().message() << "\n";
+    return 1;
+  }
+  std::cout << Json{{"agent_was_running", outcome->agent_was_running},
+                    {"stopped", outcome->stopped},
+                    {"left", outcome->left}}.dump()
+            << "\n";
+  return outcome->left.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a vanished client is an error return, not a crash
   const std::string mode = argc >= 2 ? argv[1] : "";
+  const std::string arg2 = argc >= 3 ? argv[2] : "";
   if (mode == "version" && argc == 2) {
     std::cout << "clusterd " << CLUSTERD_VERSION << "\n";
     return 0;
@@ -60,6 +134,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "receive" && argc == 2) return Receive();
+  if (mode == "start" && argc == 2) return Start();
+  if (mode == "serve" && argc == 4 && arg2 == "--state") return cluster::agent::ServeAgent(argv[3], Self());
+  if (mode == "stop" && (argc == 4 || argc == 5) && arg2 == "--cluster") {
+    const bool purge = argc == 5 && std::string(argv[4]) == "--purge";
+    if (argc == 5 && !purge) {
+      std::cerr << kUsage;
+      return 2;
+    }
+    return Stop(argv[3], purge);
+  }
   std::cerr << kUsage;
   return 2;
 }

@@ -42,5 +42,10 @@ using CommandAdder = void (*)(CLI::App& app, const GlobalOptions& global, Comman
 void AddValidateCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
 void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
 void AddPushCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddCheckCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddUpCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddStatusCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddLogsCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
+void AddDownCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run);
 
 }  // namespace cluster::cli

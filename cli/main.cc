@@ -23,6 +23,11 @@ constexpr const char* kDescription =
     "  clusterctl validate -f cluster.yaml   # schema and semantics, precise errors\n"
     "  clusterctl plan     -f cluster.yaml   # rank placement and memory per GPU: will it fit?\n"
     "  clusterctl push     -f cluster.yaml   # models and images to every host, verified, resumable\n"
+    "  clusterctl check    -f cluster.yaml   # GPUs, dtype, network, disk, ports, clock, model hash\n"
+    "  clusterctl up       -f cluster.yaml   # agents, then every rank or container; waits until serving\n"
+    "  clusterctl status   -f cluster.yaml   # agents, GPUs, ranks, endpoint health and rates\n"
+    "  clusterctl logs     -f cluster.yaml   # logs of the ranks or containers (--follow)\n"
+    "  clusterctl down     -f cluster.yaml   # stop everything, verify nothing is left\n"
     "\n"
     "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.";
 
@@ -30,6 +35,11 @@ constexpr cluster::cli::CommandAdder kCommands[] = {
     cluster::cli::AddValidateCommand,
     cluster::cli::AddPlanCommand,
     cluster::cli::AddPushCommand,
+    cluster::cli::AddCheckCommand,
+    cluster::cli::AddUpCommand,
+    cluster::cli::AddStatusCommand,
+    cluster::cli::AddLogsCommand,
+    cluster::cli::AddDownCommand,
 };
 
 }  // namespace

@@ -5,6 +5,13 @@
 //       [--served-model-name NAME] [--max-batch-tokens N] [--max-running-sequences N]
 //       [--max-queued-requests N] [--kv-cache-blocks N] [--max-context N]
 //       [--no-prefix-caching] [--max-body-bytes N] [-v]
+//       [--device cpu] [--dtype float32] [--world-size N --rank R --tensor-parallel T
+//        --pipeline-parallel P --rendezvous ADDRESS:PORT]
+//
+// The world flags are what clusterd passes to every rank it starts. Until
+// tensor and pipeline parallelism land, a world of more than one rank, the
+// cuda device and dtypes other than float32 are refused with a message that
+// says so (exit 2), so that `clusterctl up` reports it as the rank's failure.
 //
 // Binds flags and wires the parts: model folder -> model (timed) + KV cache
 // -> Scheduler -> HttpServer. Once listening it prints one line to stdout,
@@ -48,7 +55,33 @@ struct ServeFlags {
   bool no_prefix_caching = false;
   std::int64_t max_body_bytes = 4 << 20;
   int verbosity = 0;
+  // The rank's place in the cluster (set by clusterd).
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  int world_size = 1;
+  int rank = 0;
+  int tensor_parallel = 1;
+  int pipeline_parallel = 1;
+  std::string rendezvous;
 };
+
+// "" when this build can serve the world the flags describe, else why not.
+std::string WhyWorldUnsupported(const ServeFlags& f) {
+  if (f.world_size < 1 || f.rank < 0 || f.rank >= f.world_size)
+    return "--rank must be in [0, --world-size)";
+  if (f.tensor_parallel * f.pipeline_parallel != f.world_size)
+    return "--world-size must equal --tensor-parallel x --pipeline-parallel";
+  if (f.world_size > 1)
+    return "this engine serves a world of one rank; got " + std::to_string(f.world_size) + " (tensor_parallel " +
+           std::to_string(f.tensor_parallel) + " x pipeline_parallel " + std::to_string(f.pipeline_parallel) +
+           "). Tensor and pipeline parallelism across ranks are not available yet: set both to 1, or use "
+           "runtime.kind: vllm-docker";
+  if (f.device != "cpu")
+    return "device '" + f.device + "' is not available in this engine build; set runtime.engine.device: cpu";
+  if (f.dtype != "float32" && f.dtype != "auto")
+    return "the CPU engine computes in float32; got --dtype " + f.dtype + ": set runtime.dtype: float32";
+  return "";
+}
 
 // KV cache memory used when --kv-cache-blocks is not given: enough blocks
 // for every running sequence at full context, within this budget, and never
@@ -76,6 +109,7 @@ int RunServe(const ServeFlags& f) {
   if (f.port < 0 || f.port > 65535) return UsageError("serve: --port must be in [0, 65535]");
   if (f.block_size < 1) return UsageError("serve: --block-size must be >= 1");
   if (f.max_body_bytes < 1) return UsageError("serve: --max-body-bytes must be >= 1");
+  if (std::string why = WhyWorldUnsupported(f); !why.empty()) return UsageError("serve: " + why);
   const std::filesystem::path dir = f.model;
 
   auto tokenizer = Tokenizer::FromFile(dir);
@@ -173,6 +207,14 @@ Subcommand AddServeCommand(CLI::App& parent) {
   app->add_flag("--no-prefix-caching", f.no_prefix_caching, "Do not share KV blocks between common prefixes");
   app->add_option("--max-body-bytes", f.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   app->add_flag("-v,--verbose", f.verbosity, "More logging (-v info, -vv debug)");
+  const char* world = "Cluster (set by clusterd)";
+  app->add_option("--device", f.device, "cpu (the only device of this build)")->group(world)->capture_default_str();
+  app->add_option("--dtype", f.dtype, "Compute dtype: float32 on cpu")->group(world)->capture_default_str();
+  app->add_option("--world-size", f.world_size, "Ranks in the cluster")->group(world)->capture_default_str();
+  app->add_option("--rank", f.rank, "This process's world rank")->group(world)->capture_default_str();
+  app->add_option("--tensor-parallel", f.tensor_parallel, "Ranks per pipeline stage")->group(world);
+  app->add_option("--pipeline-parallel", f.pipeline_parallel, "Pipeline stages")->group(world);
+  app->add_option("--rendezvous", f.rendezvous, "ADDRESS:PORT of rank 0 for collectives")->group(world);
   return {app, [flags] { return RunServe(*flags); }};
 }
 

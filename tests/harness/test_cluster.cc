@@ -122,7 +122,8 @@ Status TestCluster::Setup(const TestClusterOptions& options) {
     fs::create_directories(hosts_[i].dir / "srv");
     CLUSTER_RETURN_IF_ERROR(Sh({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", HostName(i), "-f",
                                 (hosts_[i].dir / "ssh_host_ed25519_key").string()}));
-    if (options.docker.count(i) && options.docker.at(i)) CLUSTER_RETURN_IF_ERROR(StartDockerd(i));
+    if (options.fake_gpus.count(i)) CLUSTER_RETURN_IF_ERROR(WriteFakeGpuBin(i, options.fake_gpus.at(i)));
+    if (options.docker.count(i) && options.docker.at(i)) CLUSTER_RETURN_IF_ERROR(StartDockerd(i, options));
     CLUSTER_RETURN_IF_ERROR(StartSshd(i, options));
     known += KnownHostsLine(i) + "\n";
   }
@@ -164,8 +165,9 @@ Status TestCluster::StartSshd(int i, const TestClusterOptions& options) {
   std::string srv = fmt::format("mount --bind {} /srv", (h.dir / "srv").string());
   if (options.srv_tmpfs_size.count(i)) srv = fmt::format("mount -t tmpfs -o size={} tmpfs /srv", options.srv_tmpfs_size.at(i));
   const std::string script = fmt::format(
-      "set -e; mount --bind {} /root; {}; exec /usr/sbin/sshd -D -f {} -E {} </dev/null >/dev/null 2>&1",
-      (h.dir / "home").string(), srv, (h.dir / "sshd_config").string(), (h.dir / "sshd.log").string());
+      "set -e; mount --bind {} /root; {}; {}; exec /usr/sbin/sshd -D -f {} -E {} </dev/null >/dev/null 2>&1",
+      (h.dir / "home").string(), srv, MountFakeGpuBin(i, options), (h.dir / "sshd_config").string(),
+      (h.dir / "sshd.log").string());
   Subprocess::Options o;
   o.pipe_stdin = o.pipe_stdout = o.pipe_stderr = false;
   CLUSTER_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start({"ip", "netns", "exec", h.ns, "unshare", "-m",
@@ -183,14 +185,22 @@ Status TestCluster::StartSshd(int i, const TestClusterOptions& options) {
   return UnavailableError(fmt::format("sshd of {} did not start: {}", HostName(i), log.ok() ? *log : ""));
 }
 
-Status TestCluster::StartDockerd(int i) {
+Status TestCluster::StartDockerd(int i, const TestClusterOptions& options) {
   HostState& h = hosts_[i];
   const fs::path d = h.dir;
+  // The host's file system as its sshd sees it (/root, /srv), so that a
+  // `docker run -v /srv/models/m:...` mounts what was pushed over SSH. A tmpfs
+  // /srv (srv_tmpfs_size) is sshd's alone: dockerd keeps the machine's /srv.
+  std::string folders = fmt::format("mount --bind {} /root", (d / "home").string());
+  if (!options.srv_tmpfs_size.count(i)) folders += fmt::format("; mount --bind {} /srv", (d / "srv").string());
+  // dockerd looks for nvidia-container-runtime-hook in its PATH once, at
+  // start: /usr/local/bin must be in it (it is not in every caller's PATH).
   const std::string script = fmt::format(
+      "set -e; {}; {}; PATH=/usr/local/bin:$PATH; export PATH; "
       "exec dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver vfs --data-root {} "
       "--exec-root {} --pidfile {} -H {} </dev/null >{} 2>&1",
-      (d / "docker-data").string(), (d / "docker-exec").string(), (d / "docker.pid").string(), DockerHost(i),
-      (d / "dockerd.log").string());
+      folders, MountFakeGpuBin(i, options), (d / "docker-data").string(), (d / "docker-exec").string(),
+      (d / "docker.pid").string(), DockerHost(i), (d / "dockerd.log").string());
   Subprocess::Options o;
   o.pipe_stdin = o.pipe_stdout = o.pipe_stderr = false;
   // nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup mounts dockerd needs.
@@ -206,6 +216,49 @@ Status TestCluster::StartDockerd(int i) {
   auto log = ReadFile(d / "dockerd.log");
   return UnavailableError(fmt::format("dockerd of {} did not start: {}", HostName(i),
                                       log.ok() ? log->substr(log->size() > 2000 ? log->size() - 2000 : 0) : ""));
+}
+
+// The stand-ins of FakeGpus (test_cluster.h). Their text is fixed here so
+// that each host's answers follow its options.
+Status TestCluster::WriteFakeGpuBin(int i, const FakeGpus& gpus) {
+  const fs::path bin = hosts_[i].dir / "bin";
+  fs::create_directories(bin);
+  std::string query, list;
+  for (int g = 0; g < gpus.count; ++g) {
+    query += fmt::format("{}, {}, {}, 0, {}, {}, {}, 0\n", g, gpus.name, gpus.memory_mib, gpus.memory_mib,
+                         gpus.compute_capability, gpus.driver);
+    list += fmt::format("GPU {}: {} (UUID: GPU-00000000-0000-0000-0000-{:012d})\n", g, gpus.name, g);
+  }
+  const std::string smi = fmt::format(
+      "#!/bin/sh\n"
+      "# STAND-IN nvidia-smi of the test harness (TestClusterOptions.fake_gpus): not NVIDIA's.\n"
+      "# It answers only the query the agent makes and -L; anything else exits 1.\n"
+      "case \"$*\" in\n"
+      "  '--query-gpu=index,name,memory.total,memory.used,memory.free,compute_cap,driver_version,"
+      "utilization.gpu --format=csv,noheader,nounits') printf '{}' ;;\n"
+      "  -L) printf '{}' ;;\n"
+      "  *) echo \"nvidia-smi stand-in: unsupported arguments: $*\" >&2; exit 1 ;;\n"
+      "esac\n",
+      query, list);
+  const std::string hook = fmt::format(
+      "#!/bin/sh\n"
+      "# STAND-IN nvidia-container-runtime-hook of the test harness: runc runs it as the\n"
+      "# OCI prestart hook of `docker run --gpus`. It logs its argv, reads the OCI state\n"
+      "# on stdin and exits 0; it exposes no device.\n"
+      "echo \"$*\" >> {}\n"
+      "cat >/dev/null\n"
+      "exit 0\n",
+      GpuHookLog(i).string());
+  CLUSTER_RETURN_IF_ERROR(WriteText(bin / "nvidia-smi", smi, 0755));
+  return WriteText(bin / "nvidia-container-runtime-hook", hook, 0755);
+}
+
+std::string TestCluster::MountFakeGpuBin(int i, const TestClusterOptions& options) const {
+  if (!options.fake_gpus.count(i)) return "true";
+  // An overlay, not a bind mount: the stand-ins go over /usr/local/bin while
+  // what it holds stays visible (the docker CLI lives there on some machines).
+  return fmt::format("mount -t overlay overlay -o lowerdir={}:/usr/local/bin /usr/local/bin",
+                     (hosts_[i].dir / "bin").string());
 }
 
 fs::path TestCluster::HostPath(int i, const std::string& host_path) const {
@@ -231,6 +284,13 @@ StatusOr<ProcessResult> TestCluster::RunOnHost(int i, const std::vector<std::str
   std::vector<std::string> full = {"nsenter", "-t", std::to_string(hosts_[i].sshd_pid), "-m", "-n", "--"};
   full.insert(full.end(), argv.begin(), argv.end());
   return RunProcess(full);
+}
+
+StatusOr<Subprocess> TestCluster::StartOnHost(int i, const std::vector<std::string>& argv,
+                                             const Subprocess::Options& options) const {
+  std::vector<std::string> full = {"nsenter", "-t", std::to_string(hosts_[i].sshd_pid), "-m", "-n", "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return Subprocess::Start(full, options);
 }
 
 Status TestCluster::StopSshd(int i) {

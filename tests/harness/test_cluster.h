@@ -10,7 +10,10 @@
 // File system: each host's sshd (and all it starts) runs in a private mount
 // namespace where /root (home) is a bind mount of DIR/hostI/home and /srv is
 // DIR/hostI/srv (or a tmpfs of a chosen size); HostPath() reaches them from
-// the test. Nothing is mounted in the test's own mount namespace.
+// the test. A host's dockerd (options.docker) runs in a mount namespace of
+// its own with the same /root and /srv binds (not a tmpfs /srv), so that
+// `docker run -v /srv/...` sees what was pushed over SSH.
+// Nothing is mounted in the test's own mount namespace.
 // Teardown (destructor): every process in the namespaces is killed by pid,
 // the namespaces are deleted and DIR is removed.
 //
@@ -32,12 +35,33 @@
 
 namespace cluster::harness {
 
+// GPUs a host pretends to have, for hosts of a machine without GPUs. Such a
+// host gets stand-ins (see FakeGpuBin in test_cluster.cc) on its PATH, in
+// /usr/local/bin of its mount namespace (sshd's and dockerd's):
+//   nvidia-smi    answers the --query-gpu line the agent's facts use and -L;
+//                 anything else exits 1;
+//   nvidia-container-runtime-hook
+//                 dockerd (20.10) registers its `--gpus` driver when this
+//                 program is on its PATH at start; runc runs it as the OCI
+//                 prestart hook. The stand-in logs its argv to
+//                 GpuHookLog(i), reads the OCI state on stdin and exits 0:
+//                 it exposes no device (the real one mounts /dev/nvidia*).
+struct FakeGpus {
+  int count = 1;
+  std::string name = "Tesla T4";
+  std::string compute_capability = "7.5";
+  int memory_mib = 15360;
+  std::string driver = "535.104.05";
+};
+
 struct TestClusterOptions {
   int hosts = 2;
   // Host index -> size of a tmpfs at /srv on that host (e.g. "1m"), to test a full disk.
   std::map<int, std::string> srv_tmpfs_size;
   // Host index -> run dockerd there (DOCKER_HOST is set for SSH sessions).
   std::map<int, bool> docker;
+  // Host index -> stand-in GPUs (nvidia-smi and the NVIDIA hook, above).
+  std::map<int, FakeGpus> fake_gpus;
 };
 
 class TestCluster {
@@ -69,6 +93,9 @@ class TestCluster {
   StatusOr<Subprocess> StartOnOperator(const std::vector<std::string>& argv) const;
   // Runs argv in host i's network and mount namespaces (as its sshd sees them).
   StatusOr<ProcessResult> RunOnHost(int i, const std::vector<std::string>& argv) const;
+  // Starts argv there in the background; the caller owns (and ends) it.
+  StatusOr<Subprocess> StartOnHost(int i, const std::vector<std::string>& argv,
+                                   const Subprocess::Options& options) const;
 
   Status StopSshd(int i);
   // Link faults and shaping, on host i's side and the switch's side of its veth.
@@ -77,6 +104,8 @@ class TestCluster {
   Status LimitOperatorRate(const std::string& rate);
   // The docker CLI's DOCKER_HOST for host i (with options.docker).
   std::string DockerHost(int i) const;
+  // Where host i's stand-in NVIDIA hook appends one line per run (fake_gpus).
+  std::filesystem::path GpuHookLog(int i) const { return hosts_[i].dir / "nvidia-hook.log"; }
 
  private:
   struct HostState {
@@ -90,7 +119,11 @@ class TestCluster {
   Status Setup(const TestClusterOptions& options);
   Status AddNode(const std::string& ns, const std::string& switch_port, int k);
   Status StartSshd(int i, const TestClusterOptions& options);
-  Status StartDockerd(int i);
+  Status StartDockerd(int i, const TestClusterOptions& options);
+  Status WriteFakeGpuBin(int i, const FakeGpus& gpus);
+  // The shell words that put host i's stand-in bin folder over /usr/local/bin
+  // (or "true" when the host has no fake GPUs).
+  std::string MountFakeGpuBin(int i, const TestClusterOptions& options) const;
   void Teardown();
 
   std::string prefix_;

@@ -52,7 +52,8 @@ void ReadCluster(const Mapping& root, Inventory* inventory, LoadContext* ctx) {
 void ReadNetwork(const Mapping& root, Inventory* inventory, LoadContext* ctx) {
   auto field = root.Get("network");
   if (!field) return;
-  auto network = ReadMapping(*field, ctx, {"interface", "subnet"}, "a mapping with interface and subnet");
+  auto network = ReadMapping(*field, ctx, {"interface", "subnet", "agent_port"},
+                             "a mapping with interface, subnet and agent_port");
   if (!network) return;
 
   if (auto f = network->Get("interface")) {
@@ -66,6 +67,10 @@ void ReadNetwork(const Mapping& root, Inventory* inventory, LoadContext* ctx) {
         inventory->network.interface = *name;
       }
     }
+  }
+
+  if (auto f = network->Get("agent_port")) {
+    if (auto port = ReadInteger(*f, ctx, 1, 65535)) inventory->network.agent_port = static_cast<int>(*port);
   }
 
   if (auto f = network->Get("subnet")) {

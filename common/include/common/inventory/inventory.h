@@ -37,6 +37,7 @@ struct SshSettings {
 struct Network {
   std::string interface = "auto";       // "auto" or an interface name such as "ens1f0"
   std::optional<std::string> subnet;    // CIDR such as "10.0.0.0/24"; hosts must lie in it
+  int agent_port = 7411;                // TCP port of clusterd's control channel on every host
 };
 
 enum class Transport { kSsh, kLocal };  // kLocal: the host is this machine, no SSH

@@ -1,0 +1,59 @@
+// clusterctl check -f FILE [--json] [--no-hash]
+//
+// Starts (or upgrades) the agent on every host, asks each for its facts
+// (GPUs, interfaces, shm, disk, ports, clock, model hash, Docker) and each
+// non-head agent to reach the head's agent, then prints pass / warn / fail
+// per host and across hosts, with the fix for every failure, and the network
+// settings `up` will use. Exit 0 when nothing fails, 1 otherwise, 2 for an
+// invalid inventory.
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/lifecycle/check_run.h"
+#include "cli/lifecycle_support.h"
+
+namespace cluster::cli {
+namespace {
+
+constexpr const char* kFooter =
+    "Checks GPUs (count, model, memory, compute capability against the dtype, driver), the\n"
+    "network (the interface that carries each host's address, subnet, MTU, link speed,\n"
+    "agent-to-agent reachability to the head), /dev/shm, free disk, free ports, clock skew,\n"
+    "the model at the same path with the same manifest hash on every host, and Docker with\n"
+    "the image for runtime vllm-docker. Starts the agents if they do not run.\n"
+    "\n"
+    "Examples:\n"
+    "  clusterctl check -f cluster.yaml\n"
+    "  clusterctl check -f cluster.yaml --json | jq '.rows[] | select(.verdict==\"fail\")'\n"
+    "\n"
+    "Exit codes: 0 nothing fails, 1 a check failed, 2 usage or inventory error.";
+
+struct CheckFlags {
+  LifecycleFlags lifecycle;
+  bool no_hash = false;
+};
+
+int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
+  auto opened = OpenCluster(flags.lifecycle, global);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  LoadedCluster& cluster = std::get<LoadedCluster>(opened);
+  CheckRunOptions options;
+  options.hash_model = !flags.no_hash;
+  const CheckReport report = RunCheck(*cluster.access, options);
+  if (global.json) std::cout << CheckReportJson(report).dump() << "\n";
+  else PrintCheckTable(report, std::cout);
+  return report.failed() ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+void AddCheckCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
+  CLI::App* cmd = app.add_subcommand("check", "Check every host: GPUs, network, disk, ports, clock, model, Docker");
+  auto flags = std::make_shared<CheckFlags>();
+  AddLifecycleFlags(cmd, flags->lifecycle);
+  cmd->add_flag("--no-hash", flags->no_hash, "Do not hash the model on the hosts (faster; no equality check)");
+  cmd->footer(kFooter);
+  cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunCheckCommand(*flags, global); }; });
+}
+
+}  // namespace cluster::cli

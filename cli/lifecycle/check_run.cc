@@ -1,0 +1,130 @@
+#include "cli/lifecycle/check_run.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "cli/lifecycle/agent_calls.h"
+
+namespace cluster::cli {
+using inventory::Host;
+using inventory::RuntimeKind;
+
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host, const CheckRunOptions& options) {
+  control::FactsRequest req;
+  if (const inventory::Model* model = inv.FindModel(inv.runtime.model)) {
+    req.model_path = inv.ModelPathOn(host, *model).string();
+  }
+  req.hash_model = options.hash_model;
+  if (options.check_ports) req.ports = RequiredPorts(inv, host);
+  req.bind_address = host.address;
+  if (inv.runtime.kind == RuntimeKind::kVllmDocker) {
+    if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
+    else req.image = inv.runtime.vllm_docker.image;
+  }
+  return req;
+}
+
+// What this build's runtime can serve, beyond the hosts' facts.
+std::optional<CheckRow> RuntimeRow(const inventory::Inventory& inv) {
+  const int world = inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel;
+  if (inv.runtime.kind != RuntimeKind::kEngine) return std::nullopt;
+  CheckRow row{"", "runtime", "world size", CheckRow::Verdict::kPass, fmt::format("{} rank", world), ""};
+  if (world > 1) {
+    row.verdict = CheckRow::Verdict::kFail;
+    row.detail = fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {}); the bundled engine serves a world "
+                             "of one rank until tensor and pipeline parallelism land",
+                             world, inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel);
+    row.fix = "set tensor_parallel and pipeline_parallel to 1, or use runtime.kind: vllm-docker";
+  }
+  return row;
+}
+
+}  // namespace
+
+std::vector<int> RequiredPorts(const inventory::Inventory& inv, const Host& host) {
+  if (&host != inv.Head()) return {};
+  std::vector<int> ports = {inv.runtime.port};
+  if (inv.runtime.kind == RuntimeKind::kVllmDocker) ports.push_back(kRayPort);
+  else if (inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel > 1) ports.push_back(RendezvousPort(inv));
+  return ports;
+}
+
+CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options) {
+  const inventory::Inventory& inv = access.inventory();
+  const Host* head = inv.Head();
+  std::vector<HostObservation> observed(inv.hosts.size());
+  std::vector<std::string> held_by_us(inv.hosts.size());  // a running unit of ours, by host
+  std::vector<std::vector<CheckRow>> held_rows(inv.hosts.size());
+  ForEachHost(inv.hosts.size(), [&](std::size_t i) {
+    const Host& host = inv.hosts[i];
+    HostObservation& o = observed[i];
+    o.host = host.name;
+    if (options.start_agents) {
+      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine);
+      if (!started.ok()) {
+        o.unreachable_error = started.status().message();
+        return;
+      }
+    }
+    auto client = access.Connect(host);
+    if (!client.ok()) {
+      o.unreachable_error = client.status().message();
+      return;
+    }
+    // Clock offset: the agent's time against the middle of the round trip.
+    const std::int64_t t0 = NowMs();
+    auto hello = CallAgent<control::HelloReply>(**client, control::HelloRequest{}, control::HelloReplyFromJson);
+    const std::int64_t t1 = NowMs();
+    if (hello.ok()) o.clock_offset_ms = hello->unix_time_ms - (t0 + t1) / 2;
+    // Ports our own running deployment holds are not a problem for `check`.
+    auto status = CallAgent<control::StatusReply>(**client, control::StatusRequest{}, control::StatusReplyFromJson);
+    if (status.ok()) {
+      for (const auto& u : status->units) {
+        if (u.state == control::UnitState::kRunning) held_by_us[i] = u.name;
+      }
+    }
+    control::FactsRequest request = FactsFor(inv, host, options);
+    if (!held_by_us[i].empty()) request.ports.clear();
+    auto facts = CallAgent<control::NodeFacts>(**client, request, control::NodeFactsFromJson,
+                                               std::chrono::minutes(30));
+    if (!facts.ok()) {
+      o.unreachable_error = fmt::format("{}: {}", host.name, facts.status().message());
+      return;
+    }
+    o.facts = std::move(*facts);
+    if (!held_by_us[i].empty()) {
+      for (int port : RequiredPorts(inv, host)) {
+        held_rows[i].push_back({host.name, "node", fmt::format("port {}", port), CheckRow::Verdict::kPass,
+                                fmt::format("in use by this cluster's running {}", held_by_us[i]), ""});
+      }
+    }
+    if (&host != head && head) {
+      auto probe = CallAgent<control::ProbeReply>(**client, control::ProbeRequest{head->name},
+                                                  control::ProbeReplyFromJson);
+      if (probe.ok()) o.probe_to_head = *probe;
+      else o.probe_to_head = control::ProbeReply{false, 0, "", probe.status().message()};
+    }
+  });
+  CheckReport report = EvaluateCheck(inv, observed);
+  // Keep the report's order: each host's rows together.
+  for (auto& rows : held_rows) {
+    for (auto& row : rows) {
+      auto after = std::find_if(report.rows.rbegin(), report.rows.rend(),
+                                [&](const CheckRow& r) { return r.host == row.host; });
+      report.rows.insert(after.base(), std::move(row));
+    }
+  }
+  if (std::optional<CheckRow> row = RuntimeRow(inv)) report.rows.push_back(std::move(*row));
+  return report;
+}
+
+}  // namespace cluster::cli

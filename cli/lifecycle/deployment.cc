@@ -1,0 +1,133 @@
+#include "cli/lifecycle/deployment.h"
+
+#include <chrono>
+#include <ctime>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "cli/lifecycle/agent_calls.h"
+
+namespace cluster::cli {
+using inventory::Host;
+using inventory::RuntimeKind;
+
+namespace {
+
+std::string DtypeFor(const inventory::Inventory& inv) {
+  if (inv.runtime.dtype != inventory::Dtype::kAuto) return inventory::DtypeName(inv.runtime.dtype);
+  // The CPU engine computes in float32; on GPUs the engine defaults to float16 (every GPU since sm_75 has it).
+  if (inv.runtime.kind == RuntimeKind::kEngine)
+    return inv.runtime.engine.device == inventory::EngineDevice::kCpu ? "float32" : "float16";
+  return "";  // vLLM decides
+}
+
+std::vector<control::PeerAgent> PeersOf(const inventory::Inventory& inv, const Host& host) {
+  std::vector<control::PeerAgent> peers;
+  for (const Host& h : inv.hosts) {
+    if (&h != &host) peers.push_back({h.name, h.address, inv.network.agent_port});
+  }
+  return peers;
+}
+
+}  // namespace
+
+std::string NewDeploymentId() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
+  std::random_device random;
+  return fmt::format("{}-{:04x}", stamp, random() & 0xffff);
+}
+
+std::string ContainerName(const inventory::Inventory& inv) { return "clusterd-" + inv.cluster_name; }
+
+Endpoint EndpointOf(const inventory::Inventory& inv) {
+  Endpoint e;
+  const Host* head = inv.Head();
+  e.address = head ? head->address : "";
+  e.port = inv.runtime.port;
+  e.model = inv.runtime.model;
+  return e;
+}
+
+std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inv,
+                                                                 const inventory::Placement& placement,
+                                                                 const CheckReport& report,
+                                                                 const std::string& deployment) {
+  std::map<std::string, control::StartRequest> requests;
+  const Host* head = inv.Head();
+  const inventory::Model* model = inv.FindModel(inv.runtime.model);
+  const std::string dtype = DtypeFor(inv);
+  int total_gpus = 0;
+  for (const auto& hp : placement.hosts) total_gpus += static_cast<int>(hp.ranks.size());
+
+  for (std::size_t i = 0; i < inv.hosts.size(); ++i) {
+    const Host& host = inv.hosts[i];
+    const inventory::HostPlacement& placed = placement.hosts[i];
+    control::StartRequest req;
+    req.deployment = deployment;
+    req.peers = PeersOf(inv, host);
+    const std::string model_path = model ? inv.ModelPathOn(host, *model).string() : "";
+    const auto env = report.EnvFor(host.name);
+    if (inv.runtime.kind == RuntimeKind::kEngine) {
+      req.runtime = control::RuntimeKind::kEngine;
+      for (const auto& r : placed.ranks) {
+        control::RankSpec spec;
+        spec.rank = r.rank;
+        spec.world_size = placement.world_size();
+        spec.tensor_parallel = placement.tensor_parallel;
+        spec.pipeline_parallel = placement.pipeline_parallel;
+        spec.stage = r.stage;
+        spec.tp_rank = r.tp_rank;
+        spec.gpu = r.gpu;
+        spec.device = inventory::EngineDeviceName(inv.runtime.engine.device);
+        spec.dtype = dtype;
+        spec.model_path = model_path;
+        spec.served_model_name = inv.runtime.model;
+        spec.rendezvous = head ? fmt::format("{}:{}", head->address, RendezvousPort(inv)) : "";
+        if (r.rank == 0) {
+          spec.serve_address = host.address;
+          spec.serve_port = inv.runtime.port;
+          spec.api_key = inv.runtime.api_key_file.has_value();
+        }
+        spec.max_context = inv.runtime.engine.max_context;
+        spec.env = env;
+        req.ranks.push_back(std::move(spec));
+      }
+    } else {
+      req.runtime = control::RuntimeKind::kVllmDocker;
+      if (!placed.stage) {
+        requests[host.name] = std::move(req);  // a host beyond pipeline_parallel runs nothing
+        continue;
+      }
+      control::ContainerSpec c;
+      c.name = ContainerName(inv);
+      const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image);
+      c.image = image ? image->name : inv.runtime.vllm_docker.image;
+      c.shm_size = inv.runtime.vllm_docker.shm_size;
+      c.model_path = model_path;
+      c.env = env;
+      for (const auto& [k, v] : inv.runtime.vllm_docker.env) c.env[k] = v;
+      c.gpus = true;
+      c.head = &host == head;
+      c.node_address = host.address;
+      c.head_address = head ? head->address : host.address;
+      c.ray_port = kRayPort;
+      c.expected_gpus = total_gpus;
+      c.served_model_name = inv.runtime.model;
+      c.tensor_parallel = placement.tensor_parallel;
+      c.pipeline_parallel = placement.pipeline_parallel;
+      c.dtype = dtype;
+      c.serve_port = inv.runtime.port;
+      c.vllm_args = inv.runtime.vllm_docker.args;
+      req.container = std::move(c);
+    }
+    requests[host.name] = std::move(req);
+  }
+  return requests;
+}
+
+}  // namespace cluster::cli

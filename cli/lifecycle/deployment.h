@@ -1,0 +1,39 @@
+// What `up` asks each agent to start: the placement of `plan` turned into
+// one StartRequest per host, for the engine runtime (ranks) or vllm-docker
+// (a container per host; the head also runs `vllm serve`), with the network
+// environment `check` chose (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME,
+// VLLM_HOST_IP) baked in.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "cli/lifecycle/check_report.h"
+#include "common/inventory/inventory.h"
+#include "common/inventory/placement.h"
+#include "control/messages.h"
+
+namespace cluster::cli {
+
+// A new deployment id: "YYYYMMDD-HHMMSS-XXXX" (UTC, random suffix).
+std::string NewDeploymentId();
+
+// The container name of vllm-docker on every host.
+std::string ContainerName(const inventory::Inventory& inventory);
+
+// Host name -> its StartRequest, for every host of the inventory (hosts
+// without ranks get an empty one, so that they also forget older units).
+std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inventory,
+                                                                 const inventory::Placement& placement,
+                                                                 const CheckReport& report,
+                                                                 const std::string& deployment);
+
+// The endpoint clients use: the head's cluster address and runtime.port.
+struct Endpoint {
+  std::string address;
+  int port = 0;
+  std::string model;  // served model name
+};
+Endpoint EndpointOf(const inventory::Inventory& inventory);
+
+}  // namespace cluster::cli

@@ -1,0 +1,36 @@
+#include "cli/lifecycle_support.h"
+
+#include <iostream>
+
+#include "cli/diagnostics_output.h"
+
+namespace cluster::cli {
+
+void AddLifecycleFlags(CLI::App* cmd, LifecycleFlags& flags) {
+  cmd->add_option("-f,--file", flags.file, "Inventory file (YAML)")->required()->type_name("FILE");
+  cmd->add_flag("--accept-new-host-keys", flags.access.accept_new_host_keys,
+                "Record the keys of hosts not yet in known_hosts (a changed key is always refused)");
+  cmd->add_option("--agent", flags.access.agent_path, "The clusterd binary to install (default: beside clusterctl)")
+      ->type_name("PATH");
+}
+
+std::variant<LoadedCluster, int> OpenCluster(const LifecycleFlags& flags, const GlobalOptions& global) {
+  inventory::LoadOptions options;
+  options.require_artifacts = false;
+  LoadedCluster cluster{std::make_unique<inventory::LoadResult>(inventory::LoadInventory(flags.file, options)), nullptr};
+  if (!cluster.loaded->ok()) {
+    if (global.json) {
+      std::cout << LoadResultJson(flags.file, *cluster.loaded).dump() << "\n";
+    } else {
+      PrintDiagnostics(*cluster.loaded);
+      std::cerr << flags.file << ": invalid; fix the inventory (clusterctl validate)\n";
+    }
+    return kExitUsageError;
+  }
+  auto access = ClusterAccess::Open(*cluster.loaded->inventory, flags.access);
+  if (!access.ok()) return ReportError(access.status(), global);
+  cluster.access = std::move(*access);
+  return cluster;
+}
+
+}  // namespace cluster::cli

@@ -1,0 +1,143 @@
+// The scalar, enum and object building blocks of the strict JSON codec.
+#include "control/json_codec.h"
+
+#include <limits>
+
+namespace cluster::control::codec {
+namespace {
+
+// A value quoted for an error message, cut short: a hostile peer's 1 MiB key
+// must not become a 1 MiB error reply.
+std::string Quote(std::string_view text) {
+  constexpr std::size_t kShown = 64;
+  if (text.size() <= kShown) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kShown)) + "...'";
+}
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Decodes a string that must be one of `names` (indexed by the enum's value).
+template <typename Enum, std::size_t N>
+Status DecodeEnum(const json& j, const Where& w, const char* const (&names)[N], Enum* out) {
+  std::string text;
+  CLUSTER_RETURN_IF_ERROR(Decode(j, w, &text));
+  std::string choices;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (text == names[i]) {
+      *out = static_cast<Enum>(i);
+      return Status::Ok();
+    }
+    choices += (i == 0 ? "" : ", ") + std::string(names[i]);
+  }
+  return w.Error("expected one of " + choices + "; got " + Quote(text));
+}
+
+constexpr const char* kRuntimeNames[] = {"engine", "vllm-docker"};
+constexpr const char* kUnitStateNames[] = {"starting", "running", "exited", "failed", "stopped"};
+
+}  // namespace
+
+Where Where::Field(std::string_view key) const { return Where{path + "." + std::string(key), limited}; }
+
+Where Where::Index(std::size_t i) const { return Where{path + "[" + std::to_string(i) + "]", limited}; }
+
+Status Where::Error(std::string_view what) const { return InvalidArgumentError(path + ": " + std::string(what)); }
+
+Status Decode(const json& j, const Where& w, std::string* out) {
+  if (!j.is_string()) return w.Error("expected a string");
+  const auto& text = j.get_ref<const std::string&>();
+  if (w.limited && text.size() > kMaxStringBytes) {
+    return w.Error("string of " + std::to_string(text.size()) + " bytes exceeds the " +
+                   std::to_string(kMaxStringBytes) + "-byte limit");
+  }
+  *out = text;
+  return Status::Ok();
+}
+
+Status Decode(const json& j, const Where& w, bool* out) {
+  if (!j.is_boolean()) return w.Error("expected a boolean");
+  *out = j.get<bool>();
+  return Status::Ok();
+}
+
+Status Decode(const json& j, const Where& w, std::int64_t* out) {
+  if (!j.is_number_integer()) return w.Error("expected an integer");
+  if (j.is_number_unsigned() && j.get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()}) {
+    return w.Error("integer out of the signed 64-bit range");
+  }
+  *out = j.get<std::int64_t>();
+  return Status::Ok();
+}
+
+Status Decode(const json& j, const Where& w, int* out) {
+  std::int64_t wide = 0;
+  if (!j.is_number_integer()) return w.Error("expected an integer");
+  if (Decode(j, w, &wide).ok() && wide >= std::numeric_limits<int>::min() && wide <= std::numeric_limits<int>::max()) {
+    *out = static_cast<int>(wide);
+    return Status::Ok();
+  }
+  return w.Error("expected an integer from " + std::to_string(std::numeric_limits<int>::min()) + " to " +
+                 std::to_string(std::numeric_limits<int>::max()));
+}
+
+Status Decode(const json& j, const Where& w, std::uint64_t* out) {
+  if (j.is_number_unsigned()) {
+    *out = j.get<std::uint64_t>();
+    return Status::Ok();
+  }
+  if (j.is_number_integer() && j.get<std::int64_t>() >= 0) {
+    *out = static_cast<std::uint64_t>(j.get<std::int64_t>());
+    return Status::Ok();
+  }
+  return w.Error("expected a non-negative integer");
+}
+
+Status Decode(const json& j, const Where& w, std::map<std::string, std::string>* out) {
+  if (!j.is_object()) return w.Error("expected an object of NAME: value");
+  if (w.limited && j.size() > kMaxEnvEntries) {
+    return w.Error(std::to_string(j.size()) + " entries exceed the " + std::to_string(kMaxEnvEntries) +
+                   "-entry limit");
+  }
+  std::map<std::string, std::string> env;
+  for (const auto& [key, value] : j.items()) {
+    if (!IsEnvName(key)) {
+      return w.Error("key " + Quote(key) + " is not an environment variable name (expected [A-Z_][A-Z0-9_]*)");
+    }
+    CLUSTER_RETURN_IF_ERROR(Decode(value, w.Field(key), &env[key]));
+  }
+  *out = std::move(env);
+  return Status::Ok();
+}
+
+Status Decode(const json& j, const Where& w, RuntimeKind* out) { return DecodeEnum(j, w, kRuntimeNames, out); }
+
+Status Decode(const json& j, const Where& w, UnitState* out) { return DecodeEnum(j, w, kUnitStateNames, out); }
+
+StatusOr<Object> Object::Open(const json& j, Where w) {
+  if (!j.is_object()) return w.Error("expected an object");
+  return Object(j, std::move(w));
+}
+
+const json* Object::Find(const char* key) const {
+  auto it = json_->find(key);
+  if (it == json_->end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+}  // namespace cluster::control::codec
+
+namespace cluster::control {
+
+const char* UnitStateName(UnitState state) { return codec::kUnitStateNames[static_cast<int>(state)]; }
+
+const char* RuntimeKindName(RuntimeKind kind) { return codec::kRuntimeNames[static_cast<int>(kind)]; }
+
+}  // namespace cluster::control

@@ -1,0 +1,230 @@
+// The cluster lifecycle with the bundled engine on the CPU: hosts are
+// network namespaces with real sshd, clusterctl installs and starts real
+// agents over SSH, the agents run real engine ranks, and the npm `openai`
+// client asks the endpoint. Faults: a killed rank, a killed agent, a world
+// the engine cannot serve yet, an unreachable host, a wrong interface, and
+// clients without the cluster's certificate.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "common/files.h"
+#include "common/subprocess.h"
+#include "lifecycle/lifecycle_fixture.h"
+
+namespace cluster::lifecycle_test {
+namespace {
+
+constexpr const char* kEndpoint = "http://127.0.10.2:8000/v1";
+
+// The pid of `unit` on `host` in a `status --json` object (0 when absent).
+long UnitPid(const Json& status, const std::string& host, const std::string& unit) {
+  for (const auto& h : status["hosts"]) {
+    if (h["host"] != host || !h.contains("units")) continue;
+    for (const auto& u : h["units"]) {
+      if (u["name"] == unit) return u["pid"].get<long>();
+    }
+  }
+  return 0;
+}
+
+bool Alive(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+}  // namespace
+
+TEST_CASE("up serves the demo model on the head and the openai client gets an answer while status and logs show the "
+          "rank and down leaves nothing", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  f.Push();
+
+  Run up = f.Clusterctl({"up"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  CHECK(up.out.find("serving 'demo' at http://127.0.10.2:8000/v1") != std::string::npos);
+  CHECK(up.out.find("curl http://127.0.10.2:8000/v1/chat/completions") != std::string::npos);
+  CHECK(up.err.find("h1: agent started") != std::string::npos);
+  CHECK(up.err.find("h2: agent started") != std::string::npos);
+  CHECK(up.err.find("h1: started rank 0") != std::string::npos);
+
+  Run chat = f.Node("cluster_chat.mjs", {kEndpoint, "demo"});
+  INFO(chat.out << chat.err);
+  REQUIRE(chat.exit_code == 0);
+  CHECK(chat.json["models"] == Json::array({"demo"}));
+  CHECK_FALSE(chat.json["answer"].get<std::string>().empty());
+
+  Run status = f.Clusterctl({"status", "--json"});
+  INFO(status.out << status.err);
+  REQUIRE(status.exit_code == 0);
+  CHECK(status.json["ok"] == true);
+  CHECK(status.json["endpoint"]["healthy"] == true);
+  const long rank_pid = UnitPid(status.json, "h1", "rank 0");
+  CHECK(Alive(rank_pid));
+  CHECK(status.json["hosts"][1]["units"].empty());  // h2 runs nothing in a world of one rank
+  CHECK(status.json["hosts"][0]["agent"]["version"] == "0.1.0");
+
+  Run human = f.Clusterctl({"status"});
+  CHECK(human.out.find("rank 0") != std::string::npos);
+  CHECK(human.out.find("endpoint http://127.0.10.2:8000: healthy, models: demo") != std::string::npos);
+
+  Run logs = f.Clusterctl({"logs", "--rank", "0", "--tail", "20"});
+  INFO(logs.out << logs.err);
+  REQUIRE(logs.exit_code == 0);
+  CHECK(logs.out.find("h1 rank 0 | infer-engine: serving 'demo' on http://127.0.10.2:8000") != std::string::npos);
+
+  SECTION("a second up of the unchanged cluster leaves it as it is") {
+    Run again = f.Clusterctl({"up"});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out.find("already up") != std::string::npos);
+    CHECK(UnitPid(f.Clusterctl({"status", "--json"}).json, "h1", "rank 0") == rank_pid);
+  }
+
+  Run down = f.Clusterctl({"down", "--json"});
+  INFO(down.out << down.err);
+  REQUIRE(down.exit_code == 0);
+  CHECK(down.json["ok"] == true);
+  CHECK(down.json["hosts"][0]["stopped"] == Json::array({"rank 0"}));
+  CHECK(down.json["hosts"][0]["left"].empty());
+  CHECK_FALSE(Alive(rank_pid));
+  Run twice = f.Clusterctl({"down"});
+  CHECK(twice.exit_code == 0);
+  CHECK(twice.out.find("down: nothing left running") != std::string::npos);
+}
+
+TEST_CASE("a killed rank stops the deployment and status names that rank within seconds", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  f.Push();
+  REQUIRE(f.Clusterctl({"up"}).exit_code == 0);
+  const long pid = UnitPid(f.Clusterctl({"status", "--json"}).json, "h1", "rank 0");
+  REQUIRE(Alive(pid));
+
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+  Run status;
+  REQUIRE(WaitUntil(10, [&] {
+    status = f.Clusterctl({"status", "--json"});
+    return status.json.is_object() && status.json["failure"].is_object();
+  }));
+  CHECK(status.exit_code == 1);
+  CHECK(status.json["failure"]["host"] == "h1");
+  CHECK(status.json["failure"]["unit"] == "rank 0");
+  CHECK(status.json["failure"]["message"] == "was killed by signal 9");
+  Run human = f.Clusterctl({"status"});
+  CHECK(human.out.find("failed: rank 0 on h1 was killed by signal 9") != std::string::npos);
+  CHECK(f.Clusterctl({"down"}).exit_code == 0);
+}
+
+TEST_CASE("a killed agent shows as unreachable in status and up starts it again", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  f.Push();
+  REQUIRE(f.Clusterctl({"up"}).exit_code == 0);
+  Run before = f.Clusterctl({"status", "--json"});
+  const long agent = before.json["hosts"][0]["agent"]["pid"].get<long>();
+  const long rank = UnitPid(before.json, "h1", "rank 0");
+  REQUIRE(Alive(agent));
+
+  ::kill(static_cast<pid_t>(agent), SIGKILL);
+  REQUIRE(WaitUntil(5, [&] { return !Alive(agent); }));
+  Run status = f.Clusterctl({"status", "--json"});
+  CHECK(status.exit_code == 1);
+  CHECK(status.json["hosts"][0]["reachable"] == false);
+  CHECK(status.json["hosts"][0]["error"].get<std::string>().find("h1 (127.0.10.2): agent not reachable") == 0);
+  CHECK(WaitUntil(5, [&] { return !Alive(rank); }));  // a rank does not outlive its agent
+
+  Run up = f.Clusterctl({"up"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  CHECK(up.err.find("h1: agent started") != std::string::npos);
+  CHECK(up.err.find("h2: agent running") != std::string::npos);
+  CHECK(f.Clusterctl({"status"}).exit_code == 0);
+}
+
+TEST_CASE("a world of two engine ranks fails check and up --force reports the rank's refusal and leaves nothing",
+          "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2));
+  f.Push();
+
+  Run up = f.Clusterctl({"up"});
+  CHECK(up.exit_code == 1);
+  CHECK(up.err.find("serves a world of one rank") != std::string::npos);
+  CHECK(up.err.find("check failed: fix the failures above, or pass --force to start anyway") != std::string::npos);
+
+  Run forced = f.Clusterctl({"up", "--force"});
+  INFO(forced.out << forced.err);
+  CHECK(forced.exit_code == 1);
+  CHECK(forced.err.find("every rank and container was stopped") != std::string::npos);
+  CHECK(forced.err.find("this engine serves a world of one rank; got 2 (tensor_parallel 1 x pipeline_parallel 2)") !=
+        std::string::npos);
+
+  Run down = f.Clusterctl({"down", "--json"});
+  CHECK(down.exit_code == 0);
+  CHECK(down.json["hosts"][0]["left"].empty());
+  CHECK(down.json["hosts"][1]["left"].empty());
+}
+
+TEST_CASE("an unreachable host stops up with a clear error before any rank starts", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  f.Push();
+  REQUIRE(f.cluster().StopSshd(1).ok());
+
+  Run up = f.Clusterctl({"up"});
+  CHECK(up.exit_code == 1);
+  CHECK(up.err.find("h2 (127.0.10.3)") != std::string::npos);
+  CHECK(up.err.find("no rank was started") != std::string::npos);
+  CHECK(f.Clusterctl({"status", "--json"}).json["hosts"][0]["units"].empty());
+}
+
+TEST_CASE("a wrong interface name fails check with the fix", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime(), "network:\n  interface: ens9\n");
+  f.Push();
+  Run check = f.Clusterctl({"check", "--json"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 1);
+  bool found = false;
+  for (const auto& row : check.json["rows"]) {
+    if (row["verdict"] == "fail" && row["host"] == "h1" &&
+        row["fix"].get<std::string>().find("set network.interface to one of them or to auto") != std::string::npos)
+      found = true;
+  }
+  CHECK(found);
+  Run human = f.Clusterctl({"check"});
+  CHECK(human.out.find("interface ens9 not found on h1") != std::string::npos);
+}
+
+TEST_CASE("an agent refuses a client without a certificate and one with a certificate of another CA",
+          "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 1});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  f.Push();
+  Run check = f.Clusterctl({"check"});  // starts the agent
+  INFO(check.out << check.err);
+  REQUIRE(check.exit_code == 0);
+  const auto ca = f.cluster().OperatorHome() / ".local/state/clusterctl/life-test/ca.crt";
+  REQUIRE(std::filesystem::exists(ca));
+  const std::string connect = "127.0.10.2:7411";
+
+  // No client certificate: the handshake fails and no request is read.
+  auto bare = f.cluster().RunOnOperator({"sh", "-c", fmt::format(
+      "printf 'x' | timeout 10 openssl s_client -quiet -verify_return_error -CAfile {} -connect {} 2>&1", ca.string(), connect)});
+  REQUIRE(bare.ok());
+  CHECK(bare->out.find("alert certificate required") != std::string::npos);
+
+  // A certificate of another CA: refused the same way.
+  const auto dir = f.cluster().dir() / "foreign";
+  std::filesystem::create_directories(dir);
+  REQUIRE(RunProcess({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                      "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(), "-days", "1",
+                      "-subj", "/CN=intruder"})->exit_code == 0);
+  auto foreign = f.cluster().RunOnOperator({"sh", "-c", fmt::format(
+      "printf 'x' | timeout 10 openssl s_client -quiet -CAfile {} -cert {} -key {} -connect {} 2>&1", ca.string(),
+      (dir / "cert.pem").string(), (dir / "key.pem").string(), connect)});
+  REQUIRE(foreign.ok());
+  CHECK(foreign->out.find("alert unknown ca") != std::string::npos);
+}
+
+}  // namespace cluster::lifecycle_test
