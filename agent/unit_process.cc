@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -34,6 +35,28 @@ void CloseBoth(int fds[2]) {
   }
 }
 
+// A bare program name ("docker") found in the PATH the child will get, like
+// execvp would; a name with a '/' or one not found stays as it is (execve
+// then reports ENOENT). Runs before fork: execvp is not async-signal-safe.
+std::string ResolveProgram(const std::string& program, const std::map<std::string, std::string>& env) {
+  if (program.empty() || program.find('/') != std::string::npos) return program;
+  auto given = env.find("PATH");
+  const char* inherited = ::getenv("PATH");
+  const std::string path = given != env.end() ? given->second : inherited != nullptr ? inherited : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end > start ? path.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + program;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    start = end + 1;
+  }
+  return program;
+}
+
 }  // namespace
 
 StatusOr<SpawnedProcess> SpawnProcess(const std::vector<std::string>& argv,
@@ -41,6 +64,7 @@ StatusOr<SpawnedProcess> SpawnProcess(const std::vector<std::string>& argv,
   if (argv.empty()) return InvalidArgumentError("no program to run");
   // Everything the child needs is built before fork: after it, the child
   // may only make async-signal-safe calls (other threads may hold locks).
+  const std::string program = ResolveProgram(argv[0], env);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -97,7 +121,7 @@ StatusOr<SpawnedProcess> SpawnProcess(const std::vector<std::string>& argv,
     // Descriptors the agent opened without O_CLOEXEC (sockets, TLS) must not
     // leak into the unit; older kernels without this flag keep them.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execve(args[0], args.data(), envp.data());
+    ::execve(program.c_str(), args.data(), envp.data());
     int e = errno;
     (void)!::write(exec_err[1], &e, sizeof e);
     ::_exit(127);

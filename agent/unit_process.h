@@ -24,7 +24,8 @@ struct SpawnedProcess {
   int exec_errno = 0;   // non-zero: execve failed and the child is exiting with 127
 };
 
-// Forks and execs `argv` (argv[0] a path; no PATH lookup). The child calls
+// Forks and execs `argv` (argv[0] a path, or a bare name looked up in the
+// child's PATH like execvp: the vllm-docker units run "docker"). The child calls
 // setsid (it leads its own session and process group, pgid == pid), reads
 // stdin from /dev/null, writes stdout and stderr into one pipe, starts with
 // default signal dispositions and an empty signal mask, and gets the agent's

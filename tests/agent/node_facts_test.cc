@@ -4,6 +4,8 @@
 // docker scripts, a model folder, a port held by a listener.
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +21,7 @@
 #include "agent/node_facts.h"
 
 namespace fs = std::filesystem;
+using cluster::testing::TempDir;
 using namespace cluster;
 using namespace cluster::agent;
 
@@ -33,14 +36,6 @@ const char* const kFourT4 =
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
 // A temporary folder, removed with its content at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char pattern[] = "/tmp/node_facts_test_XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 void WriteFile(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
@@ -116,6 +111,19 @@ TEST_CASE("nvidia-smi CSV of four T4s gives four GPUs with memory in bytes") {
   CHECK(g.compute_capability == "7.5");
   CHECK(g.driver_version == "535.104.05");
   CHECK(g.utilization_percent == 37);
+}
+
+TEST_CASE("the answer of a real nvidia-smi 580 on an H200 to our query parses") {
+  // Captured on the GPU machine (driver 580.159.04) with the exact query of
+  // kNvidiaSmiQuery: the stand-ins of the tests imitate this format.
+  auto gpus = ParseNvidiaSmiCsv("0, NVIDIA H200, 143771, 0, 143156, 9.0, 580.159.04, 0\n");
+  REQUIRE(gpus.ok());
+  REQUIRE(gpus->size() == 1);
+  CHECK(gpus->front().name == "NVIDIA H200");
+  CHECK(gpus->front().memory_total_bytes == 143771 * kMiB);
+  CHECK(gpus->front().memory_free_bytes == 143156 * kMiB);
+  CHECK(gpus->front().compute_capability == "9.0");
+  CHECK(gpus->front().driver_version == "580.159.04");
 }
 
 TEST_CASE("nvidia-smi CSV with no lines is no GPUs, and an N/A utilization reads as 0") {

@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "agent/unit_log.h"
 
 namespace fs = std::filesystem;
+using cluster::testing::TempDir;
 using namespace std::chrono_literals;
 using cluster::agent::LogRotation;
 using cluster::agent::ReadUnitLog;
@@ -28,19 +31,6 @@ using cluster::control::UnitStatus;
 
 namespace {
 
-// A fresh folder for one test case, removed with everything in it at its end.
-struct TempDir {
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("supervisor_test_" + std::to_string(::getpid())) / name) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path.parent_path(), ignored);
-  }
-  fs::path path;
-};
 
 UnitSpec ShellUnit(const std::string& name, const fs::path& dir, const std::string& script) {
   UnitSpec spec;

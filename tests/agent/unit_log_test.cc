@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include <thread>
 
 namespace fs = std::filesystem;
+using cluster::testing::TempDir;
 using cluster::agent::LogCursor;
 using cluster::agent::ReadNewLines;
 using cluster::agent::ReadUnitLog;
@@ -22,19 +25,6 @@ using cluster::agent::UnitLogWriter;
 
 namespace {
 
-// A fresh folder for one test case, removed with everything in it at its end.
-struct TempDir {
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("unit_log_test_" + std::to_string(::getpid())) / name) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path.parent_path(), ignored);
-  }
-  fs::path path;
-};
 
 std::string Slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

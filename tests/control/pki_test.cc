@@ -90,7 +90,7 @@ bool Verifies(X509* leaf, X509* ca, int purpose) {
 
 TEST_CASE("The CA is created once, then reloaded with the same certificate", "[pki]") {
   TempDir dir;
-  const fs::path state = dir.path() / "clusterctl" / "lab";
+  const fs::path state = dir.path / "clusterctl" / "lab";
   auto first = ClusterCa::LoadOrCreate(state, "lab");
   REQUIRE(first.ok());
   auto second = ClusterCa::LoadOrCreate(state, "lab");
@@ -101,7 +101,7 @@ TEST_CASE("The CA is created once, then reloaded with the same certificate", "[p
 
 TEST_CASE("The CA key is readable by its owner only, in a private folder", "[pki]") {
   TempDir dir;
-  const fs::path state = dir.path() / "lab";
+  const fs::path state = dir.path / "lab";
   REQUIRE(ClusterCa::LoadOrCreate(state, "lab").ok());
   CHECK(Mode(state) == 0700);
   CHECK(Mode(state / "ca.key") == 0600);
@@ -110,33 +110,33 @@ TEST_CASE("The CA key is readable by its owner only, in a private folder", "[pki
 
 TEST_CASE("A CA certificate without its key is a clear error, not a new CA", "[pki]") {
   TempDir dir;
-  REQUIRE(ClusterCa::LoadOrCreate(dir.path(), "lab").ok());
-  fs::remove(dir.path() / "ca.key");
-  auto loaded = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  REQUIRE(ClusterCa::LoadOrCreate(dir.path, "lab").ok());
+  fs::remove(dir.path / "ca.key");
+  auto loaded = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE_FALSE(loaded.ok());
   CHECK(loaded.status().code() == StatusCode::kFailedPrecondition);
   CHECK_THAT(loaded.status().message(), Catch::Contains("ca.crt exists but ca.key is missing"));
-  CHECK_THAT(loaded.status().message(), Catch::Contains("Restore " + (dir.path() / "ca.key").string()));
-  CHECK_FALSE(fs::exists(dir.path() / "ca.key"));
+  CHECK_THAT(loaded.status().message(), Catch::Contains("Restore " + (dir.path / "ca.key").string()));
+  CHECK_FALSE(fs::exists(dir.path / "ca.key"));
 }
 
 TEST_CASE("A CA key from another CA is a clear error", "[pki]") {
   TempDir a;
   TempDir b;
-  REQUIRE(ClusterCa::LoadOrCreate(a.path(), "lab").ok());
-  REQUIRE(ClusterCa::LoadOrCreate(b.path(), "lab").ok());
-  fs::copy_file(b.path() / "ca.key", a.path() / "ca.key", fs::copy_options::overwrite_existing);
-  auto loaded = ClusterCa::LoadOrCreate(a.path(), "lab");
+  REQUIRE(ClusterCa::LoadOrCreate(a.path, "lab").ok());
+  REQUIRE(ClusterCa::LoadOrCreate(b.path, "lab").ok());
+  fs::copy_file(b.path / "ca.key", a.path / "ca.key", fs::copy_options::overwrite_existing);
+  auto loaded = ClusterCa::LoadOrCreate(a.path, "lab");
   REQUIRE_FALSE(loaded.ok());
   CHECK(loaded.status().code() == StatusCode::kFailedPrecondition);
   CHECK_THAT(loaded.status().message(), Catch::Contains("is damaged"));
   CHECK_THAT(loaded.status().message(),
-             Catch::Contains((a.path() / "ca.key").string() + " is not the key of " + (a.path() / "ca.crt").string()));
+             Catch::Contains((a.path / "ca.key").string() + " is not the key of " + (a.path / "ca.crt").string()));
 }
 
 TEST_CASE("The CA certificate is a v3 CA valid for 10 years", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
   CertPtr cert = ParsePem(ca->cert_pem());
   CHECK(X509_get_version(cert.get()) == 2);
@@ -150,7 +150,7 @@ TEST_CASE("The CA certificate is a v3 CA valid for 10 years", "[pki]") {
 
 TEST_CASE("An agent certificate names its host and IP addresses and serves and calls", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
   auto agent = ca->IssueAgent("h1", {"10.0.0.1", "127.0.0.1"});
   REQUIRE(agent.ok());
@@ -167,7 +167,7 @@ TEST_CASE("An agent certificate names its host and IP addresses and serves and c
 
 TEST_CASE("The operator certificate is for client use only", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
   auto op = ca->IssueOperator();
   REQUIRE(op.ok());
@@ -181,8 +181,8 @@ TEST_CASE("The operator certificate is for client use only", "[pki]") {
 TEST_CASE("Certificates of another CA do not verify against this one", "[pki]") {
   TempDir a;
   TempDir b;
-  auto ca_a = ClusterCa::LoadOrCreate(a.path(), "lab");
-  auto ca_b = ClusterCa::LoadOrCreate(b.path(), "lab");
+  auto ca_a = ClusterCa::LoadOrCreate(a.path, "lab");
+  auto ca_b = ClusterCa::LoadOrCreate(b.path, "lab");
   REQUIRE(ca_a.ok());
   REQUIRE(ca_b.ok());
   auto agent_b = ca_b->IssueAgent("h1", {"127.0.0.1"});
@@ -194,7 +194,7 @@ TEST_CASE("Certificates of another CA do not verify against this one", "[pki]") 
 
 TEST_CASE("Serial numbers are random 128-bit numbers", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
   std::set<std::string> serials;
   int widest = 0;
@@ -216,7 +216,7 @@ TEST_CASE("Serial numbers are random 128-bit numbers", "[pki]") {
 
 TEST_CASE("An agent certificate names hosts by IP address only", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
   auto agent = ca->IssueAgent("h1", {"10.0.0.1,DNS:evil.example"});
   REQUIRE_FALSE(agent.ok());
@@ -226,29 +226,29 @@ TEST_CASE("An agent certificate names hosts by IP address only", "[pki]") {
 
 TEST_CASE("The operator's credentials are issued once and kept", "[pki]") {
   TempDir dir;
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
-  auto first = LoadOrIssueOperator(*ca, dir.path());
+  auto first = LoadOrIssueOperator(*ca, dir.path);
   REQUIRE(first.ok());
-  auto second = LoadOrIssueOperator(*ca, dir.path());
+  auto second = LoadOrIssueOperator(*ca, dir.path);
   REQUIRE(second.ok());
   CHECK(second->cert_pem == first->cert_pem);
   CHECK(second->key_pem == first->key_pem);
   CHECK(second->ca_pem == ca->cert_pem());
-  CHECK(Mode(dir.path() / "operator.key") == 0600);
-  CHECK(*ReadFile(dir.path() / "operator.crt") == first->cert_pem);
+  CHECK(Mode(dir.path / "operator.key") == 0600);
+  CHECK(*ReadFile(dir.path / "operator.crt") == first->cert_pem);
 }
 
 TEST_CASE("Operator credentials of a replaced CA are issued anew", "[pki]") {
   TempDir dir;
   TempDir other;
-  auto old_ca = ClusterCa::LoadOrCreate(other.path(), "lab");
+  auto old_ca = ClusterCa::LoadOrCreate(other.path, "lab");
   REQUIRE(old_ca.ok());
-  auto old_operator = LoadOrIssueOperator(*old_ca, dir.path());
+  auto old_operator = LoadOrIssueOperator(*old_ca, dir.path);
   REQUIRE(old_operator.ok());
-  auto ca = ClusterCa::LoadOrCreate(dir.path(), "lab");
+  auto ca = ClusterCa::LoadOrCreate(dir.path, "lab");
   REQUIRE(ca.ok());
-  auto fresh = LoadOrIssueOperator(*ca, dir.path());
+  auto fresh = LoadOrIssueOperator(*ca, dir.path);
   REQUIRE(fresh.ok());
   CHECK(fresh->cert_pem != old_operator->cert_pem);
   CertPtr cert = ParsePem(fresh->cert_pem);
