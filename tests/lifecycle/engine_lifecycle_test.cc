@@ -4,7 +4,10 @@
 // client asks the endpoint. Faults: a killed rank, a killed agent, a world
 // the engine cannot serve yet, an unreachable host, a wrong interface, and
 // clients without the cluster's certificate.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -100,6 +103,21 @@ TEST_CASE("a killed rank stops the deployment and status names that rank within 
   const long pid = UnitPid(f.Clusterctl({"status", "--json"}).json, "h1", "rank 0");
   REQUIRE(Alive(pid));
 
+  // A follower of the rank's log sees how it ended.
+  auto follower = f.cluster().StartOnOperator(
+      {CLUSTERCTL_BIN, "logs", "--follow", "--rank", "0", "--tail", "1", "-f", f.inventory().string()});
+  REQUIRE(follower.ok());
+  std::string followed;
+  auto read_follower = [&] {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(follower->stdout_fd(), buffer, sizeof buffer)) > 0;) followed.append(buffer, n);
+  };
+  ::fcntl(follower->stdout_fd(), F_SETFL, O_NONBLOCK);
+  REQUIRE(WaitUntil(10, [&] {
+    read_follower();
+    return followed.find("h1 rank 0 | infer-engine: serving 'demo'") != std::string::npos;  // the tail
+  }));
+
   ::kill(static_cast<pid_t>(pid), SIGKILL);
   Run status;
   REQUIRE(WaitUntil(10, [&] {
@@ -112,6 +130,13 @@ TEST_CASE("a killed rank stops the deployment and status names that rank within 
   CHECK(status.json["failure"]["message"] == "was killed by signal 9");
   Run human = f.Clusterctl({"status"});
   CHECK(human.out.find("failed: rank 0 on h1 was killed by signal 9") != std::string::npos);
+
+  CHECK(WaitUntil(5, [&] {  // the follower sees how the rank ended
+    read_follower();
+    return followed.find("h1 rank 0 | clusterd: killed by signal 9") != std::string::npos;
+  }));
+  follower->Kill(SIGTERM);
+  follower->Wait();
   CHECK(f.Clusterctl({"down"}).exit_code == 0);
 }
 
@@ -139,6 +164,13 @@ TEST_CASE("a killed agent shows as unreachable in status and up starts it again"
   CHECK(up.err.find("h1: agent started") != std::string::npos);
   CHECK(up.err.find("h2: agent running") != std::string::npos);
   CHECK(f.Clusterctl({"status"}).exit_code == 0);
+
+  // New credentials for h2 (as after a change of its address): its agent is replaced.
+  std::filesystem::remove(f.cluster().OperatorHome() / ".local/state/clusterctl/life-test/hosts/h2.crt");
+  Run again = f.Clusterctl({"up"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("h2: agent replaced") != std::string::npos);
 }
 
 TEST_CASE("a world of two engine ranks fails check and up --force reports the rank's refusal and leaves nothing",
