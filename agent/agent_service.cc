@@ -279,6 +279,7 @@ struct AgentService::Impl {
         UnitSpec unit;
         unit.name = "container " + spec.name;
         unit.argv = DockerRunArgs(spec, ContainerLabels{config.cluster, deployment});
+        unit.env = SecretContainerEnv(spec);
         unit.stop_argv = DockerStopArgs(spec.name, 8);  // within the supervisor's stop grace
         unit.log_file = dir / "logs" / deployment / "container.log";
         if (Status s = supervisor.Start(unit); !s.ok()) return r->Fail(s);

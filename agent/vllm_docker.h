@@ -20,6 +20,7 @@
 // exec` client does not stop `vllm serve`; stopping the container does.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,12 @@ Status ValidateContainerLabels(const ContainerLabels& labels);
 // REQUIRES: ValidateContainerSpec(spec) and ValidateContainerLabels(labels) ok.
 std::vector<std::string> DockerRunArgs(const control::ContainerSpec& spec, const ContainerLabels& labels,
                                        const std::string& docker = "docker");
+
+// Env entries whose value is a secret (VLLM_API_KEY): DockerRunArgs names
+// them without their value, and the `docker run` process must get them in
+// its own environment (SecretContainerEnv) for docker to pass them on.
+bool IsSecretEnv(const std::string& key);
+std::map<std::string, std::string> SecretContainerEnv(const control::ContainerSpec& spec);
 
 // `docker stop -t GRACE NAME`: SIGTERM to the container's init, SIGKILL after
 // `grace_s` seconds.

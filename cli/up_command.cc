@@ -158,7 +158,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   result["deployment"] = deployment;
   if (Status s = SaveDeploymentRecord(access.state_dir(), {deployment, fingerprint, NowMs()}); !s.ok())
     return ReportError(s, global);
-  const auto requests = BuildStartRequests(inv, *placement, report, deployment);
+  const auto requests = BuildStartRequests(inv, *placement, report, deployment, api_key);
   std::vector<std::string> start_errors(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
     const auto& host = inv.hosts[i];

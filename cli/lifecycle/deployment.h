@@ -23,10 +23,13 @@ std::string ContainerName(const inventory::Inventory& inventory);
 
 // Host name -> its StartRequest, for every host of the inventory (hosts
 // without ranks get an empty one, so that they also forget older units).
+// `api_key` ("" for none) reaches vLLM as VLLM_API_KEY in the head's
+// container (the engine's rank 0 reads the agent's copy instead).
 std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inventory,
                                                                  const inventory::Placement& placement,
                                                                  const CheckReport& report,
-                                                                 const std::string& deployment);
+                                                                 const std::string& deployment,
+                                                                 const std::string& api_key);
 
 // The endpoint clients use: the head's cluster address and runtime.port.
 struct Endpoint {

@@ -481,3 +481,19 @@ TEST_CASE("A schema error keeps the model's checks from running on a half-read i
         Lines{"cluster.yaml:9:10: error: runtime.dtype: expected one of auto, float16, bfloat16 or float32, found "
               "\"fp16\" (did you mean float16?)"});
 }
+
+TEST_CASE("the agent's port may be neither the API port nor the engine's rendezvous port") {
+  const std::string hosts =
+      "cluster: {name: lab}\n"
+      "network: {agent_port: 8000}\n"
+      "hosts:\n"
+      "  - {name: a, address: 10.0.0.11, gpus: 1}\n"
+      "artifacts: {models: [{name: m, source: /m}]}\n"
+      "runtime: {kind: engine, model: m, port: 8000}\n";
+  CHECK(Errors(hosts) == Lines{"cluster.yaml:2:23: error: network.agent_port: 8000 is also runtime.port "
+                               "(give the agent and the API different ports)"});
+  std::string rendezvous = hosts;
+  rendezvous.replace(rendezvous.find("agent_port: 8000"), 16, "agent_port: 8001");
+  CHECK(Errors(rendezvous) == Lines{"cluster.yaml:2:23: error: network.agent_port: 8001 is the engine's rendezvous "
+                                    "port (runtime.port + 1) (give the agent another port)"});
+}

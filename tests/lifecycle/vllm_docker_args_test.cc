@@ -56,6 +56,16 @@ TEST_CASE("The head's docker run is foreground, host-networked, GPU-enabled, lab
              "--dashboard-host", "127.0.0.1", "--node-ip-address", "10.0.0.1"});
 }
 
+TEST_CASE("The API key reaches the container by name only so that no argv or log holds it") {
+  control::ContainerSpec s = HeadSpec();
+  s.env["VLLM_API_KEY"] = "sk-secret";
+  const Argv argv = DockerRunArgs(s, kLabels);
+  CHECK(std::find(argv.begin(), argv.end(), "VLLM_API_KEY") != argv.end());
+  for (const auto& word : argv) CHECK(word.find("sk-secret") == std::string::npos);
+  CHECK(SecretContainerEnv(s) == std::map<std::string, std::string>{{"VLLM_API_KEY", "sk-secret"}});
+  CHECK(SecretContainerEnv(HeadSpec()).empty());
+}
+
 TEST_CASE("A worker's docker run joins the head's Ray port, without GPUs there is no --gpus flag") {
   control::ContainerSpec s = WorkerSpec();
   s.gpus = false;

@@ -259,7 +259,7 @@ TEST_CASE("vllm-docker orchestration with stand-in ray and vllm: check passes on
   CHECK(worker_logs.out.find("ray-standin: node 127.0.10.3 gpus 1 registered with 127.0.10.2:6379") !=
         std::string::npos);
 
-  Run models = f.Node("cluster_models.mjs", {kEndpoint});
+  Run models = f.Node("cluster_chat.mjs", {kEndpoint, "-"});
   INFO(models.out << models.err);
   REQUIRE(models.exit_code == 0);
   CHECK(models.json["models"] == Json::array({"demo"}));

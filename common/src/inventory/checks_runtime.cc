@@ -188,6 +188,27 @@ void CheckParallelism(const Inventory& inventory, LoadContext* ctx) {
   }
 }
 
+// The API port is the head's; the agent's port is on every host, and Ray's
+// GCS port (vllm-docker) and the engine's rendezvous port (API port + 1) are
+// on the head too: none may be another's.
+void CheckPorts(const Inventory& inventory, LoadContext* ctx) {
+  const int api = inventory.runtime.port;
+  const int agent = inventory.network.agent_port;
+  if (ctx->Failed("runtime.port") || ctx->Failed("network.agent_port")) return;
+  if (agent == api) {
+    ctx->Error(ctx->locations().Value("network.agent_port"), "network.agent_port",
+               fmt::format("{} is also runtime.port", agent), "give the agent and the API different ports");
+  } else if (inventory.runtime.kind == RuntimeKind::kEngine && agent == api + 1) {
+    ctx->Error(ctx->locations().Value("network.agent_port"), "network.agent_port",
+               fmt::format("{} is the engine's rendezvous port (runtime.port + 1)", agent),
+               "give the agent another port");
+  } else if (inventory.runtime.kind == RuntimeKind::kVllmDocker && (agent == 6379 || api == 6379)) {
+    ctx->Error(ctx->locations().Value(agent == 6379 ? "network.agent_port" : "runtime.port"),
+               agent == 6379 ? "network.agent_port" : "runtime.port", "6379 is Ray's port in the vllm-docker runtime",
+               "choose another port");
+  }
+}
+
 }  // namespace
 
 void CheckRuntime(const Inventory& inventory, LoadContext* ctx) {
@@ -195,6 +216,7 @@ void CheckRuntime(const Inventory& inventory, LoadContext* ctx) {
   CheckModelReference(inventory, ctx);
   CheckKindBlocks(inventory, ctx);
   CheckParallelism(inventory, ctx);
+  CheckPorts(inventory, ctx);
 }
 
 }  // namespace cluster::inventory
