@@ -177,7 +177,9 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
 
   // 6. Wait for the endpoint, watching for failures anywhere.
   Say(global, fmt::format("waiting for {}:{} to serve (up to {} s)", endpoint.address, endpoint.port, flags.timeout_s));
-  const auto deadline = Clock::now() + std::chrono::seconds(flags.timeout_s);
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::seconds(flags.timeout_s);
+  auto next_progress = started + std::chrono::seconds(10);
   EndpointHealth health;
   while (true) {
     const auto status = GatherStatus(access);
@@ -201,6 +203,12 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
                   fmt::format("{} did not serve within {} s ({}); everything was stopped. "
                               "See `clusterctl logs -f {}`; a large model may need a longer --timeout",
                               health.url, flags.timeout_s, health.error, flags.lifecycle.file));
+    }
+    if (Clock::now() >= next_progress) {
+      Say(global, fmt::format("still waiting after {} s: {}",
+                              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count(),
+                              health.error));
+      next_progress += std::chrono::seconds(10);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
