@@ -37,6 +37,9 @@ namespace {
 constexpr auto kStopGrace = std::chrono::seconds(10);
 constexpr auto kPeerTimeout = std::chrono::seconds(3);
 constexpr int kFailureTailLines = 30;
+// Docker commands the agent waits for (rm, ray status): a hung daemon must not
+// hold a worker thread for ever.
+constexpr int kDockerTimeoutMs = 30000;
 // How long the head waits for Ray to see every GPU of the cluster.
 constexpr auto kRayWait = std::chrono::minutes(10);
 
@@ -80,7 +83,7 @@ std::vector<std::string> CleanUpLeftovers(const fs::path& state_dir, const std::
     done.push_back(fmt::format("{} (process group {})", g.unit, g.pgid));
   }
   for (const std::string& c : ListClusterContainers(cluster)) {
-    (void)RunProcess(DockerRemoveArgs(c));
+    (void)RunProcessWithin(DockerRemoveArgs(c), kDockerTimeoutMs);
     done.push_back("container " + c);
   }
   (void)SaveUnitGroups(state_dir, {});
@@ -274,7 +277,7 @@ struct AgentService::Impl {
     if (Status s = ValidateContainerSpec(spec); !s.ok()) return r->Fail(s);
     if (Status s = ValidateContainerLabels({config.cluster, deployment}); !s.ok()) return r->Fail(s);
     OnWorker([this, spec, r] {
-      (void)RunProcess(DockerRemoveArgs(spec.name));  // a container of an earlier run
+      (void)RunProcessWithin(DockerRemoveArgs(spec.name), kDockerTimeoutMs);  // a container of an earlier run
       OnIo([this, spec, r] {
         UnitSpec unit;
         unit.name = "container " + spec.name;
@@ -302,7 +305,7 @@ struct AgentService::Impl {
       double seen = 0;
       std::string last;
       while (!cancel->load() && Clock::now() < deadline) {
-        auto status = RunProcess(RayStatusArgs(spec.name));
+        auto status = RunProcessWithin(RayStatusArgs(spec.name), kDockerTimeoutMs);
         if (status.ok() && status->exit_code == 0) {
           last = status->out;
           seen = ParseRayStatusGpus(status->out).value_or(0);
@@ -443,7 +446,7 @@ struct AgentService::Impl {
     OnWorker([this, reply, r]() mutable {
       // Containers of this cluster that no unit accounts for (an earlier agent's).
       for (const std::string& c : ListClusterContainers(config.cluster)) {
-        auto rm = RunProcess(DockerRemoveArgs(c));
+        auto rm = RunProcessWithin(DockerRemoveArgs(c), kDockerTimeoutMs);
         (rm.ok() && rm->exit_code == 0 ? reply.stopped : reply.left).push_back("container " + c);
       }
       OnIo([r, reply] { r->Send(control::ToJson(reply), false); });

@@ -114,7 +114,7 @@ void StopProcess(long pid, const std::string& cluster, bool systemd, StopOutcome
 }  // namespace
 
 std::vector<std::string> ListClusterContainers(const std::string& cluster) {
-  auto r = RunProcess(DockerListByLabelArgs(cluster));
+  auto r = RunProcessWithin(DockerListByLabelArgs(cluster), 30000);  // a hung dockerd must not hang `stop`
   std::vector<std::string> out;
   if (!r.ok() || r->exit_code != 0) return out;
   std::size_t start = 0;
@@ -203,7 +203,7 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
     outcome.stopped.push_back(fmt::format("{} (process group {})", g.unit, g.pgid));
   }
   for (const std::string& c : ListClusterContainers(cluster)) {
-    auto r = RunProcess(DockerRemoveArgs(c));
+    auto r = RunProcessWithin(DockerRemoveArgs(c), 30000);
     if (r.ok() && r->exit_code == 0) outcome.stopped.push_back("container " + c);
   }
   for (int waited = 0; waited < 2000 && !LiveUnitGroups(dir).empty(); waited += 50) SleepMs(50);

@@ -118,11 +118,20 @@ StatusOr<std::vector<control::GpuFacts>> ParseNvidiaSmiCsv(std::string_view text
   return gpus;
 }
 
+constexpr int kNvidiaSmiTimeoutMs = 20000;
+
 GpuReading ReadGpus(const std::string& program) {
   GpuReading reading;
   std::vector<std::string> argv = {program};
   for (const char* arg : kNvidiaSmiQuery) argv.emplace_back(arg);
-  auto result = RunProcess(argv);
+  // nvidia-smi hangs when the driver or a GPU does: a bounded wait keeps
+  // `check` and `status` answering.
+  auto result = RunProcessWithin(argv, kNvidiaSmiTimeoutMs);
+  if (!result.ok() && result.status().code() == StatusCode::kDeadlineExceeded) {
+    reading.error = fmt::format("nvidia-smi did not answer within {} s: the driver or a GPU may be hung "
+                                "(look for Xid errors in dmesg)", kNvidiaSmiTimeoutMs / 1000);
+    return reading;
+  }
   if (!result.ok()) {
     // ENOENT: no such program. Anything else (EACCES...) is worth showing as is.
     const bool absent = result.status().message().find(std::strerror(ENOENT)) != std::string::npos;

@@ -133,8 +133,12 @@ void CollectModel(const control::FactsRequest& request, const NodeProbes& probes
 }
 
 void CollectDocker(const control::FactsRequest& request, const NodeProbes& probes, control::NodeFacts& facts) {
-  auto version = RunProcess({probes.docker, "version", "--format", "{{.Server.Version}}"});
-  if (!version.ok()) {
+  constexpr int kDockerTimeoutMs = 20000;  // a daemon that hangs must not hang `check`
+  auto version = RunProcessWithin({probes.docker, "version", "--format", "{{.Server.Version}}"}, kDockerTimeoutMs);
+  if (!version.ok() && version.status().code() == StatusCode::kDeadlineExceeded) {
+    facts.docker_present = true;
+    facts.docker_error = fmt::format("docker did not answer within {} s: is dockerd hung?", kDockerTimeoutMs / 1000);
+  } else if (!version.ok()) {
     facts.docker_error = "docker not found: Docker is not installed on this host";
   } else {
     facts.docker_present = true;
@@ -151,7 +155,7 @@ void CollectDocker(const control::FactsRequest& request, const NodeProbes& probe
     facts.image_present = false;
     return;
   }
-  auto inspect = RunProcess({probes.docker, "image", "inspect", request.image});
+  auto inspect = RunProcessWithin({probes.docker, "image", "inspect", request.image}, kDockerTimeoutMs);
   facts.image_present = inspect.ok() && inspect->exit_code == 0;
 }
 

@@ -1,5 +1,8 @@
 #include "common/subprocess.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -140,8 +143,14 @@ bool WriteAll(int fd, const void* data, size_t size) {
   return true;
 }
 
-StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
-  CLUSTER_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start(argv));
+namespace {
+
+// RunProcess and RunProcessWithin: `timeout_ms` < 0 waits for ever.
+StatusOr<ProcessResult> Run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms) {
+  Subprocess::Options options;
+  options.new_process_group = timeout_ms >= 0;  // so that a kill reaches what it started
+  CLUSTER_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start(argv, options));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   // Feed stdin and drain both outputs together so no pipe fills up and stalls.
   size_t fed = 0;
   if (input.empty()) p.CloseStdin();
@@ -155,7 +164,17 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const s
     if (out_open) fds[count++] = {out_fd, POLLIN, 0};
     if (err_open) fds[count++] = {err_fd, POLLIN, 0};
     if (p.stdin_fd() >= 0) fds[count++] = {p.stdin_fd(), POLLOUT, 0};
-    if (::poll(fds, count, -1) < 0) {
+    int wait_ms = -1;
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        p.Kill(SIGKILL);
+        p.Wait();
+        return DeadlineExceededError(fmt::format("{} did not finish within {:.1f} s", argv[0], timeout_ms / 1000.0));
+      }
+      wait_ms = static_cast<int>(left.count());
+    }
+    if (::poll(fds, count, wait_ms) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -179,6 +198,17 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const s
   p.CloseStdin();
   result.exit_code = p.Wait();
   return result;
+}
+
+}  // namespace
+
+StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+  return Run(argv, input, -1);
+}
+
+StatusOr<ProcessResult> RunProcessWithin(const std::vector<std::string>& argv, int timeout_ms,
+                                         const std::string& input) {
+  return Run(argv, input, std::max(0, timeout_ms));
 }
 
 }  // namespace cluster

@@ -66,6 +66,13 @@ struct ProcessResult {
 // stderr. NotFound when the program does not exist.
 StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const std::string& input = "");
 
+// The same, bounded: a program still running (or holding its output open)
+// after `timeout_ms` is killed with everything it started (it runs in its
+// own process group), and the result is DeadlineExceeded naming it. For
+// tools that can hang, such as nvidia-smi on a failing GPU.
+StatusOr<ProcessResult> RunProcessWithin(const std::vector<std::string>& argv, int timeout_ms,
+                                         const std::string& input = "");
+
 // Writes all of `data` to `fd`, retrying short writes. False on error (errno set).
 bool WriteAll(int fd, const void* data, size_t size);
 
