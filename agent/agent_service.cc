@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "agent/agent_service.h"
 
 #include <boost/asio/post.hpp>
@@ -42,11 +43,6 @@ constexpr int kFailureTailLines = 30;
 constexpr int kDockerTimeoutMs = 30000;
 // How long the head waits for Ray to see every GPU of the cluster.
 constexpr auto kRayWait = std::chrono::minutes(10);
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status CheckDeploymentId(const std::string& id) {
   if (id.empty() || id.size() > 64) return InvalidArgumentError("deployment id must have 1 to 64 characters");
@@ -130,7 +126,7 @@ struct AgentService::Impl {
     h.host = config.host;
     h.pid = ::getpid();
     h.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
-    h.unix_time_ms = NowMs();
+    h.unix_time_ms = UnixMillis();
     return h;
   }
 
@@ -179,7 +175,7 @@ struct AgentService::Impl {
     f.unit = unit.name;
     f.message = ExitMessage(unit);
     f.log_tail = TailOf(unit.log_file, kFailureTailLines);
-    f.unix_ms = NowMs();
+    f.unix_ms = UnixMillis();
     RecordFailure(f, true);
   }
 
@@ -325,7 +321,7 @@ struct AgentService::Impl {
           f.message = fmt::format("Ray saw {} of {} GPUs after {} s", seen, spec.expected_gpus,
                                   std::chrono::duration_cast<std::chrono::seconds>(kRayWait).count());
           f.log_tail = {last};
-          f.unix_ms = NowMs();
+          f.unix_ms = UnixMillis();
           return RecordFailure(f, true);
         }
         UnitSpec serve;
@@ -333,7 +329,7 @@ struct AgentService::Impl {
         serve.argv = VllmServeArgs(spec);
         serve.log_file = dir / "logs" / deployment / "vllm-serve.log";
         if (Status s = supervisor.Start(serve); !s.ok()) {
-          control::GangFailure f{config.host, serve.name, s.message(), {}, NowMs()};
+          control::GangFailure f{config.host, serve.name, s.message(), {}, UnixMillis()};
           return RecordFailure(f, true);
         }
         SaveGroups();

@@ -60,14 +60,11 @@ Status SaveState(const fs::path& dir, const AgentConfig& config, const control::
   return WriteFileAtomically(dir / "agent.json", control::ConfigToJson(config), 0644);
 }
 
-StatusOr<std::string> Fingerprint(const fs::path& binary, const fs::path& dir) {
+StatusOr<std::string> Fingerprint(const fs::path& binary, const AgentConfig& config,
+                                  const control::Credentials& credentials) {
   CLUSTER_ASSIGN_OR_RETURN(std::string binary_hash, HashFile(binary));
-  std::string all = binary_hash;
-  for (const char* name : {"agent.json", "ca.crt", "agent.crt", "agent.key"}) {
-    CLUSTER_ASSIGN_OR_RETURN(std::string text, ReadFile(dir / name));
-    all += "\n" + HashBytes(text);
-  }
-  return HashBytes(all);
+  return HashBytes(binary_hash + "\n" + control::ConfigToJson(config) + credentials.ca_pem + credentials.cert_pem +
+                   credentials.key_pem);
 }
 
 fs::path PidFilePath(const fs::path& dir) { return dir / "clusterd.pid"; }

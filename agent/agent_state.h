@@ -43,7 +43,8 @@ Status SaveState(const std::filesystem::path& dir, const AgentConfig& config, co
 // A fingerprint of what a serving agent runs with: its binary's content hash,
 // its config and its credentials. `start` replaces a running agent whose
 // fingerprint differs (another version, new certificates, other peers).
-StatusOr<std::string> Fingerprint(const std::filesystem::path& binary, const std::filesystem::path& dir);
+StatusOr<std::string> Fingerprint(const std::filesystem::path& binary, const AgentConfig& config,
+                                  const control::Credentials& credentials);
 
 struct PidFile {
   long pid = 0;

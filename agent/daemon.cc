@@ -145,15 +145,7 @@ StatusOr<StartOutcome> StartAgent(const fs::path& self, const AgentConfig& confi
 
   auto running = ReadPidFile(dir);
   const bool alive = running.ok() && IsAgentProcess(running->pid);
-  // Compare what would run with what runs before touching the files it reads.
-  std::string wanted;
-  {
-    const fs::path staging = dir / ".staging";
-    CLUSTER_RETURN_IF_ERROR(SaveState(staging, config, credentials));
-    CLUSTER_ASSIGN_OR_RETURN(wanted, Fingerprint(self, staging));
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-  }
+  CLUSTER_ASSIGN_OR_RETURN(const std::string wanted, Fingerprint(self, config, credentials));
   if (alive && running->fingerprint == wanted) {
     outcome.what = StartOutcome::What::kAlreadyRunning;
     outcome.pid = running->pid;

@@ -34,7 +34,7 @@ int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& se
     LOG_ERROR("cannot serve: {}", server.status().message());
     return 1;
   }
-  auto fingerprint = Fingerprint(self, dir);
+  auto fingerprint = Fingerprint(self, *config, *credentials);
   if (!fingerprint.ok()) {
     LOG_ERROR("cannot serve: {}", fingerprint.status().message());
     return 1;

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "cli/command.h"
 #include "cli/lifecycle/agent_calls.h"
 #include "cli/lifecycle_support.h"
@@ -30,11 +31,6 @@ struct LogsFlags {
   bool follow = false;
 };
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // "90s", "10m", "2h", "1d" ago, or "2026-11-28T10:00:00Z" (UTC). 0 for "".
 StatusOr<std::int64_t> ParseSince(const std::string& text) {
   if (text.empty()) return std::int64_t{0};
@@ -42,7 +38,7 @@ StatusOr<std::int64_t> ParseSince(const std::string& text) {
   if (std::regex_match(text, m, std::regex(R"(([0-9]+)(s|m|h|d))"))) {
     const std::int64_t n = std::stoll(m[1]);
     const std::int64_t unit = m[2] == "s" ? 1 : m[2] == "m" ? 60 : m[2] == "h" ? 3600 : 86400;
-    return NowMs() - n * unit * 1000;
+    return UnixMillis() - n * unit * 1000;
   }
   std::tm tm{};
   if (std::regex_match(text, std::regex(R"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z?)")) &&

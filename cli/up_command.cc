@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "cli/command.h"
 #include "cli/lifecycle/agent_calls.h"
 #include "cli/lifecycle/check_run.h"
@@ -45,11 +46,6 @@ struct UpFlags {
   bool force = false;
   int timeout_s = 600;
 };
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Progress goes to stderr so that stdout holds only the result.
 void Say(const GlobalOptions& global, const std::string& line) {
@@ -156,7 +152,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   if (!placement.ok()) return ReportError(placement.status(), global);
   const std::string deployment = NewDeploymentId();
   result["deployment"] = deployment;
-  if (Status s = SaveDeploymentRecord(access.state_dir(), {deployment, fingerprint, NowMs()}); !s.ok())
+  if (Status s = SaveDeploymentRecord(access.state_dir(), {deployment, fingerprint, UnixMillis()}); !s.ok())
     return ReportError(s, global);
   const auto requests = BuildStartRequests(inv, *placement, report, deployment, api_key);
   std::vector<std::string> start_errors(inv.hosts.size());

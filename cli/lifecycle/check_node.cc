@@ -108,6 +108,10 @@ void CheckPorts(const inventory::Inventory& inventory, const AnsweredHost& a, Ch
   if (!free.empty()) {
     AddRow(report, a.host->name, "node", "ports", Verdict::kPass, fmt::format("{} free", fmt::join(free, ", ")));
   }
+  for (const auto& [port, unit] : a.observation->ports_held_by_deployment) {
+    AddRow(report, a.host->name, "node", fmt::format("port {}", port), Verdict::kPass,
+           fmt::format("in use by this cluster's running {}", unit));
+  }
 }
 
 void CheckClock(const AnsweredHost& a, CheckReport& report) {

@@ -33,6 +33,9 @@ struct HostObservation {
   std::string unreachable_error;                 // why, when facts is nullopt
   std::optional<control::ProbeReply> probe_to_head;  // non-head hosts: their agent's probe of the head's
   std::optional<std::int64_t> clock_offset_ms;   // host clock minus clusterctl's, RTT-corrected
+  // Required ports that this cluster's own running deployment holds (port ->
+  // the unit, "rank 0"): not probed, and no failure.
+  std::map<int, std::string> ports_held_by_deployment;
 };
 
 struct CheckRow {

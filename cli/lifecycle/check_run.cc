@@ -1,6 +1,6 @@
+#include "common/clock.h"
 #include "cli/lifecycle/check_run.h"
 
-#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -12,11 +12,6 @@ using inventory::Host;
 using inventory::RuntimeKind;
 
 namespace {
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host, const CheckRunOptions& options) {
   control::FactsRequest req;
@@ -62,8 +57,6 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
   const inventory::Inventory& inv = access.inventory();
   const Host* head = inv.Head();
   std::vector<HostObservation> observed(inv.hosts.size());
-  std::vector<std::string> held_by_us(inv.hosts.size());  // a running unit of ours, by host
-  std::vector<std::vector<CheckRow>> held_rows(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
     const Host& host = inv.hosts[i];
     HostObservation& o = observed[i];
@@ -81,19 +74,18 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
       return;
     }
     // Clock offset: the agent's time against the middle of the round trip.
-    const std::int64_t t0 = NowMs();
+    const std::int64_t t0 = UnixMillis();
     auto hello = CallAgent<control::HelloReply>(**client, control::HelloRequest{}, control::HelloReplyFromJson);
-    const std::int64_t t1 = NowMs();
+    const std::int64_t t1 = UnixMillis();
     if (hello.ok()) o.clock_offset_ms = hello->unix_time_ms - (t0 + t1) / 2;
     // Ports our own running deployment holds are not a problem for `check`.
     auto status = CallAgent<control::StatusReply>(**client, control::StatusRequest{}, control::StatusReplyFromJson);
-    if (status.ok()) {
-      for (const auto& u : status->units) {
-        if (u.state == control::UnitState::kRunning) held_by_us[i] = u.name;
-      }
-    }
     control::FactsRequest request = FactsFor(inv, host, options);
-    if (!held_by_us[i].empty()) request.ports.clear();
+    for (const auto& u : status.ok() ? status->units : std::vector<control::UnitStatus>{}) {
+      if (u.state != control::UnitState::kRunning) continue;
+      for (int port : request.ports) o.ports_held_by_deployment[port] = u.name;
+      request.ports.clear();
+    }
     auto facts = CallAgent<control::NodeFacts>(**client, request, control::NodeFactsFromJson,
                                                std::chrono::minutes(30));
     if (!facts.ok()) {
@@ -101,12 +93,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
       return;
     }
     o.facts = std::move(*facts);
-    if (!held_by_us[i].empty()) {
-      for (int port : RequiredPorts(inv, host)) {
-        held_rows[i].push_back({host.name, "node", fmt::format("port {}", port), CheckRow::Verdict::kPass,
-                                fmt::format("in use by this cluster's running {}", held_by_us[i]), ""});
-      }
-    }
+
     if (&host != head && head) {
       auto probe = CallAgent<control::ProbeReply>(**client, control::ProbeRequest{head->name},
                                                   control::ProbeReplyFromJson);
@@ -115,14 +102,6 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
     }
   });
   CheckReport report = EvaluateCheck(inv, observed);
-  // Keep the report's order: each host's rows together.
-  for (auto& rows : held_rows) {
-    for (auto& row : rows) {
-      auto after = std::find_if(report.rows.rbegin(), report.rows.rend(),
-                                [&](const CheckRow& r) { return r.host == row.host; });
-      report.rows.insert(after.base(), std::move(row));
-    }
-  }
   if (std::optional<CheckRow> row = RuntimeRow(inv)) report.rows.push_back(std::move(*row));
   return report;
 }

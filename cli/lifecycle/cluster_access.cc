@@ -31,11 +31,6 @@ bool IsIpv4(const std::string& address) {
   return ::inet_pton(AF_INET, address.c_str(), &a) == 1;
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 // The agent certificate of `host`, issued once and kept in the operator's
 // state folder, so that a second `up` hands the agent the same credentials
 // (and does not restart it). Issued again when the host's address changed.
@@ -60,7 +55,7 @@ StatusOr<control::Credentials> AgentCredentials(const control::ClusterCa& ca, co
 }
 
 // The engine binary beside clusterctl (installed) or in the build tree.
-StatusOr<fs::path> FindLocalEngine() {
+StatusOr<fs::path> FindEngineBinary() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   std::vector<fs::path> candidates;
@@ -77,14 +72,13 @@ StatusOr<fs::path> FindLocalEngine() {
 // Copies `local` beside the host's agent (in the agent's folder) unless the
 // same file is there, verified by hash like the agent itself.
 Status InstallBesideAgent(Transport& transport, const std::string& agent_command, const fs::path& local,
-                          const std::string& name) {
-  CLUSTER_ASSIGN_OR_RETURN(std::string hash, HashFile(local));
+                          const std::string& hash, const std::string& name) {
   // agent_command is a quoted path ending in /clusterd"; its folder:
   const std::string dir = fmt::format("\"$(dirname {})\"", agent_command);
   const std::string target = fmt::format("{}/{}", dir, name);
   CLUSTER_ASSIGN_OR_RETURN(CommandResult have,
                            transport.Run(fmt::format("[ -x {0} ] && {1} hash {0}", target, agent_command)));
-  if (have.exit_code == 0 && Trim(have.out) == hash) return Status::Ok();
+  if (have.exit_code == 0 && TrimOutput(have.out) == hash) return Status::Ok();
   CLUSTER_ASSIGN_OR_RETURN(std::string bytes, ReadFile(local));
   const std::string install = fmt::format(
       "set -e; umask 077; t={0}/{1}.tmp.$$; cat > \"$t\"; chmod 0700 \"$t\"; got=$({2} hash \"$t\"); "
@@ -92,7 +86,7 @@ Status InstallBesideAgent(Transport& transport, const std::string& agent_command
       dir, name, agent_command, hash, target);
   CLUSTER_ASSIGN_OR_RETURN(CommandResult copied, transport.Run(install, bytes));
   if (copied.exit_code != 0)
-    return FailedPreconditionError(fmt::format("cannot install {} on the host: {}", name, Trim(copied.err)));
+    return FailedPreconditionError(fmt::format("cannot install {} on the host: {}", name, TrimOutput(copied.err)));
   return Status::Ok();
 }
 
@@ -127,6 +121,20 @@ ClusterAccess::ClusterAccess(const inventory::Inventory& inventory, ClusterAcces
 
 ClusterAccess::~ClusterAccess() = default;
 
+const ClusterAccess::LocalPrograms& ClusterAccess::Programs() const {
+  // Hashed once per command, not once per host.
+  std::call_once(programs_once_, [this] {
+    programs_ = std::make_unique<LocalPrograms>(LocalPrograms{
+        FindLocalAgent(options_.agent_path, CLUSTERCTL_VERSION), FindEngineBinary(), ""});
+    if (programs_->engine.ok()) {
+      auto hash = HashFile(*programs_->engine);
+      if (hash.ok()) programs_->engine_hash = *hash;
+      else programs_->engine = hash.status();
+    }
+  });
+  return *programs_;
+}
+
 std::string ClusterAccess::AgentAddress(const Host& host) const {
   if (IsIpv4(host.address)) return host.address;
   addrinfo hints{};
@@ -160,12 +168,14 @@ StatusOr<std::unique_ptr<Transport>> ClusterAccess::OpenTransport(const Host& ho
 
 StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engine) const {
   auto run = [&]() -> StatusOr<std::string> {
-    CLUSTER_ASSIGN_OR_RETURN(LocalAgent agent, FindLocalAgent(options_.agent_path, CLUSTERCTL_VERSION));
+    const LocalPrograms& programs = Programs();
+    CLUSTER_RETURN_IF_ERROR(programs.agent.status());
     CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, OpenTransport(host));
-    CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, agent));
+    CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, *programs.agent));
     if (with_engine && !transport->IsLocal()) {
-      CLUSTER_ASSIGN_OR_RETURN(fs::path engine, FindLocalEngine());
-      CLUSTER_RETURN_IF_ERROR(InstallBesideAgent(*transport, agent_command, engine, "infer-engine"));
+      CLUSTER_RETURN_IF_ERROR(programs.engine.status());
+      CLUSTER_RETURN_IF_ERROR(InstallBesideAgent(*transport, agent_command, *programs.engine, programs.engine_hash,
+                                                 "infer-engine"));
     }
     control::StartBundle bundle;
     bundle.config.cluster = inventory_.cluster_name;
@@ -178,17 +188,17 @@ StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engi
     CLUSTER_ASSIGN_OR_RETURN(bundle.credentials, AgentCredentials(*ca_, state_dir_, host));
     if (inventory_.runtime.api_key_file) {
       CLUSTER_ASSIGN_OR_RETURN(std::string key, ReadFile(*inventory_.runtime.api_key_file));
-      bundle.api_key = Trim(key);
+      bundle.api_key = TrimOutput(std::move(key));
     }
     CLUSTER_ASSIGN_OR_RETURN(CommandResult started,
                              transport->Run(agent_command + " start", control::BundleToJson(bundle)));
     if (started.exit_code != 0) {
-      return UnavailableError(fmt::format("the agent did not start: {}", Trim(started.err.empty() ? started.out : started.err)));
+      return UnavailableError(fmt::format("the agent did not start: {}", TrimOutput(started.err.empty() ? started.out : started.err)));
     }
     try {
       return nlohmann::json::parse(started.out).at("outcome").get<std::string>();
     } catch (const nlohmann::json::exception& e) {
-      return InternalError(fmt::format("unexpected answer from `clusterd start`: {}", Trim(started.out)));
+      return InternalError(fmt::format("unexpected answer from `clusterd start`: {}", TrimOutput(started.out)));
     }
   };
   auto outcome = run();
@@ -199,9 +209,10 @@ StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engi
 
 StatusOr<ClusterAccess::SshStop> ClusterAccess::StopOverSsh(const Host& host, bool purge) const {
   auto run = [&]() -> StatusOr<SshStop> {
-    CLUSTER_ASSIGN_OR_RETURN(LocalAgent agent, FindLocalAgent(options_.agent_path, CLUSTERCTL_VERSION));
+    const LocalPrograms& programs = Programs();
+    CLUSTER_RETURN_IF_ERROR(programs.agent.status());
     CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, OpenTransport(host));
-    CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, agent));
+    CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, *programs.agent));
     CLUSTER_ASSIGN_OR_RETURN(
         CommandResult r,
         transport->Run(fmt::format("{} stop --cluster {}{}", agent_command, inventory_.cluster_name, purge ? " --purge" : "")));
@@ -211,7 +222,7 @@ StatusOr<ClusterAccess::SshStop> ClusterAccess::StopOverSsh(const Host& host, bo
       out.stopped = j.at("stopped").get<std::vector<std::string>>();
       out.left = j.at("left").get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception&) {
-      return UnavailableError(fmt::format("`clusterd stop` failed: {}", Trim(r.err.empty() ? r.out : r.err)));
+      return UnavailableError(fmt::format("`clusterd stop` failed: {}", TrimOutput(r.err.empty() ? r.out : r.err)));
     }
     return out;
   };

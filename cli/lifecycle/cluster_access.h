@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,8 +77,19 @@ class ClusterAccess {
  private:
   ClusterAccess(const inventory::Inventory& inventory, ClusterAccessOptions options);
 
+  // The local clusterd and infer-engine with their content hashes, found and
+  // hashed on first use (StartAgent and StopOverSsh run on a thread per host).
+  struct LocalPrograms {
+    StatusOr<LocalAgent> agent;
+    StatusOr<std::filesystem::path> engine;
+    std::string engine_hash;
+  };
+  const LocalPrograms& Programs() const;
+
   const inventory::Inventory& inventory_;
   ClusterAccessOptions options_;
+  mutable std::once_flag programs_once_;
+  mutable std::unique_ptr<LocalPrograms> programs_;
   std::filesystem::path state_dir_;
   std::optional<control::ClusterCa> ca_;
   control::Credentials operator_;

@@ -6,6 +6,7 @@
 #include "cli/lifecycle/agent_calls.h"
 #include "cli/lifecycle/deployment.h"
 #include "cli/lifecycle/endpoint_probe.h"
+#include "cli/transfer/transport.h"
 #include "common/files.h"
 
 namespace cluster::cli {
@@ -49,10 +50,7 @@ bool AllUnitsRunning(const std::vector<HostStatus>& hosts, const std::string& de
 std::string ReadApiKey(const inventory::Inventory& inv) {
   if (!inv.runtime.api_key_file) return "";
   auto key = ReadFile(*inv.runtime.api_key_file);
-  if (!key.ok()) return "";
-  std::string k = *key;
-  while (!k.empty() && (k.back() == '\n' || k.back() == '\r' || k.back() == ' ')) k.pop_back();
-  return k;
+  return key.ok() ? TrimOutput(*key) : "";
 }
 
 EndpointHealth ProbeEndpoint(const inventory::Inventory& inv, const std::string& api_key) {

@@ -13,13 +13,6 @@
 namespace cluster::cli {
 namespace fs = std::filesystem;
 
-namespace {
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-}  // namespace
-
 StatusOr<LocalAgent> FindLocalAgent(const std::string& explicit_path, const std::string& version) {
   std::vector<fs::path> candidates;
   if (!explicit_path.empty()) {
@@ -51,7 +44,7 @@ StatusOr<std::string> EnsureAgent(Transport& transport, const LocalAgent& agent)
   const std::string bin = fmt::format("\"$HOME/.cache/clusterd/{}-{}/clusterd\"", agent.version, agent.hash.substr(0, 16));
 
   CLUSTER_ASSIGN_OR_RETURN(CommandResult have, transport.Run(fmt::format("[ -x {0} ] && {0} hash {0}", bin)));
-  if (have.exit_code == 0 && Trim(have.out) == agent.hash) return bin;
+  if (have.exit_code == 0 && TrimOutput(have.out) == agent.hash) return bin;
 
   CLUSTER_ASSIGN_OR_RETURN(std::string bytes, ReadFile(agent.path));
   // Copy to a temporary name, check the hash the copy computes of itself, then rename.
@@ -64,7 +57,7 @@ StatusOr<std::string> EnsureAgent(Transport& transport, const LocalAgent& agent)
   CLUSTER_ASSIGN_OR_RETURN(CommandResult copied, transport.Run(install, bytes));
   if (copied.exit_code != 0) {
     return FailedPreconditionError(fmt::format("cannot install clusterd on the host: {} (exit {})",
-                                               Trim(copied.err), copied.exit_code));
+                                               TrimOutput(copied.err), copied.exit_code));
   }
   return bin;
 }

@@ -4,6 +4,11 @@
 
 namespace cluster::cli {
 
+std::string TrimOutput(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 StatusOr<CommandResult> Transport::Run(const std::string& command, const std::string& input) {
   CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<RemoteProcess> p, Start(command));
   if (!input.empty()) CLUSTER_RETURN_IF_ERROR(p->Write(input.data(), input.size()));

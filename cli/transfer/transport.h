@@ -38,6 +38,10 @@ struct CommandResult {
   std::string err;
 };
 
+// `text` without trailing newlines, carriage returns and spaces: a command's
+// one-line answer (a hash, a JSON line) or a key file's contents.
+std::string TrimOutput(std::string text);
+
 class Transport {
  public:
   virtual ~Transport() = default;

@@ -448,6 +448,17 @@ TEST_CASE("Less than 10 GiB of free disk warns") {
   CHECK(Row(report, "gpu1", "node", "disk").detail == "500.0 GiB free at /data");
 }
 
+TEST_CASE("A port this cluster's own running deployment holds passes and names the unit") {
+  auto hosts = HealthyPair();
+  hosts[0].facts->ports.clear();  // not probed: ours
+  hosts[0].ports_held_by_deployment = {{8000, "rank 0"}};
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
+  const CheckRow row = Row(report, "gpu1", "node", "port 8000");
+  CHECK(row.verdict == Verdict::kPass);
+  CHECK(row.detail == "in use by this cluster's running rank 0");
+  CHECK_FALSE(report.failed());
+}
+
 TEST_CASE("A port in use fails naming the port, and runtime.port may be changed instead") {
   auto hosts = HealthyPair();
   hosts[0].facts->ports = {control::PortFacts{8000, false, "address already in use"},

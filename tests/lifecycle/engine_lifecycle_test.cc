@@ -76,6 +76,17 @@ TEST_CASE("up serves the demo model on the head and the openai client gets an an
   REQUIRE(logs.exit_code == 0);
   CHECK(logs.out.find("h1 rank 0 | infer-engine: serving 'demo' on http://127.0.10.2:8000") != std::string::npos);
 
+  // `check` while serving: the port our own rank holds is no failure.
+  Run check = f.Clusterctl({"check", "--json"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  bool port_row = false;
+  for (const auto& row : check.json["rows"]) {
+    if (row["host"] == "h1" && row["item"] == "port 8000")
+      port_row = row["verdict"] == "pass" && row["detail"] == "in use by this cluster's running rank 0";
+  }
+  CHECK(port_row);
+
   SECTION("a second up of the unchanged cluster leaves it as it is") {
     Run again = f.Clusterctl({"up"});
     CHECK(again.exit_code == 0);
