@@ -24,6 +24,7 @@ json Encode(const RankSpec& v) {
          {"env", v.env}};
   PutOptional(j, "gpu", v.gpu);
   PutOptional(j, "max_context", v.max_context);
+  PutOptional(j, "gpu_memory_fraction", v.gpu_memory_fraction);
   return j;
 }
 
@@ -48,6 +49,7 @@ Status Decode(const json& j, const Where& w, RankSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Optional("serve_port", &out->serve_port));
   CLUSTER_RETURN_IF_ERROR(o.Optional("api_key", &out->api_key));
   CLUSTER_RETURN_IF_ERROR(o.Optional("max_context", &out->max_context));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("gpu_memory_fraction", &out->gpu_memory_fraction));
   return o.Optional("env", &out->env);
 }
 

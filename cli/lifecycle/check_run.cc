@@ -25,6 +25,9 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
     if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
     else req.image = inv.runtime.vllm_docker.image;
   }
+  if (inv.runtime.kind == RuntimeKind::kEngine && inv.runtime.engine.device == inventory::EngineDevice::kCuda) {
+    req.engine_device = "cuda";  // can the engine open the GPU there? (the agent runs `infer-engine probe`)
+  }
   return req;
 }
 

@@ -16,9 +16,10 @@ namespace {
 
 std::string DtypeFor(const inventory::Inventory& inv) {
   if (inv.runtime.dtype != inventory::Dtype::kAuto) return inventory::DtypeName(inv.runtime.dtype);
-  // The CPU engine computes in float32; on GPUs the engine defaults to float16 (every GPU since sm_75 has it).
+  // The CPU engine computes in float32; on GPUs the engine decides (the checkpoint's dtype, or float16 where
+  // the GPU has no bfloat16: docs/engine-cuda.md).
   if (inv.runtime.kind == RuntimeKind::kEngine)
-    return inv.runtime.engine.device == inventory::EngineDevice::kCpu ? "float32" : "float16";
+    return inv.runtime.engine.device == inventory::EngineDevice::kCpu ? "float32" : "auto";
   return "";  // vLLM decides
 }
 
@@ -95,6 +96,7 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
           spec.api_key = inv.runtime.api_key_file.has_value();
         }
         spec.max_context = inv.runtime.engine.max_context;
+        if (spec.device == "cuda") spec.gpu_memory_fraction = inv.runtime.engine.gpu_memory_fraction;
         spec.env = env;
         req.ranks.push_back(std::move(spec));
       }

@@ -1,37 +1,77 @@
 #include "engine/model/llama_weights.h"
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace engine {
 namespace {
 
-// Reads slices of checkpoint tensors and uploads them to the backend.
+// Allocates weights in the backend's compute dtype and fills them, part by
+// part, from checkpoint views; keeps the conversion report and the bytes held.
 class WeightLoader {
  public:
-  WeightLoader(const Checkpoint& checkpoint, Backend& backend) : checkpoint_(checkpoint), backend_(backend) {}
+  WeightLoader(const Checkpoint& checkpoint, Backend& backend, LlamaWeights& out)
+      : checkpoint_(checkpoint), backend_(backend), out_(out) {}
 
+  StatusOr<Tensor> New(const Shape& shape) {
+    CLUSTER_ASSIGN_OR_RETURN(Tensor t, backend_.Allocate(shape, backend_.compute_dtype()));
+    out_.num_bytes += t.num_bytes();
+    return t;
+  }
+
+  // Copies `source` (a view of checkpoint tensor `name`) into rows [row, row + its rows) of `dst`.
+  Status Fill(Tensor& dst, std::int64_t row, const std::string& name, StatusOr<HostMatrix> source) {
+    CLUSTER_RETURN_IF_ERROR(source.status());
+    const std::int64_t row_elements = dst.dim(0) == 0 ? 0 : dst.num_elements() / dst.dim(0);
+    const std::int64_t rows = row_elements == 0 ? 0 : source->num_elements() / row_elements;
+    CLUSTER_ASSIGN_OR_RETURN(Tensor part, dst.Rows(row, row + rows));
+    CLUSTER_ASSIGN_OR_RETURN(ConversionReport report, backend_.CopyFromHost(part, *source));
+    if (report.out_of_range > 0) {
+      out_.conversion.total.Merge(report);
+      out_.conversion.tensors.emplace_back(name, report);
+    }
+    return Status::Ok();
+  }
+
+  // A whole checkpoint tensor of `shape`.
   StatusOr<Tensor> Whole(const std::string& name, const Shape& shape) {
-    CLUSTER_ASSIGN_OR_RETURN(std::vector<float> values, checkpoint_.Read(name, shape));
-    return backend_.Upload(values, shape);
+    CLUSTER_ASSIGN_OR_RETURN(Tensor t, New(shape));
+    CLUSTER_RETURN_IF_ERROR(Fill(t, 0, name, checkpoint_.WholeView(name, shape)));
+    return t;
   }
 
-  // Rows [begin, end) of a tensor of full shape `shape`.
-  StatusOr<Tensor> Rows(const std::string& name, const Shape& shape, std::int64_t begin, std::int64_t end) {
-    CLUSTER_ASSIGN_OR_RETURN(std::vector<float> values, checkpoint_.ReadRows(name, shape, begin, end));
-    Shape local = shape;
-    local[0] = end - begin;
-    return backend_.Upload(values, local);
-  }
-
-  // Columns [begin, end) of a 2-D tensor of full shape `shape`.
+  // Columns [begin, end) of a 2-D checkpoint tensor of full shape `shape`.
   StatusOr<Tensor> Columns(const std::string& name, const Shape& shape, std::int64_t begin, std::int64_t end) {
-    CLUSTER_ASSIGN_OR_RETURN(std::vector<float> values, checkpoint_.ReadColumns(name, shape, begin, end));
-    return backend_.Upload(values, Shape{shape[0], end - begin});
+    CLUSTER_ASSIGN_OR_RETURN(Tensor t, New({shape[0], end - begin}));
+    CLUSTER_RETURN_IF_ERROR(Fill(t, 0, name, checkpoint_.ColumnsView(name, shape, begin, end)));
+    return t;
+  }
+
+  // Row slices of several checkpoint tensors stacked into one tensor, in order:
+  // parts {name, full shape, begin, end}; the result has `cols` columns
+  // (1-D tensors when cols == 0).
+  struct Part {
+    std::string name;
+    Shape shape;
+    std::int64_t begin, end;
+  };
+  StatusOr<Tensor> Stacked(const std::vector<Part>& parts, std::int64_t cols) {
+    std::int64_t rows = 0;
+    for (const Part& p : parts) rows += p.end - p.begin;
+    CLUSTER_ASSIGN_OR_RETURN(Tensor t, New(cols == 0 ? Shape{rows} : Shape{rows, cols}));
+    std::int64_t at = 0;
+    for (const Part& p : parts) {
+      CLUSTER_RETURN_IF_ERROR(Fill(t, at, p.name, checkpoint_.RowsView(p.name, p.shape, p.begin, p.end)));
+      at += p.end - p.begin;
+    }
+    return t;
   }
 
  private:
   const Checkpoint& checkpoint_;
   Backend& backend_;
+  LlamaWeights& out_;
 };
 
 Status CheckDivisible(std::int64_t value, const char* what, int world_size) {
@@ -43,7 +83,27 @@ Status CheckDivisible(std::int64_t value, const char* what, int world_size) {
   return Status::Ok();
 }
 
+std::string Scientific(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", static_cast<double>(value));
+  return text;
+}
+
 }  // namespace
+
+std::string WeightConversion::Summary(DType dtype) const {
+  if (total.out_of_range == 0) return "";
+  const std::pair<std::string, ConversionReport>* largest = &tensors.front();
+  for (const auto& t : tensors) {
+    if (t.second.largest_magnitude > largest->second.largest_magnitude || std::isnan(t.second.largest_magnitude)) {
+      largest = &t;
+    }
+  }
+  const std::string limit = dtype == DType::kF16 ? "+-65504" : "the largest finite value";
+  return std::to_string(total.out_of_range) + " weights of " + std::to_string(tensors.size()) +
+         " tensors are outside the " + std::string(DTypeLongName(dtype)) + " range and were clamped to " + limit +
+         " (largest |w| " + Scientific(largest->second.largest_magnitude) + " in " + largest->first + ")";
+}
 
 StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& c, const Checkpoint& checkpoint, Backend& backend,
                                         TensorParallelShard shard) {
@@ -65,34 +125,39 @@ StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& c, const Checkpoint& 
   const std::int64_t f0 = rank * (F / world), f1 = (rank + 1) * (F / world);
   const bool owns_row_parallel_bias = rank == 0;
 
-  WeightLoader load(checkpoint, backend);
   LlamaWeights w;
+  WeightLoader load(checkpoint, backend, w);
   w.local_heads = H / world;
   w.local_kv_heads = K / world;
+  w.local_intermediate = F / world;
   CLUSTER_ASSIGN_OR_RETURN(w.embed_tokens, load.Whole("model.embed_tokens.weight", {V, d}));
   for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LlamaLayerWeights l;
     CLUSTER_ASSIGN_OR_RETURN(l.input_layernorm, load.Whole(p + "input_layernorm.weight", {d}));
-    CLUSTER_ASSIGN_OR_RETURN(l.q_proj, load.Rows(p + "self_attn.q_proj.weight", {H * h, d}, q0, q1));
-    CLUSTER_ASSIGN_OR_RETURN(l.k_proj, load.Rows(p + "self_attn.k_proj.weight", {K * h, d}, kv0, kv1));
-    CLUSTER_ASSIGN_OR_RETURN(l.v_proj, load.Rows(p + "self_attn.v_proj.weight", {K * h, d}, kv0, kv1));
+    CLUSTER_ASSIGN_OR_RETURN(l.qkv_proj, load.Stacked({{p + "self_attn.q_proj.weight", {H * h, d}, q0, q1},
+                                                       {p + "self_attn.k_proj.weight", {K * h, d}, kv0, kv1},
+                                                       {p + "self_attn.v_proj.weight", {K * h, d}, kv0, kv1}},
+                                                      d));
     if (c.qkv_bias) {
-      CLUSTER_ASSIGN_OR_RETURN(l.q_bias, load.Rows(p + "self_attn.q_proj.bias", {H * h}, q0, q1));
-      CLUSTER_ASSIGN_OR_RETURN(l.k_bias, load.Rows(p + "self_attn.k_proj.bias", {K * h}, kv0, kv1));
-      CLUSTER_ASSIGN_OR_RETURN(l.v_bias, load.Rows(p + "self_attn.v_proj.bias", {K * h}, kv0, kv1));
+      CLUSTER_ASSIGN_OR_RETURN(l.qkv_bias, load.Stacked({{p + "self_attn.q_proj.bias", {H * h}, q0, q1},
+                                                         {p + "self_attn.k_proj.bias", {K * h}, kv0, kv1},
+                                                         {p + "self_attn.v_proj.bias", {K * h}, kv0, kv1}},
+                                                        0));
     }
     CLUSTER_ASSIGN_OR_RETURN(l.o_proj, load.Columns(p + "self_attn.o_proj.weight", {d, H * h}, q0, q1));
     if (c.o_bias && owns_row_parallel_bias) {
       CLUSTER_ASSIGN_OR_RETURN(l.o_bias, load.Whole(p + "self_attn.o_proj.bias", {d}));
     }
     CLUSTER_ASSIGN_OR_RETURN(l.post_attention_layernorm, load.Whole(p + "post_attention_layernorm.weight", {d}));
-    CLUSTER_ASSIGN_OR_RETURN(l.gate_proj, load.Rows(p + "mlp.gate_proj.weight", {F, d}, f0, f1));
-    CLUSTER_ASSIGN_OR_RETURN(l.up_proj, load.Rows(p + "mlp.up_proj.weight", {F, d}, f0, f1));
+    CLUSTER_ASSIGN_OR_RETURN(l.gate_up_proj, load.Stacked({{p + "mlp.gate_proj.weight", {F, d}, f0, f1},
+                                                           {p + "mlp.up_proj.weight", {F, d}, f0, f1}},
+                                                          d));
     CLUSTER_ASSIGN_OR_RETURN(l.down_proj, load.Columns(p + "mlp.down_proj.weight", {d, F}, f0, f1));
     if (c.mlp_bias) {
-      CLUSTER_ASSIGN_OR_RETURN(l.gate_bias, load.Rows(p + "mlp.gate_proj.bias", {F}, f0, f1));
-      CLUSTER_ASSIGN_OR_RETURN(l.up_bias, load.Rows(p + "mlp.up_proj.bias", {F}, f0, f1));
+      CLUSTER_ASSIGN_OR_RETURN(l.gate_up_bias, load.Stacked({{p + "mlp.gate_proj.bias", {F}, f0, f1},
+                                                             {p + "mlp.up_proj.bias", {F}, f0, f1}},
+                                                            0));
       if (owns_row_parallel_bias) {
         CLUSTER_ASSIGN_OR_RETURN(l.down_bias, load.Whole(p + "mlp.down_proj.bias", {d}));
       }

@@ -16,6 +16,15 @@
 //   model.norm.weight                              [d]
 //   lm_head.weight                                 [V, d]     (absent or ignored when tied)
 //
+// On the backend the projections that read the same input are fused, so one
+// GEMM does the work of two or three (and the fused ops that follow read one
+// output, engine/ops/backend.h):
+//   qkv_proj     [(H + 2K) * h, d]  rows: q's, then k's, then v's   (+ qkv_bias)
+//   gate_up_proj [2F, d]            rows: gate's, then up's         (+ gate_up_bias)
+// Weights are stored in the backend's compute dtype, copied from the
+// memory-mapped checkpoint in their stored dtype (no float32 copy of the
+// model in host memory unless the backend computes in float32).
+//
 // Tensor-parallel shard math lives here, and only here (Megatron layout):
 // rank r of W takes
 //   - column-parallel q/k/v/gate/up: rows for its heads (H/W query heads,
@@ -28,6 +37,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model/checkpoint.h"
@@ -43,11 +54,24 @@ struct TensorParallelShard {
 };
 
 struct LlamaLayerWeights {
-  Tensor input_layernorm;
-  Tensor q_proj, q_bias, k_proj, k_bias, v_proj, v_bias;  // biases empty unless qkv_bias
-  Tensor o_proj, o_bias;                                  // o_bias empty unless o_bias (and rank 0)
-  Tensor post_attention_layernorm;
-  Tensor gate_proj, gate_bias, up_proj, up_bias, down_proj, down_bias;  // biases empty unless mlp_bias
+  Tensor input_layernorm;              // [d]
+  Tensor qkv_proj, qkv_bias;           // bias empty unless qkv_bias
+  Tensor o_proj, o_bias;               // [d, H*h]; o_bias empty unless o_bias (and rank 0)
+  Tensor post_attention_layernorm;     // [d]
+  Tensor gate_up_proj, gate_up_bias;   // bias empty unless mlp_bias
+  Tensor down_proj, down_bias;         // [d, F]; down_bias empty unless mlp_bias (and rank 0)
+};
+
+// What loading converted: the weights that did not fit the compute dtype
+// (e.g. a BF16 checkpoint served in FP16), per tensor, and their total.
+struct WeightConversion {
+  ConversionReport total;
+  std::vector<std::pair<std::string, ConversionReport>> tensors;  // only tensors with values out of range
+
+  // "" when nothing was out of range, else e.g. "12 weights of 2 tensors are outside
+  // the float16 range and were clamped to +-65504 (largest |w| 7.1e+05 in
+  // model.layers.3.mlp.down_proj.weight)".
+  std::string Summary(DType dtype) const;
 };
 
 struct LlamaWeights {
@@ -57,11 +81,15 @@ struct LlamaWeights {
   Tensor lm_head;  // [V, d]; the same tensor as embed_tokens when tied
   std::int64_t local_heads = 0;     // H / W
   std::int64_t local_kv_heads = 0;  // K / W
+  std::int64_t local_intermediate = 0;  // F / W
+  std::size_t num_bytes = 0;        // backend memory held by the weights
+  WeightConversion conversion;
 };
 
-// Loads this rank's share of every weight onto `backend`. InvalidArgument if
-// the heads or F do not divide by the world size; the checkpoint's errors
-// (missing tensor, wrong shape, corrupt file) otherwise, naming file and tensor.
+// Loads this rank's share of every weight onto `backend`, in its compute
+// dtype. InvalidArgument if the heads or F do not divide by the world size;
+// the checkpoint's errors (missing tensor, wrong shape, corrupt file)
+// otherwise, naming file and tensor; ResourceExhausted if the device is full.
 StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
                                         TensorParallelShard shard);
 

@@ -21,9 +21,15 @@ struct LoadedModel {
   GenerationConfig generation;  // defaults from generation_config.json
   TokenizerConfig tokenizer;    // bos/eos strings from tokenizer_config.json
   std::vector<std::int32_t> eos_token_ids;  // generation_config.json's, else config.json's
+  // What loading changed in the weights, for the operator: "" or, e.g. for a
+  // BF16 checkpoint served in FP16, how many weights were outside the FP16
+  // range and clamped (WeightConversion::Summary).
+  std::string weight_conversion;
 };
 
-// `backend` and `comm` must outlive the model. Errors name the file.
-StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& comm);
+// `backend` and `comm` must outlive the model, which is prepared for steps
+// within `limits` (LanguageModel::Prepare). Errors name the file.
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& comm,
+                                const StepLimits& limits = {});
 
 }  // namespace engine
