@@ -1,5 +1,9 @@
 #include "engine/comm/world.h"
 
+#include <fmt/format.h>
+
+#include <random>
+
 #include "common/logging.h"
 #include "engine/comm/gloo/gloo_comm.h"
 #include "engine/comm/local_comm.h"
@@ -10,14 +14,19 @@
 #if CLUSTER_HAVE_NCCL
 #include "engine/comm/nccl/nccl_comm.h"
 #endif
+#if CLUSTER_HAVE_HOST_STAGED
+#include "engine/comm/staged/host_staged_comm.h"
+#endif
 
 namespace engine {
 namespace {
 
-// The Comm of one group: a LocalComm when the group is this rank alone.
+// The Comm of one group. A group of this rank alone is a LocalComm on the
+// host; GPU tensors need a Comm that copies on the GPU (an NCCL group of
+// one, or the host-staged LocalComm).
 StatusOr<std::unique_ptr<Comm>> MakeGroup(RendezvousClient& client, const WorldOptions& o, std::string name,
                                           std::vector<int> ranks, const std::string& local_address) {
-  if (ranks.size() == 1) return std::unique_ptr<Comm>(std::make_unique<LocalComm>());
+  if (ranks.size() == 1 && o.device == CommDevice::kCpu) return std::unique_ptr<Comm>(std::make_unique<LocalComm>());
   if (o.device == CommDevice::kCuda) {
 #if CLUSTER_HAVE_NCCL
     NcclCommOptions options;
@@ -35,16 +44,39 @@ StatusOr<std::unique_ptr<Comm>> MakeGroup(RendezvousClient& client, const WorldO
         "this infer-engine was built without CUDA, so it has no NCCL: use --device cpu");
 #endif
   }
-  GlooCommOptions options;
-  options.group_name = std::move(name);
-  options.world_ranks = std::move(ranks);
-  options.world_rank = o.rank;
-  options.interface = o.interface;
-  options.local_address = local_address;
-  options.connect_timeout = o.join_timeout;
-  options.operation_timeout = o.operation_timeout;
-  CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<GlooComm> comm, GlooComm::Create(client, options));
-  return std::unique_ptr<Comm>(std::move(comm));
+#if !CLUSTER_HAVE_HOST_STAGED
+  if (o.device == CommDevice::kCudaThroughHost) {
+    return cluster::FailedPreconditionError("this infer-engine was built without CUDA: use --device cpu");
+  }
+#endif
+  std::unique_ptr<Comm> host;
+  if (ranks.size() == 1) {
+    host = std::make_unique<LocalComm>();
+  } else {
+    GlooCommOptions options;
+    options.group_name = std::move(name);
+    options.world_ranks = std::move(ranks);
+    options.world_rank = o.rank;
+    options.interface = o.interface;
+    options.local_address = local_address;
+    options.connect_timeout = o.join_timeout;
+    options.operation_timeout = o.operation_timeout;
+    CLUSTER_ASSIGN_OR_RETURN(host, GlooComm::Create(client, options));
+  }
+#if CLUSTER_HAVE_HOST_STAGED
+  if (o.device == CommDevice::kCudaThroughHost) {
+    return std::unique_ptr<Comm>(std::make_unique<HostStagedComm>(std::move(host), static_cast<cudaStream_t>(o.cuda_stream)));
+  }
+#endif
+  return host;
+}
+
+// 32 hex digits from the system's random source.
+std::string PrivateToken() {
+  std::random_device random;
+  std::string token;
+  for (int i = 0; i < 8; ++i) token += fmt::format("{:04x}", random() & 0xffff);
+  return token;
 }
 
 }  // namespace
@@ -59,12 +91,22 @@ StatusOr<std::unique_ptr<World>> World::Join(const WorldOptions& o) {
                                          std::to_string(o.world_size) + " ranks");
   }
   std::unique_ptr<World> world(new World(o.rank, layout));
-  if (o.world_size == 1) {
+  if (o.world_size == 1 && o.device == CommDevice::kCpu) {
     world->local_control_ = std::make_unique<LocalControlChannel>();
     world->control_ = world->local_control_.get();
     world->tensor_group_ = std::make_unique<LocalComm>();
     world->pipeline_group_ = std::make_unique<LocalComm>();
     return world;
+  }
+  if (o.world_size == 1) {
+    // On a GPU even a world of one needs its groups (NCCL's copies run on
+    // the GPU), and they meet through a rendezvous: a private one on loopback.
+    WorldOptions alone = o;
+    alone.rendezvous = "127.0.0.1:0";
+    alone.token = PrivateToken();
+    alone.interface.clear();
+    alone.local_address.clear();
+    return Connect(std::move(world), alone);
   }
   if (o.rendezvous.empty()) {
     return cluster::InvalidArgumentError("a world of " + std::to_string(o.world_size) +
@@ -74,6 +116,11 @@ StatusOr<std::unique_ptr<World>> World::Join(const WorldOptions& o) {
     return cluster::InvalidArgumentError(std::string("a world of ") + std::to_string(o.world_size) + " ranks needs " +
                                          kRendezvousTokenVariable + " (the job's token) in the environment");
   }
+  return Connect(std::move(world), o);
+}
+
+StatusOr<std::unique_ptr<World>> World::Connect(std::unique_ptr<World> world, const WorldOptions& o) {
+  const ParallelLayout& layout = world->layout_;
   std::string local_address = o.local_address;
   if (!o.interface.empty()) {
     CLUSTER_ASSIGN_OR_RETURN(local_address, net::InterfaceAddress(o.interface));
@@ -92,7 +139,7 @@ StatusOr<std::unique_ptr<World>> World::Join(const WorldOptions& o) {
     CLUSTER_ASSIGN_OR_RETURN(world->server_, RendezvousServer::Start(server));
   }
   RendezvousClientOptions client;
-  client.address = o.rendezvous;
+  client.address = world->server_ ? world->server_->address() : o.rendezvous;  // (the port, when 0 was asked for)
   client.world_size = o.world_size;
   client.rank = o.rank;
   client.token = o.token;

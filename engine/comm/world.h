@@ -8,9 +8,12 @@
 //   tensor_group()   the T ranks of this stage (all-reduce, all-gather);
 //   pipeline_group() the P ranks of this tp rank, one per stage, in stage
 //                    order (Send/Recv to the previous and next stage).
-// A group of one is a LocalComm; a world of one needs no rendezvous at all.
-// On CPU the groups are GlooComms; with device kCuda (a build with CUDA)
-// they are NcclComms on the caller's stream.
+// On CPU the groups are GlooComms (a group of one: a LocalComm); with
+// device kCuda (a build with CUDA) they are NcclComms on the caller's
+// stream (a group of one too, so that its copies run on the GPU); with
+// kCudaThroughHost, GlooComms (or a LocalComm) behind a HostStagedComm, for
+// ranks that share one GPU. A world of one on the CPU needs no rendezvous
+// at all; on a GPU it meets itself on a private loopback rendezvous.
 //
 // Failure handling (docs/parallelism.md): when any rank dies or hangs, the
 // rendezvous tells every rank which one within the peer timeout; the World
@@ -42,8 +45,9 @@ class RendezvousClient;
 class RendezvousServer;
 
 enum class CommDevice {
-  kCpu,   // host tensors, Gloo
-  kCuda,  // device tensors, NCCL (builds with CUDA only)
+  kCpu,              // host tensors, Gloo
+  kCuda,             // device tensors, NCCL (builds with CUDA only)
+  kCudaThroughHost,  // device tensors through host memory, Gloo: ranks sharing a GPU (HostStagedComm)
 };
 
 struct WorldOptions {
@@ -63,7 +67,7 @@ struct WorldOptions {
   std::size_t max_message_bytes = std::size_t{16} << 20;
   CommDevice device = CommDevice::kCpu;
   int cuda_device = 0;          // kCuda: this rank's GPU (after CUDA_VISIBLE_DEVICES)
-  void* cuda_stream = nullptr;  // kCuda: the cudaStream_t the groups enqueue on
+  void* cuda_stream = nullptr;  // kCuda, kCudaThroughHost: the cudaStream_t the groups work on
 };
 
 class World {
@@ -92,6 +96,8 @@ class World {
 
  private:
   World(int rank, ParallelLayout layout);
+  // Meets the others (rank 0: also starts the rendezvous) and connects the groups.
+  static StatusOr<std::unique_ptr<World>> Connect(std::unique_ptr<World> world, const WorldOptions& options);
   void Failed(const Status& failure);
 
   const int rank_;

@@ -4,6 +4,8 @@
 //   infer-engine tokenize    --model DIR [--json-lines] [--add-special] [--decode]   (lines on stdin)
 //   infer-engine render-chat --model DIR                                            (JSON on stdin)
 //   infer-engine serve       --model DIR [--host ADDR] [--port N] [--api-key-file F] (OpenAI HTTP API)
+//   infer-engine bench-comm  --world-size N --rank R --tensor-parallel T --pipeline-parallel P
+//                            --rendezvous ADDRESS:PORT [--json]               (collective bandwidth)
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
 // --help exits 0, a usage error 2; each subcommand returns its own code
@@ -22,7 +24,8 @@ int main(int argc, char** argv) {
   CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU"};
   app.require_subcommand(1);
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
-                                               AddRenderChatCommand(app), AddServeCommand(app)};
+                                               AddRenderChatCommand(app), AddServeCommand(app),
+                                               AddBenchCommCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -119,12 +119,12 @@ StatusOr<std::unique_ptr<GlooComm>> GlooComm::Create(RendezvousClient& rendezvou
     context->setTimeout(options.operation_timeout);
     comm->context_ = std::move(context);
   } catch (const std::exception& e) {
+    // The store's own failure (a rank that failed meanwhile, a timeout) says more than Gloo's exception.
     const Status& cause = store.failure();
+    const std::string from = attr.iface.empty() ? attr.hostname : "interface " + attr.iface;
     const std::string why = cause.ok() ? WithoutSourceLocation(e.what()) : cause.message();
-    return Status(cause.ok() ? cluster::StatusCode::kUnavailable : cause.code(), "gloo: connecting " + group +
-                                                                                     " from " +
-                                                                                     (attr.iface.empty() ? attr.hostname : "interface " + attr.iface) +
-                                                                                     ": " + why);
+    return Status(cause.ok() ? cluster::StatusCode::kUnavailable : cause.code(),
+                  "gloo: connecting " + group + " from " + from + ": " + why);
   }
   CLUSTER_RETURN_IF_ERROR(comm->PublishEndpoints(rendezvous, prefix));
   return comm;

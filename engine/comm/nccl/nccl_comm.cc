@@ -56,7 +56,7 @@ StatusOr<std::unique_ptr<NcclComm>> NcclComm::Create(RendezvousClient& rendezvou
 
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;  // so that a stuck init can be given up on
-  config.commName = options.group_name.c_str();
+  config.commName = comm->options_.group_name.c_str();  // (lives as long as the communicator)
   const ncclResult_t started = ncclCommInitRankConfig(&comm->comm_, comm->world_size(), id, comm->rank_, &config);
   if (started != ncclSuccess && started != ncclInProgress) {
     if (comm->comm_ != nullptr) ncclCommAbort(comm->comm_);

@@ -60,7 +60,8 @@ std::string RendezvousClient::RankZero() const { return "rank 0 (the rendezvous 
 
 StatusOr<std::unique_ptr<RendezvousClient>> RendezvousClient::Connect(const RendezvousClientOptions& options) {
   const std::string where = "rendezvous at " + options.address;
-  if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
+  if (options.world_size < 1 || options.world_size > wire::kMaxWorldSize || options.rank < 0 ||
+      options.rank >= options.world_size) {
     return cluster::InvalidArgumentError(where + ": rank " + std::to_string(options.rank) +
                                          " is outside a world of " + std::to_string(options.world_size));
   }
@@ -226,7 +227,7 @@ void RendezvousClient::Dispatch(const wire::Frame& frame) {
       if (!body.U32(&from) || !body.Bytes(&payload) || from >= inbox_.size()) break;
       std::unique_lock<std::mutex> lock(mutex_);
       inbox_bytes_ += payload.size();
-      if (inbox_bytes_ > 4 * options_.max_message_bytes + (std::size_t{64} << 20)) {
+      if (inbox_bytes_ > std::max(4 * options_.max_message_bytes, std::size_t{64} << 20)) {
         lock.unlock();
         Fail(cluster::ResourceExhaustedError("rank " + std::to_string(options_.rank) + " does not read its messages (" +
                                              std::to_string(inbox_bytes_) + " bytes unread)"));

@@ -15,6 +15,8 @@
 //   that the world can abort its communicators (world.h). A rank that leaves
 //   on purpose (destroying its client says goodbye) is not a failure;
 //   Receive from it fails once its messages are read.
+// Messages not yet received are held up to 4 x max_message_bytes (at least
+// 64 MiB); beyond that this rank fails (it does not read its messages).
 //
 // Thread safety: every method may be called from any thread; store calls,
 // Join and Barrier are served one at a time.

@@ -434,6 +434,7 @@ class RendezvousServer::Loop {
     for (auto& c : connections_) {
       if (c->closed) continue;
       if (c->rank < 0 && now >= c->deadline) {
+        // (A refused peer that has not hung up by now is cut off too.)
         if (!c->refusing) LOG_WARNING("rendezvous: closed a connection from {}: it did not present itself in time", c->ip);
         Close(*c);
       } else if (c->rank >= 0 && now - c->last_heard > options_.peer_timeout) {
@@ -518,10 +519,6 @@ class RendezvousServer::Loop {
   }
 
   void Sweep() {
-    for (auto& c : connections_) {
-      // A refused peer that has its answer and has not hung up by the deadline is cut off.
-      if (!c->closed && c->refusing && c->write_shut && Clock::now() >= c->deadline) Close(*c);
-    }
     connections_.erase(std::remove_if(connections_.begin(), connections_.end(), [](const auto& c) { return c->closed; }),
                        connections_.end());
   }
@@ -565,7 +562,10 @@ class RendezvousServer::Loop {
 };
 
 StatusOr<std::unique_ptr<RendezvousServer>> RendezvousServer::Start(const RendezvousServerOptions& options) {
-  if (options.world_size < 1) return cluster::InvalidArgumentError("rendezvous: the world size must be >= 1");
+  if (options.world_size < 1 || options.world_size > wire::kMaxWorldSize) {
+    return cluster::InvalidArgumentError("rendezvous: the world size must be in [1, " +
+                                         std::to_string(wire::kMaxWorldSize) + "]");
+  }
   if (options.token.empty()) {
     return cluster::InvalidArgumentError(std::string("rendezvous: no token: set ") + kRendezvousTokenVariable +
                                          " to the job's token");

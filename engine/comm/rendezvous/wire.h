@@ -20,6 +20,8 @@
 namespace engine::wire {
 
 inline constexpr std::uint32_t kProtocolVersion = 1;
+// The largest world the rendezvous serves (it keeps a few bytes per rank).
+inline constexpr int kMaxWorldSize = 65536;
 
 enum class FrameType : std::uint8_t {
   // Handshake. client: u32 version, u32 world_size, u32 rank, bytes token.

@@ -330,7 +330,9 @@ TEST_CASE("A rank that hangs (SIGSTOP): every other rank fails within 10 s with 
   StartWorldOfThree(ranks);
   const double stopped_at = ranks.Elapsed();
   ranks.Signal(2, SIGSTOP);
-  const auto outcomes = ranks.Wait(15s);
+  REQUIRE(ranks.WaitForOutput(0, "rank 0: rank 2", 15s));
+  REQUIRE(ranks.WaitForOutput(1, "rank 1: rank 2", 15s));
+  const auto outcomes = ranks.Wait(1s);  // rank 2 is still stopped: killed here
   const std::string reason = "rank 2 (127.0.0.1) sent nothing for 2 s: it hung, or the network to its host failed";
   for (int rank : {0, 1}) {
     // (Rank 0's output also holds the rendezvous's own log of the failure.)
