@@ -5,6 +5,8 @@
 //   infer-engine render-chat --model DIR                                            (JSON on stdin)
 //   infer-engine serve       --model DIR [--host ADDR] [--port N] [--api-key-file F] (OpenAI HTTP API)
 //   infer-engine probe       [--device cuda[:N]] [--json]                          (can the engine open the GPU?)
+//   infer-engine bench-comm  --world-size N --rank R --tensor-parallel T --pipeline-parallel P
+//                            --rendezvous ADDRESS:PORT [--json]               (collective bandwidth)
 // generate and serve take --device cpu|cuda[:N] and --dtype (engine_setup.h).
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
                                                AddRenderChatCommand(app), AddServeCommand(app),
-                                               AddProbeCommand(app)};
+                                               AddProbeCommand(app), AddBenchCommCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
