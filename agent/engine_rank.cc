@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace cluster::agent {
 namespace fs = std::filesystem;
@@ -50,6 +51,10 @@ UnitSpec EngineRankUnit(const control::RankSpec& r, const fs::path& engine, cons
                "--tensor-parallel", std::to_string(r.tensor_parallel),
                "--pipeline-parallel", std::to_string(r.pipeline_parallel)};
   if (!r.rendezvous.empty()) unit.argv.insert(unit.argv.end(), {"--rendezvous", r.rendezvous});
+  if (!r.local_address.empty()) unit.argv.insert(unit.argv.end(), {"--local-address", r.local_address});
+  if (!r.rendezvous_peers.empty()) {
+    unit.argv.insert(unit.argv.end(), {"--rendezvous-allow", fmt::format("{}", fmt::join(r.rendezvous_peers, ","))});
+  }
   if (r.rank == 0) {
     unit.argv.insert(unit.argv.end(), {"--host", r.serve_address, "--port", std::to_string(r.serve_port)});
     if (!r.served_model_name.empty()) unit.argv.insert(unit.argv.end(), {"--served-model-name", r.served_model_name});

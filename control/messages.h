@@ -150,6 +150,8 @@ struct RankSpec {
   std::string model_path;             // absolute
   std::string served_model_name;
   std::string rendezvous;             // "ADDRESS:PORT" of rank 0
+  std::vector<std::string> rendezvous_peers;  // the hosts' addresses: the only ones rank 0's rendezvous admits
+  std::string local_address;          // this host's cluster address: where the rank's connections come from
   std::string serve_address;          // rank 0: where the HTTP API listens
   int serve_port = 0;                 // rank 0 only; 0 for other ranks
   bool api_key = false;               // rank 0 requires the API key given to `clusterd start`

@@ -35,15 +35,11 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
 std::optional<CheckRow> RuntimeRow(const inventory::Inventory& inv) {
   const int world = inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel;
   if (inv.runtime.kind != RuntimeKind::kEngine) return std::nullopt;
-  CheckRow row{"", "runtime", "world size", CheckRow::Verdict::kPass, fmt::format("{} rank", world), ""};
-  if (world > 1) {
-    row.verdict = CheckRow::Verdict::kFail;
-    row.detail = fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {}); the bundled engine serves a world "
-                             "of one rank until tensor and pipeline parallelism land",
-                             world, inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel);
-    row.fix = "set tensor_parallel and pipeline_parallel to 1, or use runtime.kind: vllm-docker";
-  }
-  return row;
+  return CheckRow{"", "runtime", "world size", CheckRow::Verdict::kPass,
+                  world == 1 ? "1 rank"
+                             : fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {})", world,
+                                           inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel),
+                  ""};
 }
 
 }  // namespace

@@ -122,7 +122,7 @@ StatusOr<std::unique_ptr<World>> World::Join(const WorldOptions& o) {
 StatusOr<std::unique_ptr<World>> World::Connect(std::unique_ptr<World> world, const WorldOptions& o) {
   const ParallelLayout& layout = world->layout_;
   std::string local_address = o.local_address;
-  if (!o.interface.empty()) {
+  if (local_address.empty() && !o.interface.empty()) {
     CLUSTER_ASSIGN_OR_RETURN(local_address, net::InterfaceAddress(o.interface));
   }
 

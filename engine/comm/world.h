@@ -59,7 +59,8 @@ struct WorldOptions {
   std::string token;                       // the job's token (RendezvousTokenFromEnvironment)
   std::vector<std::string> allowed_peers;  // rank 0: IPs allowed to join (empty: any that has the token)
   std::string interface;                   // the cluster interface (GLOO_SOCKET_IFNAME), or ...
-  std::string local_address;               // ... its address; both empty: the route to rank 0 decides
+  std::string local_address;               // ... this host's cluster address (wins over interface, which may
+                                           // carry several); both empty: the route to rank 0 decides
   std::chrono::milliseconds join_timeout{60'000};
   std::chrono::milliseconds heartbeat_interval{1'000};
   std::chrono::milliseconds peer_timeout{5'000};

@@ -1,15 +1,17 @@
 #include "engine/model/llama_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 namespace engine {
 
 StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& config, const Checkpoint& checkpoint,
-                                                       Backend& backend, Comm& comm) {
-  CLUSTER_ASSIGN_OR_RETURN(
-      LlamaWeights weights,
-      LoadLlamaWeights(config, checkpoint, backend, TensorParallelShard{comm.rank(), comm.world_size()}));
+                                                       Backend& backend, const ModelParallelism& parallel) {
+  if (parallel.tensor_group == nullptr || parallel.pipeline_group == nullptr) {
+    return cluster::InvalidArgumentError("model: no tensor or pipeline group given");
+  }
+  CLUSTER_ASSIGN_OR_RETURN(LlamaWeights weights, LoadLlamaWeights(config, checkpoint, backend, parallel.shard));
   CLUSTER_ASSIGN_OR_RETURN(std::vector<float> inv_freq_host,
                            RopeInverseFrequencies(static_cast<int>(config.head_dim), config.rope));
   const auto half = static_cast<std::int64_t>(inv_freq_host.size());
@@ -17,18 +19,20 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& config
   CLUSTER_RETURN_IF_ERROR(
       backend.CopyFromHost(inv_freq, HostMatrix{inv_freq_host.data(), DType::kF32, 1, half, half}).status());
   return std::unique_ptr<LlamaModel>(
-      new LlamaModel(config, std::move(weights), std::move(inv_freq), backend, comm));
+      new LlamaModel(config, std::move(weights), std::move(inv_freq), backend, parallel));
 }
 
-LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend, Comm& comm)
+LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend,
+                       const ModelParallelism& parallel)
     : config_(std::move(config)),
       weights_(std::move(weights)),
       inv_freq_(std::move(inv_freq)),
       backend_(backend),
-      comm_(comm) {}
+      parallel_(parallel) {}
 
 KvCacheShape LlamaModel::CacheShape(std::int64_t num_blocks, std::int64_t block_size) const {
-  return KvCacheShape{config_.num_hidden_layers, num_blocks, block_size, weights_.local_kv_heads, config_.head_dim};
+  return KvCacheShape{static_cast<std::int64_t>(weights_.layers.size()), num_blocks, block_size,
+                      weights_.local_kv_heads, config_.head_dim};
 }
 
 Status LlamaModel::Prepare(const StepLimits& limits) {
@@ -36,7 +40,8 @@ Status LlamaModel::Prepare(const StepLimits& limits) {
   Workspace ws;
   const DType t = backend_.compute_dtype();
   const std::int64_t N = limits.max_tokens, R = limits.max_logit_rows;
-  const std::int64_t d = config_.hidden_size, h = config_.head_dim, V = config_.vocab_size;
+  const std::int64_t T = parallel_.shard.tp_size;
+  const std::int64_t d = config_.hidden_size, h = config_.head_dim, V = config_.vocab_size / T;
   const std::int64_t H = weights_.local_heads, K = weights_.local_kv_heads, F = weights_.local_intermediate;
   CLUSTER_ASSIGN_OR_RETURN(StepBuffers step, StepBuffers::Create(backend_, limits));
   ws.bytes += step.num_bytes();
@@ -57,8 +62,16 @@ Status LlamaModel::Prepare(const StepLimits& limits) {
   CLUSTER_RETURN_IF_ERROR(take(ws.gate_up, {N, 2 * F}, t));
   CLUSTER_RETURN_IF_ERROR(take(ws.act, {N, F}, t));
   CLUSTER_RETURN_IF_ERROR(take(ws.last, {R, d}, t));
-  CLUSTER_RETURN_IF_ERROR(take(ws.logits, {R, V}, DType::kF32));
-  CLUSTER_RETURN_IF_ERROR(take(ws.argmax, {R}, DType::kI32));
+  if (parallel_.shard.last_stage()) {
+    CLUSTER_RETURN_IF_ERROR(take(ws.logits, {R, V}, DType::kF32));
+    CLUSTER_RETURN_IF_ERROR(take(ws.argmax, {R}, DType::kI32));
+    CLUSTER_RETURN_IF_ERROR(take(ws.winners, {R}, DType::kF32));
+    if (T > 1) {
+      CLUSTER_RETURN_IF_ERROR(take(ws.gathered_ids, {T * R}, DType::kI32));
+      CLUSTER_RETURN_IF_ERROR(take(ws.gathered_winners, {T * R}, DType::kF32));
+      CLUSTER_RETURN_IF_ERROR(take(ws.gathered_logits, {T * R, V}, DType::kF32));
+    }
+  }
   ws_.emplace(std::move(ws));
   return Status::Ok();
 }
@@ -96,24 +109,48 @@ StatusOr<Logits> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) 
     }
   }
   Workspace& ws = *ws_;
+  const ModelShard& shard = parallel_.shard;
   CLUSTER_ASSIGN_OR_RETURN(StepTensors step, ws.step->Upload(batch.token_ids, batch.attention, batch.logit_rows,
                                                              cache.shape().num_blocks));
-  const std::int64_t n = step.num_tokens, rows = step.num_logit_rows;
+  const std::int64_t n = step.num_tokens;
 
+  // The stage's input: the embedding, or what the stage before sent.
   CLUSTER_ASSIGN_OR_RETURN(Tensor residual, ws.residual.Rows(0, n));
-  CLUSTER_RETURN_IF_ERROR(backend_.Embedding(residual, weights_.embed_tokens, step.token_ids));
-  Observe("embed_tokens", residual);
   CLUSTER_ASSIGN_OR_RETURN(Tensor delta, ws.delta.Rows(0, n));
-  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-    CLUSTER_RETURN_IF_ERROR(Layer(i, n, i == 0 ? Tensor() : delta, step, cache));
+  Tensor pending;  // the MLP output of the layer before, not yet in the residual
+  if (shard.first_stage()) {
+    CLUSTER_RETURN_IF_ERROR(backend_.Embedding(residual, weights_.embed_tokens, step.token_ids));
+    Observe("embed_tokens", residual);
+  } else {
+    CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Recv(residual, shard.stage - 1));
+    CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Recv(delta, shard.stage - 1));
+    pending = delta;
   }
+  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+    CLUSTER_RETURN_IF_ERROR(Layer(static_cast<std::int64_t>(i), n, pending, step, cache));
+    pending = delta;
+  }
+  if (!shard.last_stage()) {
+    CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Send(residual, shard.stage + 1));
+    CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Send(pending, shard.stage + 1));
+    Logits none;  // the last stage has the logits
+    none.vocab = config_.vocab_size;
+    return none;
+  }
+  return LastStageLogits(batch, step, residual, pending);
+}
 
+StatusOr<Logits> LlamaModel::LastStageLogits(const ForwardBatch& batch, const StepTensors& step, Tensor& residual,
+                                             const Tensor& pending) {
+  Workspace& ws = *ws_;
+  const std::int64_t n = step.num_tokens, rows = step.num_logit_rows;
+  const std::int64_t T = parallel_.shard.tp_size, V = config_.vocab_size, slice = V / T;
   Logits logits;
   logits.rows = rows;
-  logits.vocab = config_.vocab_size;
+  logits.vocab = V;
   if (rows == 0) return logits;
   CLUSTER_ASSIGN_OR_RETURN(Tensor x, ws.x.Rows(0, n));
-  CLUSTER_RETURN_IF_ERROR(backend_.RmsNorm(x, residual, delta, weights_.norm,
+  CLUSTER_RETURN_IF_ERROR(backend_.RmsNorm(x, residual, pending, weights_.norm,
                                            static_cast<float>(config_.rms_norm_eps)));
   CLUSTER_ASSIGN_OR_RETURN(Tensor last, ws.last.Rows(0, rows));
   CLUSTER_RETURN_IF_ERROR(backend_.GatherRows(last, x, step.logit_rows));
@@ -122,19 +159,35 @@ StatusOr<Logits> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) 
   CLUSTER_RETURN_IF_ERROR(backend_.Linear(values, last, weights_.lm_head, Tensor()));
   Observe("logits", values);
   CLUSTER_ASSIGN_OR_RETURN(Tensor ids, ws.argmax.Rows(0, rows));
-  CLUSTER_RETURN_IF_ERROR(backend_.ArgMax(ids, values));
-  return FetchLogits(batch, rows);
-}
+  CLUSTER_ASSIGN_OR_RETURN(Tensor winners, ws.winners.Rows(0, rows));
+  CLUSTER_RETURN_IF_ERROR(backend_.ArgMax(ids, winners, values));
 
-StatusOr<Logits> LlamaModel::FetchLogits(const ForwardBatch& batch, std::int64_t rows) {
-  Workspace& ws = *ws_;
-  const std::int64_t V = config_.vocab_size;
-  Logits logits;
-  logits.rows = rows;
-  logits.vocab = V;
+  // Every rank's argmax of its slice; the best wins, lower slices first among equals.
+  std::vector<std::int32_t> slice_ids(static_cast<std::size_t>(T * rows));
+  std::vector<float> slice_winners(static_cast<std::size_t>(T * rows));
+  if (T > 1) {
+    CLUSTER_ASSIGN_OR_RETURN(Tensor all_ids, ws.gathered_ids.Rows(0, T * rows));
+    CLUSTER_ASSIGN_OR_RETURN(Tensor all_winners, ws.gathered_winners.Rows(0, T * rows));
+    CLUSTER_RETURN_IF_ERROR(parallel_.tensor_group->AllGather(ids, all_ids));
+    CLUSTER_RETURN_IF_ERROR(parallel_.tensor_group->AllGather(winners, all_winners));
+    CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(slice_ids.data(), all_ids));
+    CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(slice_winners.data(), all_winners));
+  } else {
+    CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(slice_ids.data(), ids));
+    CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(slice_winners.data(), winners));
+  }
   logits.argmax.resize(static_cast<std::size_t>(rows));
-  CLUSTER_ASSIGN_OR_RETURN(Tensor ids, ws.argmax.Rows(0, rows));
-  CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(logits.argmax.data(), ids));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int64_t best = 0;
+    for (std::int64_t t = 1; t < T; ++t) {
+      const float a = slice_winners[static_cast<std::size_t>(t * rows + r)];
+      const float b = slice_winners[static_cast<std::size_t>(best * rows + r)];
+      if (a > b || (std::isnan(b) && !std::isnan(a))) best = t;  // the same rule as ArgMax
+    }
+    logits.argmax[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(
+        best * slice + slice_ids[static_cast<std::size_t>(best * rows + r)]);
+  }
+
   logits.value_row.assign(static_cast<std::size_t>(rows), -1);
   std::int64_t fetched = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -142,26 +195,54 @@ StatusOr<Logits> LlamaModel::FetchLogits(const ForwardBatch& batch, std::int64_t
       logits.value_row[static_cast<std::size_t>(r)] = fetched++;
     }
   }
+  if (fetched == 0) return logits;
+  if (T == 1) {
+    CLUSTER_RETURN_IF_ERROR(FetchFullRows(batch, values, logits));
+  } else {
+    CLUSTER_ASSIGN_OR_RETURN(Tensor all, ws.gathered_logits.Rows(0, T * rows));
+    CLUSTER_RETURN_IF_ERROR(parallel_.tensor_group->AllGather(values, all));
+    CLUSTER_RETURN_IF_ERROR(FetchFullRows(batch, all, logits));
+  }
+  return logits;
+}
+
+Status LlamaModel::FetchFullRows(const ForwardBatch&, const Tensor& rows_by_slice, Logits& logits) {
+  const std::int64_t T = parallel_.shard.tp_size, rows = logits.rows, V = logits.vocab, slice = V / T;
+  std::int64_t fetched = 0;
+  for (std::int64_t v : logits.value_row) fetched += v >= 0 ? 1 : 0;
   logits.values.resize(static_cast<std::size_t>(fetched * V));
-  // Consecutive wanted rows come back in one copy.
+  // Runs of consecutive wanted rows come back in one copy per slice.
+  std::vector<float> staging;
   for (std::int64_t r = 0; r < rows;) {
-    if (logits.value_row[static_cast<std::size_t>(r)] < 0) {
+    const std::int64_t at = logits.value_row[static_cast<std::size_t>(r)];
+    if (at < 0) {
       ++r;
       continue;
     }
     std::int64_t end = r + 1;
     while (end < rows && logits.value_row[static_cast<std::size_t>(end)] >= 0) ++end;
-    CLUSTER_ASSIGN_OR_RETURN(Tensor part, ws.logits.Rows(r, end));
-    CLUSTER_RETURN_IF_ERROR(
-        backend_.CopyToHost(logits.values.data() + logits.value_row[static_cast<std::size_t>(r)] * V, part));
+    for (std::int64_t t = 0; t < T; ++t) {
+      CLUSTER_ASSIGN_OR_RETURN(Tensor part, rows_by_slice.Rows(t * rows + r, t * rows + end));
+      if (T == 1) {
+        CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(logits.values.data() + at * V, part));
+        continue;
+      }
+      staging.resize(static_cast<std::size_t>((end - r) * slice));
+      CLUSTER_RETURN_IF_ERROR(backend_.CopyToHost(staging.data(), part));
+      for (std::int64_t k = 0; k < end - r; ++k) {
+        std::copy(staging.begin() + k * slice, staging.begin() + (k + 1) * slice,
+                  logits.values.begin() + (at + k) * V + t * slice);
+      }
+    }
     r = end;
   }
-  return logits;
+  return Status::Ok();
 }
 
 Status LlamaModel::Layer(std::int64_t index, std::int64_t n, const Tensor& pending, const StepTensors& step,
                          KvCache& cache) {
   const LlamaLayerWeights& w = weights_.layers[static_cast<std::size_t>(index)];
+  const std::int64_t named = parallel_.shard.first_layer + index;  // the model's layer number, for observers
   Workspace& ws = *ws_;
   const std::int64_t heads = weights_.local_heads, h = config_.head_dim;
   const auto eps = static_cast<float>(config_.rms_norm_eps);
@@ -176,29 +257,29 @@ Status LlamaModel::Layer(std::int64_t index, std::int64_t n, const Tensor& pendi
 
   // Attention block.
   CLUSTER_RETURN_IF_ERROR(backend_.RmsNorm(x, residual, pending, w.input_layernorm, eps));
-  Observe("input_layernorm", x, index);
+  Observe("input_layernorm", x, named);
   CLUSTER_RETURN_IF_ERROR(backend_.Linear(qkv, x, w.qkv_proj, Tensor()));  // the bias joins in qkv_rope
-  Observe("qkv", qkv, index);
+  Observe("qkv", qkv, named);
   CLUSTER_RETURN_IF_ERROR(
       backend_.QkvRope(q, cache.keys(index), cache.values(index), qkv, w.qkv_bias, inv_freq_, step));
-  Observe("q_rope", q, index);
+  Observe("q_rope", q, named);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(h)));
   CLUSTER_RETURN_IF_ERROR(backend_.PagedAttention(attn, q, cache.keys(index), cache.values(index), step, scale,
                                                   ws.attention_scratch));
-  Observe("attn", attn, index);
+  Observe("attn", attn, named);
   CLUSTER_ASSIGN_OR_RETURN(Tensor attn_flat, attn.Reshaped({n, heads * h}));
   CLUSTER_RETURN_IF_ERROR(backend_.Linear(delta, attn_flat, w.o_proj, w.o_bias));
-  CLUSTER_RETURN_IF_ERROR(comm_.AllReduceSum(delta));  // o_proj is row-parallel: sum the ranks' partial outputs
-  Observe("o_proj", delta, index);
+  CLUSTER_RETURN_IF_ERROR(parallel_.tensor_group->AllReduceSum(delta));  // o_proj is row-parallel: sum the ranks' outputs
+  Observe("o_proj", delta, named);
 
   // MLP block (SwiGLU).
   CLUSTER_RETURN_IF_ERROR(backend_.RmsNorm(x, residual, delta, w.post_attention_layernorm, eps));
-  Observe("post_attention_layernorm", x, index);
+  Observe("post_attention_layernorm", x, named);
   CLUSTER_RETURN_IF_ERROR(backend_.Linear(gate_up, x, w.gate_up_proj, w.gate_up_bias));
   CLUSTER_RETURN_IF_ERROR(backend_.SiluMul(act, gate_up));
   CLUSTER_RETURN_IF_ERROR(backend_.Linear(delta, act, w.down_proj, w.down_bias));
-  CLUSTER_RETURN_IF_ERROR(comm_.AllReduceSum(delta));  // down_proj is row-parallel
-  Observe("mlp", delta, index);
+  CLUSTER_RETURN_IF_ERROR(parallel_.tensor_group->AllReduceSum(delta));  // down_proj is row-parallel
+  Observe("mlp", delta, named);
   return Status::Ok();
 }
 

@@ -14,6 +14,15 @@
 //     mlp    = all_reduce(silu_mul(x.Wgate_up^T).Wd^T)               [n, d]   (row-parallel)
 //   norm     = rms_norm(residual += mlp, norm)[logit_rows]
 //   logits   = norm . lm_head^T                                      [rows, V] F32, and their argmax
+//
+// In a tensor x pipeline parallel world (model_shard.h) a rank runs its
+// stage: the first stage starts from the embedding, a later one receives
+// (residual, the last MLP output) from the stage before; a stage that is not
+// the last sends them on and returns no logits. The last stage's ranks each
+// compute their vocabulary slice of the logits; their argmax ids and winning
+// values are all-gathered over the tensor group and the best taken (lowest
+// id among ties, as one rank would), and rows asked for in full are
+// all-gathered whole.
 // The only differences between the architectures are config flags (biases,
 // rope scaling, tied embeddings), so there is one implementation.
 //
@@ -47,10 +56,9 @@ namespace engine {
 
 class LlamaModel final : public LanguageModel {
  public:
-  // Loads this rank's weights (rank and world size from `comm`). `backend`
-  // and `comm` must outlive the model.
+  // Loads the shard's weights. `backend` and the communicators must outlive the model.
   static StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelConfig& config, const Checkpoint& checkpoint,
-                                                    Backend& backend, Comm& comm);
+                                                    Backend& backend, const ModelParallelism& parallel);
 
   const ModelConfig& config() const override { return config_; }
   KvCacheShape CacheShape(std::int64_t num_blocks, std::int64_t block_size) const override;
@@ -65,7 +73,8 @@ class LlamaModel final : public LanguageModel {
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
 
  private:
-  LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend, Comm& comm);
+  LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend,
+             const ModelParallelism& parallel);
 
   // The activations of the largest step; a step uses their first n rows.
   struct Workspace {
@@ -80,8 +89,12 @@ class LlamaModel final : public LanguageModel {
     Tensor gate_up;   // [N, 2F] T
     Tensor act;       // [N, F] T
     Tensor last;      // [R, d] T: the normed rows whose logits are wanted
-    Tensor logits;    // [R, V] F32
-    Tensor argmax;    // [R] I32
+    Tensor logits;    // [R, V / T] F32: this rank's vocabulary slice
+    Tensor argmax;    // [R] I32, in the slice
+    Tensor winners;   // [R] F32: the argmax's logits
+    // T > 1: the tensor group's argmax ids and winners, and the slices of full rows.
+    Tensor gathered_ids, gathered_winners;  // [T R]
+    Tensor gathered_logits;                 // [T R, V / T] F32
     std::size_t bytes = 0;
   };
 
@@ -89,14 +102,18 @@ class LlamaModel final : public LanguageModel {
   // layer's MLP output, or empty) joins the residual in the first norm; the
   // layer leaves its MLP output in ws.delta.
   Status Layer(std::int64_t index, std::int64_t n, const Tensor& pending, const StepTensors& step, KvCache& cache);
-  StatusOr<Logits> FetchLogits(const ForwardBatch& batch, std::int64_t rows);
+  // The last stage's logits for the step's rows, as the caller wants them.
+  StatusOr<Logits> LastStageLogits(const ForwardBatch& batch, const StepTensors& step, Tensor& residual,
+                                   const Tensor& pending);
+  // Copies the rows asked for in full from `rows_by_slice` ([T][R, V/T] in one tensor) to `logits`.
+  Status FetchFullRows(const ForwardBatch& batch, const Tensor& rows_by_slice, Logits& logits);
   void Observe(std::string_view name, const Tensor& value, std::int64_t layer = -1);
 
   ModelConfig config_;
   LlamaWeights weights_;
   Tensor inv_freq_;  // [head_dim / 2] F32
   Backend& backend_;
-  Comm& comm_;
+  ModelParallelism parallel_;
   Observer observer_;
   std::optional<Workspace> ws_;
 };

@@ -106,32 +106,48 @@ std::string WeightConversion::Summary(DType dtype) const {
 }
 
 StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& c, const Checkpoint& checkpoint, Backend& backend,
-                                        TensorParallelShard shard) {
-  const int world = shard.world_size;
-  const int rank = shard.rank;
+                                        const ModelShard& shard) {
+  const int world = shard.tp_size;
+  const int rank = shard.tp_rank;
   if (world <= 0 || rank < 0 || rank >= world) {
     return cluster::InvalidArgumentError("tensor-parallel rank " + std::to_string(rank) + " of " +
                                          std::to_string(world) + " is not a valid rank");
   }
+  if (shard.first_layer < 0 || shard.end_layer > c.num_hidden_layers || shard.first_layer >= shard.end_layer) {
+    return cluster::InvalidArgumentError("layers [" + std::to_string(shard.first_layer) + ", " +
+                                         std::to_string(shard.end_layer) + ") are not a range of the model's " +
+                                         std::to_string(c.num_hidden_layers));
+  }
   CLUSTER_RETURN_IF_ERROR(CheckDivisible(c.num_attention_heads, "num_attention_heads", world));
-  CLUSTER_RETURN_IF_ERROR(CheckDivisible(c.num_key_value_heads, "num_key_value_heads", world));
   CLUSTER_RETURN_IF_ERROR(CheckDivisible(c.intermediate_size, "intermediate_size", world));
+  const std::int64_t K = c.num_key_value_heads;
+  if (K % world != 0 && world % K != 0) {
+    return cluster::InvalidArgumentError("num_key_value_heads (" + std::to_string(K) +
+                                         ") and the tensor-parallel size " + std::to_string(world) +
+                                         " must divide one another (split or replicate the kv heads)");
+  }
+  if (world > 1) CLUSTER_RETURN_IF_ERROR(CheckDivisible(c.vocab_size, "vocab_size", world));
 
   const std::int64_t d = c.hidden_size, h = c.head_dim, V = c.vocab_size;
-  const std::int64_t H = c.num_attention_heads, K = c.num_key_value_heads, F = c.intermediate_size;
-  // This rank's ranges: query features, kv features, intermediate features.
+  const std::int64_t H = c.num_attention_heads, F = c.intermediate_size;
+  // This rank's ranges: query features, kv features, intermediate features, vocabulary rows.
   const std::int64_t q0 = rank * (H / world) * h, q1 = (rank + 1) * (H / world) * h;
-  const std::int64_t kv0 = rank * (K / world) * h, kv1 = (rank + 1) * (K / world) * h;
+  const std::int64_t kv_heads = K >= world ? K / world : 1;
+  const std::int64_t kv_first = K >= world ? rank * kv_heads : rank / (world / K);
+  const std::int64_t kv0 = kv_first * h, kv1 = (kv_first + kv_heads) * h;
   const std::int64_t f0 = rank * (F / world), f1 = (rank + 1) * (F / world);
+  const std::int64_t v0 = rank * (V / world), v1 = (rank + 1) * (V / world);
   const bool owns_row_parallel_bias = rank == 0;
 
   LlamaWeights w;
   WeightLoader load(checkpoint, backend, w);
   w.local_heads = H / world;
-  w.local_kv_heads = K / world;
+  w.local_kv_heads = kv_heads;
   w.local_intermediate = F / world;
-  CLUSTER_ASSIGN_OR_RETURN(w.embed_tokens, load.Whole("model.embed_tokens.weight", {V, d}));
-  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+  if (shard.first_stage()) {
+    CLUSTER_ASSIGN_OR_RETURN(w.embed_tokens, load.Whole("model.embed_tokens.weight", {V, d}));
+  }
+  for (std::int64_t i = shard.first_layer; i < shard.end_layer; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LlamaLayerWeights l;
     CLUSTER_ASSIGN_OR_RETURN(l.input_layernorm, load.Whole(p + "input_layernorm.weight", {d}));
@@ -164,11 +180,15 @@ StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& c, const Checkpoint& 
     }
     w.layers.push_back(std::move(l));
   }
-  CLUSTER_ASSIGN_OR_RETURN(w.norm, load.Whole("model.norm.weight", {d}));
-  if (c.tie_word_embeddings) {
-    w.lm_head = w.embed_tokens;  // HF ties the two parameters; any stored lm_head.weight is ignored
-  } else {
-    CLUSTER_ASSIGN_OR_RETURN(w.lm_head, load.Whole("lm_head.weight", {V, d}));
+  if (shard.last_stage()) {
+    CLUSTER_ASSIGN_OR_RETURN(w.norm, load.Whole("model.norm.weight", {d}));
+    // HF ties the two parameters: any stored lm_head.weight is then ignored.
+    const std::string head = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    if (c.tie_word_embeddings && !w.embed_tokens.empty()) {
+      CLUSTER_ASSIGN_OR_RETURN(w.lm_head, w.embed_tokens.Rows(v0, v1));  // the first stage's table: no copy
+    } else {
+      CLUSTER_ASSIGN_OR_RETURN(w.lm_head, load.Stacked({{head, {V, d}, v0, v1}}, d));
+    }
   }
   return w;
 }

@@ -25,15 +25,19 @@
 // memory-mapped checkpoint in their stored dtype (no float32 copy of the
 // model in host memory unless the backend computes in float32).
 //
-// Tensor-parallel shard math lives here, and only here (Megatron layout):
-// rank r of W takes
-//   - column-parallel q/k/v/gate/up: rows for its heads (H/W query heads,
-//     K/W kv heads) or its F/W intermediate features, and those bias rows;
+// Shard math lives here, and only here (Megatron layout; model_shard.h):
+// tensor-parallel rank r of W takes
+//   - column-parallel q/k/v/gate/up: rows for its heads (H/W query heads;
+//     K/W kv heads when W divides K, else the one kv head its query heads
+//     read, r / (W/K), replicated over W/K ranks) or its F/W intermediate
+//     features, and those bias rows;
 //   - row-parallel o/down: the matching input columns; their bias is loaded
 //     on rank 0 only, so the all-reduce that sums the partial outputs adds it
 //     exactly once;
-//   - embeddings, norms and the LM head: whole (replicated).
-// With W = 1 every "slice" is the whole tensor.
+//   - norms whole; the LM head's vocabulary rows [r V/W, (r+1) V/W) on the
+//     last stage (vocab-parallel), the embedding whole on the first stage.
+// A stage loads only its layers (as local layers 0, 1, ...). With W = 1 and
+// one stage every "slice" is the whole tensor.
 #pragma once
 
 #include <cstdint>
@@ -43,15 +47,11 @@
 
 #include "engine/model/checkpoint.h"
 #include "engine/model/model_config.h"
+#include "engine/model/model_shard.h"
 #include "engine/ops/backend.h"
 #include "engine/status.h"
 
 namespace engine {
-
-struct TensorParallelShard {
-  int rank = 0;
-  int world_size = 1;
-};
 
 struct LlamaLayerWeights {
   Tensor input_layernorm;              // [d]
@@ -75,22 +75,23 @@ struct WeightConversion {
 };
 
 struct LlamaWeights {
-  Tensor embed_tokens;  // [V, d]
-  std::vector<LlamaLayerWeights> layers;
-  Tensor norm;     // [d]
-  Tensor lm_head;  // [V, d]; the same tensor as embed_tokens when tied
+  Tensor embed_tokens;  // [V, d]; first stage only
+  std::vector<LlamaLayerWeights> layers;  // the stage's layers
+  Tensor norm;     // [d]; last stage only
+  Tensor lm_head;  // [V / W, d]: this rank's vocabulary rows; last stage only (a view of embed_tokens when tied)
   std::int64_t local_heads = 0;     // H / W
-  std::int64_t local_kv_heads = 0;  // K / W
+  std::int64_t local_kv_heads = 0;  // K / W, or 1 when W is a multiple of K
   std::int64_t local_intermediate = 0;  // F / W
   std::size_t num_bytes = 0;        // backend memory held by the weights
   WeightConversion conversion;
 };
 
-// Loads this rank's share of every weight onto `backend`, in its compute
-// dtype. InvalidArgument if the heads or F do not divide by the world size;
-// the checkpoint's errors (missing tensor, wrong shape, corrupt file)
-// otherwise, naming file and tensor; ResourceExhausted if the device is full.
+// Loads this shard's weights onto `backend`, in its compute dtype.
+// InvalidArgument if the heads, F or (with W > 1) the vocabulary do not
+// divide by W, or W and K divide neither way; the checkpoint's errors
+// (missing tensor, wrong shape, corrupt file) otherwise, naming file and
+// tensor; ResourceExhausted if the device is full.
 StatusOr<LlamaWeights> LoadLlamaWeights(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
-                                        TensorParallelShard shard);
+                                        const ModelShard& shard);
 
 }  // namespace engine

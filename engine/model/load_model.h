@@ -11,6 +11,7 @@
 #include "engine/comm/comm.h"
 #include "engine/model/generation_config.h"
 #include "engine/model/language_model.h"
+#include "engine/model/model_shard.h"
 #include "engine/model/tokenizer_config.h"
 #include "engine/ops/backend.h"
 
@@ -27,9 +28,15 @@ struct LoadedModel {
   std::string weight_conversion;
 };
 
-// `backend` and `comm` must outlive the model, which is prepared for steps
-// within `limits` (LanguageModel::Prepare). Errors name the file.
-StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& comm,
+// The whole model in this process. `backend` and `local` (a world of one)
+// must outlive the model, which is prepared for steps within `limits`
+// (LanguageModel::Prepare). Errors name the file.
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& local,
                                 const StepLimits& limits = {});
+
+// This rank's shard of the model (model_shard.h); the communicators must
+// outlive it.
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend,
+                                const ModelParallelism& parallel, const StepLimits& limits = {});
 
 }  // namespace engine

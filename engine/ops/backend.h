@@ -67,6 +67,9 @@ class Backend {
   virtual DType compute_dtype() const = 0;
   // The device's memory, or nullopt for host memory (CpuBackend).
   virtual std::optional<DeviceMemory> Memory() = 0;
+  // The queue the ops run on (a cudaStream_t on CUDA), for communicators
+  // whose work must be ordered with the backend's; nullptr on the CPU.
+  virtual void* native_stream() { return nullptr; }
 
   // --- Memory (start-up time, never inside a step) ---
 
@@ -150,8 +153,9 @@ class Backend {
   // ids[r] = the index of the largest logits[r, :], the lowest index among
   // equal largest values; NaN never wins (a row of NaN gives 0). The same rule as
   // the sampler's host ArgMax (engine/generate/logits_processors.h).
-  // logits: [R, V] F32; ids: [R] I32.
-  virtual Status ArgMax(Tensor& ids, const Tensor& logits) = 0;
+  // values[r] = logits[r, ids[r]] (what a vocab-parallel rank compares with
+  // the others'). logits: [R, V] F32; ids: [R] I32; values: [R] F32 or empty.
+  virtual Status ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) = 0;
 };
 
 }  // namespace engine

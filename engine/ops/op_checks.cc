@@ -155,10 +155,14 @@ Status CheckGatherRows(const Tensor& out, const Tensor& x, const Tensor& rows, D
   return CheckShape("gather_rows", "out", out, {rows.dim(0), x.dim(1)});
 }
 
-Status CheckArgMax(const Tensor& ids, const Tensor& logits) {
+Status CheckArgMax(const Tensor& ids, const Tensor& values, const Tensor& logits) {
   CLUSTER_RETURN_IF_ERROR(Check("argmax", "logits", logits, DType::kF32, 2));
   CLUSTER_RETURN_IF_ERROR(Check("argmax", "ids", ids, DType::kI32, 1));
   if (logits.dim(1) == 0) return InvalidArgumentError("argmax: logits have no columns");
+  if (!values.empty()) {
+    CLUSTER_RETURN_IF_ERROR(Check("argmax", "values", values, DType::kF32, 1));
+    CLUSTER_RETURN_IF_ERROR(CheckShape("argmax", "values", values, {logits.dim(0)}));
+  }
   return CheckShape("argmax", "ids", ids, {logits.dim(0)});
 }
 

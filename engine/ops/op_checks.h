@@ -19,7 +19,7 @@ Status CheckPagedAttention(const Tensor& out, const Tensor& q, const Tensor& k_c
                            const StepTensors& step, DType t);
 Status CheckSiluMul(const Tensor& out, const Tensor& gate_up, DType t);
 Status CheckGatherRows(const Tensor& out, const Tensor& x, const Tensor& rows, DType t);
-Status CheckArgMax(const Tensor& ids, const Tensor& logits);
+Status CheckArgMax(const Tensor& ids, const Tensor& values, const Tensor& logits);
 // dst is not empty, holds src.rows * src.cols elements, and the dtypes convert.
 Status CheckCopyFromHost(const Tensor& dst, const HostMatrix& src);
 

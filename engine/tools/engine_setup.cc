@@ -1,9 +1,13 @@
 #include "engine/tools/engine_setup.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 
 #include "engine/backends/factory/backend_factory.h"
+#include "engine/comm/rendezvous/token.h"
+#include "engine/scheduler/world_model.h"
 #include "engine/model/model_config.h"
 #include "engine/tools/command_support.h"
 
@@ -72,7 +76,67 @@ StatusOr<std::int64_t> ChooseKvBlocks(Engine& e, const EngineOptions& o) {
   return blocks;
 }
 
+// Joins the world the flags describe, its collectives on `backend`'s queue.
+StatusOr<std::unique_ptr<World>> JoinWorld(const WorldFlags& f, Backend& backend) {
+  WorldOptions o;
+  o.world_size = f.world_size;
+  o.rank = f.rank;
+  o.tensor_parallel = f.tensor_parallel;
+  o.pipeline_parallel = f.pipeline_parallel;
+  o.rendezvous = f.rendezvous;
+  o.join_timeout = std::chrono::seconds(f.join_timeout_s);
+  for (std::size_t at = 0; at < f.rendezvous_allow.size();) {
+    std::size_t end = f.rendezvous_allow.find(',', at);
+    if (end == std::string::npos) end = f.rendezvous_allow.size();
+    if (end > at) o.allowed_peers.push_back(f.rendezvous_allow.substr(at, end - at));
+    at = end + 1;
+  }
+  CLUSTER_ASSIGN_OR_RETURN(o.token, RendezvousTokenFromEnvironment());
+  const bool cuda = backend.native_stream() != nullptr;
+  o.local_address = f.local_address;
+  if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface != nullptr && *interface != '\0') {
+    o.interface = interface;
+  }
+  if (f.collectives == "gloo-through-host") {
+    if (!cuda) return cluster::InvalidArgumentError("--collectives gloo-through-host is for --device cuda");
+    o.device = CommDevice::kCudaThroughHost;
+  } else if (f.collectives == "nccl" || (f.collectives == "auto" && cuda)) {
+    if (!cuda) return cluster::InvalidArgumentError("--collectives nccl is for --device cuda");
+    o.device = CommDevice::kCuda;
+  } else if (f.collectives == "auto" || f.collectives == "gloo") {
+    if (cuda) return cluster::InvalidArgumentError("--collectives gloo is for --device cpu; on cuda use nccl or gloo-through-host");
+    o.device = CommDevice::kCpu;
+  } else {
+    return cluster::InvalidArgumentError("--collectives " + f.collectives +
+                                         ": expected auto, gloo, nccl or gloo-through-host");
+  }
+  o.cuda_stream = backend.native_stream();
+  return World::Join(o);
+}
+
 }  // namespace
+
+void AddWorldFlags(CLI::App* app, WorldFlags& w, const std::string& group) {
+  app->add_option("--world-size", w.world_size, "Ranks in the cluster")->group(group)->capture_default_str();
+  app->add_option("--rank", w.rank, "This process's world rank")->group(group)->capture_default_str();
+  app->add_option("--tensor-parallel", w.tensor_parallel, "Ranks per pipeline stage")->group(group);
+  app->add_option("--pipeline-parallel", w.pipeline_parallel, "Pipeline stages")->group(group);
+  app->add_option("--rendezvous", w.rendezvous, "ADDRESS:PORT of rank 0 for collectives")->group(group);
+  app->add_option("--rendezvous-allow", w.rendezvous_allow,
+                  "Rank 0: the only IP addresses its rendezvous admits, comma-separated")
+      ->group(group);
+  app->add_option("--local-address", w.local_address,
+                  "This host's cluster address: where the rank's connections come from (default: the address of "
+                  "GLOO_SOCKET_IFNAME, else the route to rank 0)")
+      ->group(group);
+  app->add_option("--collectives", w.collectives,
+                  "auto (cpu: gloo, cuda: nccl), nccl, gloo, or gloo-through-host (ranks sharing one GPU)")
+      ->group(group)
+      ->capture_default_str();
+  app->add_option("--join-timeout", w.join_timeout_s, "Seconds to wait for every rank at the rendezvous")
+      ->group(group)
+      ->capture_default_str();
+}
 
 void AddEngineFlags(CLI::App* app, EngineOptions& o, const std::string& device_group) {
   app->add_option("--device", o.device, "cpu, cuda or cuda:N")->group(device_group)->capture_default_str();
@@ -110,6 +174,12 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   if (o.block_size < 1) return UsageError("--block-size must be >= 1");
   if (o.max_batch_tokens < 1) return UsageError("--max-batch-tokens must be >= 1");
   if (o.max_running_sequences < 1) return UsageError("--max-running-sequences must be >= 1");
+  const WorldFlags& w = o.world;
+  if (w.world_size < 1 || w.rank < 0 || w.rank >= w.world_size) return UsageError("--rank must be in [0, --world-size)");
+  if (w.tensor_parallel < 1 || w.pipeline_parallel < 1 || w.tensor_parallel * w.pipeline_parallel != w.world_size) {
+    return UsageError("--world-size must equal --tensor-parallel x --pipeline-parallel");
+  }
+  if (w.world_size > 1 && w.rendezvous.empty()) return UsageError("a world of several ranks needs --rendezvous ADDRESS:PORT");
   auto config = LoadModelConfig(model_dir);
   if (!config.ok()) return Failure(config.status());
   auto e = std::make_unique<Engine>();
@@ -125,7 +195,23 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   e->limits.max_seqs = o.max_running_sequences;
   e->limits.max_logit_rows = o.max_running_sequences;
   e->limits.max_blocks_per_seq = (e->context + o.block_size - 1) / o.block_size;
-  auto loaded = LoadModel(model_dir, *e->backend, e->comm, e->limits);
+  const int layers = static_cast<int>(config->num_hidden_layers);
+  ModelParallelism parallel = SingleProcess(e->comm, layers);
+  e->shard = parallel.shard;
+  if (o.world.world_size > 1) {
+    auto world = JoinWorld(w, *e->backend);
+    if (!world.ok()) {
+      return world.status().code() == cluster::StatusCode::kInvalidArgument ? UsageError(world.status().message())
+                                                                             : Failure(world.status());
+    }
+    e->world = std::move(*world);
+    auto shard = MakeModelShard(layers, w.tensor_parallel, w.pipeline_parallel, e->world->stage(),
+                                e->world->tp_rank());
+    if (!shard.ok()) return UsageError(shard.status().message());
+    e->shard = *shard;
+    parallel = ModelParallelism{*shard, &e->world->tensor_group(), &e->world->pipeline_group()};
+  }
+  auto loaded = LoadModel(model_dir, *e->backend, parallel, e->limits);
   if (!loaded.ok()) return Failure(loaded.status());
   e->loaded = std::move(*loaded);
   if (!e->loaded.weight_conversion.empty()) {
@@ -133,6 +219,7 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   }
   LanguageModel& model = *e->loaded.model;
   auto blocks = ChooseKvBlocks(*e, o);
+  if (blocks.ok() && e->world) blocks = AgreeOnKvBlocks(e->world->control(), *blocks);
   if (!blocks.ok()) return Failure(blocks.status());
   auto cache = KvCache::Allocate(*e->backend, model.CacheShape(*blocks, o.block_size));
   if (!cache.ok()) return Failure(cache.status());

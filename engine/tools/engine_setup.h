@@ -3,6 +3,11 @@
 // generate, serve and engine-bench all start here, so every command runs on
 // every device.
 //
+// In a world of several ranks every rank joins the world (rendezvous at rank
+// 0, the job's token from INFER_ENGINE_RENDEZVOUS_TOKEN, the cluster
+// interface from GLOO_SOCKET_IFNAME), loads its shard, and the ranks agree on
+// the smallest KV cache any of them can hold.
+//
 // KV cache size, unless --kv-cache-blocks says:
 //   - on a GPU: --gpu-memory-fraction (default 0.90) of the GPU's memory,
 //     less what is in use once the weights are loaded and one step of the
@@ -20,6 +25,7 @@
 #include <string>
 
 #include "engine/comm/local_comm.h"
+#include "engine/comm/world.h"
 #include "engine/model/kv_cache.h"
 #include "engine/model/load_model.h"
 #include "engine/ops/backend.h"
@@ -27,6 +33,20 @@
 namespace engine::tools {
 
 constexpr std::int64_t kAutoCpuKvCacheBytes = std::int64_t{1} << 30;
+
+// This process's place in a tensor x pipeline parallel world (the flags
+// clusterd passes every rank): a world of one by default.
+struct WorldFlags {
+  int world_size = 1;
+  int rank = 0;
+  int tensor_parallel = 1;
+  int pipeline_parallel = 1;
+  std::string rendezvous;             // ADDRESS:PORT of rank 0's rendezvous, on the cluster interface
+  std::string rendezvous_allow;       // rank 0: "IP,IP,..." the only addresses admitted ("" any with the token)
+  std::string local_address;          // this host's cluster address, the source of the rank's connections
+  std::string collectives = "auto";   // auto (cpu: gloo, cuda: nccl), nccl, gloo-through-host
+  int join_timeout_s = 120;
+};
 
 struct EngineOptions {
   std::string device = "cpu";
@@ -37,6 +57,7 @@ struct EngineOptions {
   std::int64_t max_context = 0;  // 0: the model's max_position_embeddings
   std::int64_t max_batch_tokens = 512;
   std::int64_t max_running_sequences = 64;
+  WorldFlags world;
 };
 
 // Registers --device, --dtype, --gpu-memory-fraction, --kv-cache-blocks,
@@ -44,9 +65,15 @@ struct EngineOptions {
 // group of --device and --dtype.
 void AddEngineFlags(CLI::App* app, EngineOptions& options, const std::string& device_group);
 
+// Registers --world-size, --rank, --tensor-parallel, --pipeline-parallel,
+// --rendezvous, --rendezvous-allow, --collectives and --join-timeout in `group`.
+void AddWorldFlags(CLI::App* app, WorldFlags& world, const std::string& group);
+
 struct Engine {
   std::unique_ptr<Backend> backend;
-  LocalComm comm;
+  LocalComm comm;                 // the world of one
+  std::unique_ptr<World> world;   // a world of several ranks (the job's token from the environment)
+  ModelShard shard;
   LoadedModel loaded;
   std::optional<KvCache> cache;
   std::int64_t context = 0;  // the longest sequence: max_position_embeddings or --max-context

@@ -6,17 +6,19 @@
 //       [--max-queued-requests N] [--kv-cache-blocks N] [--max-context N]
 //       [--gpu-memory-fraction F] [--no-prefix-caching] [--max-body-bytes N] [-v]
 //       [--device cpu|cuda[:N]] [--dtype auto|float16|bfloat16|float32]
-//       [--world-size N --rank R --tensor-parallel T --pipeline-parallel P --rendezvous ADDRESS:PORT]
+//       [--world-size N --rank R --tensor-parallel T --pipeline-parallel P --rendezvous ADDRESS:PORT
+//        [--collectives auto|nccl|gloo|gloo-through-host] [--join-timeout S]]
 //
-// The world flags are what clusterd passes to every rank it starts. Until
-// tensor and pipeline parallelism land, a world of more than one rank is
-// refused with a message that says so (exit 2), so that `clusterctl up`
-// reports it as the rank's failure.
+// The world flags are what clusterd passes to every rank it starts (the
+// job's token in INFER_ENGINE_RENDEZVOUS_TOKEN). Rank 0 serves the HTTP API
+// and schedules; every other rank runs the steps rank 0 sends and serves
+// nothing to clients (docs/parallelism.md). A rank that dies or hangs ends
+// every other within seconds, with an error naming it.
 //
 // Binds flags and wires the parts: model folder -> engine (engine_setup.h:
-// device, model, workspace, KV cache) -> model (timed) -> Scheduler ->
-// HttpServer. At start it logs the device and where its memory goes to
-// stderr; once listening it prints one line to stdout,
+// device, world, model shard, workspace, KV cache) -> rank 0: model (over the
+// world, timed) -> Scheduler -> HttpServer. At start it logs the device and
+// where its memory goes to stderr; once listening it prints one line to stdout,
 //   infer-engine: serving 'demo' on http://127.0.0.1:8000 (...)
 // (with --port 0, the port chosen), and serves until SIGINT/SIGTERM; then it
 // cancels what is running and exits 0.
@@ -30,6 +32,7 @@
 #include "common/logging.h"
 #include "engine/chat/chat_template.h"
 #include "engine/scheduler/scheduler.h"
+#include "engine/scheduler/world_model.h"
 #include "engine/server/http_server.h"
 #include "engine/server/sequence_service.h"
 #include "engine/server/timed_model.h"
@@ -51,27 +54,7 @@ struct ServeFlags {
   bool no_prefix_caching = false;
   std::int64_t max_body_bytes = 4 << 20;
   int verbosity = 0;
-  // The rank's place in the cluster (set by clusterd).
-  int world_size = 1;
-  int rank = 0;
-  int tensor_parallel = 1;
-  int pipeline_parallel = 1;
-  std::string rendezvous;
 };
-
-// "" when this build can serve the world the flags describe, else why not.
-std::string WhyWorldUnsupported(const ServeFlags& f) {
-  if (f.world_size < 1 || f.rank < 0 || f.rank >= f.world_size)
-    return "--rank must be in [0, --world-size)";
-  if (f.tensor_parallel * f.pipeline_parallel != f.world_size)
-    return "--world-size must equal --tensor-parallel x --pipeline-parallel";
-  if (f.world_size > 1)
-    return "this engine serves a world of one rank; got " + std::to_string(f.world_size) + " (tensor_parallel " +
-           std::to_string(f.tensor_parallel) + " x pipeline_parallel " + std::to_string(f.pipeline_parallel) +
-           "). Tensor and pipeline parallelism across ranks are not available yet: set both to 1, or use "
-           "runtime.kind: vllm-docker";
-  return "";
-}
 
 // "models/demo/" -> "demo".
 std::string FolderName(const std::filesystem::path& dir) {
@@ -80,12 +63,29 @@ std::string FolderName(const std::filesystem::path& dir) {
   return p.filename().string();
 }
 
+// Every rank but 0: its shard of each step rank 0 sends, until rank 0 stops.
+int RunFollowerRank(const ServeFlags& f) {
+  std::unique_ptr<Engine> engine;
+  if (int code = StartEngine(f.model, f.engine, engine); code != kExitOk) return code;
+  const ModelShard& shard = engine->shard;
+  std::fprintf(stderr, "infer-engine: rank %d (stage %d of %d, tensor-parallel rank %d of %d, layers %d-%d): %s\n",
+               f.engine.world.rank, shard.stage, shard.stages, shard.tp_rank, shard.tp_size, shard.first_layer,
+               shard.end_layer - 1, engine->Summary().c_str());
+  const bool returns_logits = shard.last_stage() && shard.tp_rank == 0;
+  if (Status s = RunFollower(*engine->loaded.model, *engine->cache, engine->world->control(), returns_logits);
+      !s.ok()) {
+    return Failure(s);
+  }
+  LOG_INFO("rank 0 stopped the world");
+  return kExitOk;
+}
+
 int RunServe(const ServeFlags& f) {
   cluster::SetLogLevel(cluster::LogLevelFromVerbosity(f.verbosity));
   if (f.port < 0 || f.port > 65535) return UsageError("serve: --port must be in [0, 65535]");
   if (f.max_body_bytes < 1) return UsageError("serve: --max-body-bytes must be >= 1");
-  if (std::string why = WhyWorldUnsupported(f); !why.empty()) return UsageError("serve: " + why);
   const std::filesystem::path dir = f.model;
+  if (f.engine.world.rank != 0) return RunFollowerRank(f);
 
   auto tokenizer = Tokenizer::FromFile(dir);
   if (!tokenizer.ok()) return Failure(tokenizer.status());
@@ -105,7 +105,15 @@ int RunServe(const ServeFlags& f) {
   std::unique_ptr<Engine> engine;
   if (int code = StartEngine(dir, f.engine, engine); code != kExitOk) return code;
   std::fprintf(stderr, "infer-engine: %s\n", engine->Summary().c_str());
-  server::TimedModel model(*engine->loaded.model);
+  std::optional<WorldModel> world_model;
+  LanguageModel* served_model = engine->loaded.model.get();
+  if (engine->world) {
+    const ParallelLayout& layout = engine->world->layout();
+    world_model.emplace(*engine->loaded.model, engine->world->control(),
+                        layout.RankAt(layout.pipeline_parallel() - 1, 0));
+    served_model = &*world_model;
+  }
+  server::TimedModel model(*served_model);
   KvCache& cache = *engine->cache;
 
   SchedulerOptions options;
@@ -147,9 +155,17 @@ int RunServe(const ServeFlags& f) {
               static_cast<long long>(service.context_limit()), static_cast<long long>(cache.shape().num_blocks),
               static_cast<long long>(cache.shape().block_size), api_key ? "API key required" : "no API key");
   std::fflush(stdout);
+  if (engine->world) {
+    server::HttpServer* server = http->get();
+    engine->world->SetFailureHandler([server](const Status&) { server->Stop(); });
+  }
   (*http)->Run();
   // Updates must stop before the server (and its io_context) goes away.
   (*scheduler)->Shutdown();
+  if (engine->world) {
+    if (Status failed = engine->world->failure(); !failed.ok()) return Failure(failed);
+    if (Status s = world_model->Stop(); !s.ok()) return Failure(s);
+  }
   LOG_INFO("stopped");
   return kExitOk;
 }
@@ -174,14 +190,10 @@ Subcommand AddServeCommand(CLI::App& parent) {
       ->capture_default_str();
   const char* world = "Cluster (set by clusterd)";
   AddEngineFlags(app, f.engine, world);
+  AddWorldFlags(app, f.engine.world, world);
   app->add_flag("--no-prefix-caching", f.no_prefix_caching, "Do not share KV blocks between common prefixes");
   app->add_option("--max-body-bytes", f.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   app->add_flag("-v,--verbose", f.verbosity, "More logging (-v info, -vv debug)");
-  app->add_option("--world-size", f.world_size, "Ranks in the cluster")->group(world)->capture_default_str();
-  app->add_option("--rank", f.rank, "This process's world rank")->group(world)->capture_default_str();
-  app->add_option("--tensor-parallel", f.tensor_parallel, "Ranks per pipeline stage")->group(world);
-  app->add_option("--pipeline-parallel", f.pipeline_parallel, "Pipeline stages")->group(world);
-  app->add_option("--rendezvous", f.rendezvous, "ADDRESS:PORT of rank 0 for collectives")->group(world);
   return {app, [flags] { return RunServe(*flags); }};
 }
 

@@ -143,9 +143,9 @@ Status CpuBackend::GatherRows(Tensor& out, const Tensor& x, const Tensor& rows) 
   return Status::Ok();
 }
 
-Status CpuBackend::ArgMax(Tensor& ids, const Tensor& logits) {
-  CLUSTER_RETURN_IF_ERROR(CheckArgMax(ids, logits));
-  cpu::argmax_forward(I(ids), F(logits), logits.dim(0), logits.dim(1));
+Status CpuBackend::ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) {
+  CLUSTER_RETURN_IF_ERROR(CheckArgMax(ids, values, logits));
+  cpu::argmax_forward(I(ids), values.empty() ? nullptr : F(values), F(logits), logits.dim(0), logits.dim(1));
   return Status::Ok();
 }
 

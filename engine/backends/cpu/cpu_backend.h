@@ -40,7 +40,7 @@ class CpuBackend final : public Backend {
   std::int64_t AttentionScratchElements(const StepLimits&, std::int64_t, std::int64_t) const override { return 0; }
   Status SiluMul(Tensor& out, const Tensor& gate_up) override;
   Status GatherRows(Tensor& out, const Tensor& x, const Tensor& rows) override;
-  Status ArgMax(Tensor& ids, const Tensor& logits) override;
+  Status ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) override;
 };
 
 }  // namespace engine

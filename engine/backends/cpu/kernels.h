@@ -61,7 +61,8 @@ struct PagedAttentionArgs {
 };
 void paged_attention_forward(const PagedAttentionArgs& args);
 
-// ids[r] = the lowest index of the largest of logits[r, :V]; NaN never wins.
-void argmax_forward(std::int32_t* ids, const float* logits, std::int64_t rows, std::int64_t V);
+// ids[r] = the lowest index of the largest of logits[r, :V]; NaN never wins;
+// values[r] = that logit (values may be null).
+void argmax_forward(std::int32_t* ids, float* values, const float* logits, std::int64_t rows, std::int64_t V);
 
 }  // namespace engine::cpu

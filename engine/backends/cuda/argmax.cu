@@ -1,7 +1,7 @@
 // Greedy choice where the logits are (engine/backends/cpu/argmax.cc):
 //   ids[r] = the lowest j among the largest logits[r, j]; NaN never wins
 //   (a row of NaN gives 0).
-// Shapes: logits [R, V] F32; ids [R] I32. One block of 1024 threads per row:
+// Shapes: logits [R, V] F32; ids [R] I32; values [R] F32 (optional): the winners' logits. One block of 1024 threads per row:
 // each thread scans a strided share keeping (value, index) under the rule
 // "better = larger value, or equal value and lower index, and a number beats
 // NaN", then a warp-shuffle and shared-memory tree reduces with the same rule,
@@ -24,7 +24,7 @@ __device__ __forceinline__ bool Better(Best a, Best b) {  // is a better than b?
   return a.value > b.value || (a.value == b.value && a.index < b.index);
 }
 
-__global__ void argmax_forward_kernel(std::int32_t* ids, const float* logits, std::int64_t V) {
+__global__ void argmax_forward_kernel(std::int32_t* ids, float* values, const float* logits, std::int64_t V) {
   __shared__ Best warp_best[32];
   const float* row = logits + blockIdx.x * V;
   Best best{row[0], 0};
@@ -46,16 +46,19 @@ __global__ void argmax_forward_kernel(std::int32_t* ids, const float* logits, st
                        __shfl_xor_sync(0xffffffffu, best.index, offset)};
       if (Better(other, best)) best = other;
     }
-    if (lane == 0) ids[blockIdx.x] = best.index;
+    if (lane == 0) {
+      ids[blockIdx.x] = best.index;
+      if (values != nullptr) values[blockIdx.x] = best.value;
+    }
   }
 }
 
 }  // namespace
 
-cudaError_t argmax_forward(std::int32_t* ids, const float* logits, std::int64_t rows, std::int64_t V,
+cudaError_t argmax_forward(std::int32_t* ids, float* values, const float* logits, std::int64_t rows, std::int64_t V,
                            cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  argmax_forward_kernel<<<static_cast<unsigned int>(rows), 1024, 0, stream>>>(ids, logits, V);
+  argmax_forward_kernel<<<static_cast<unsigned int>(rows), 1024, 0, stream>>>(ids, values, logits, V);
   return cudaGetLastError();
 }
 

@@ -367,10 +367,11 @@ Status CudaBackend::GatherRows(Tensor& out, const Tensor& x, const Tensor& rows)
                "gather_rows");
 }
 
-Status CudaBackend::ArgMax(Tensor& ids, const Tensor& logits) {
-  CLUSTER_RETURN_IF_ERROR(CheckArgMax(ids, logits));
-  return Check(cuda::argmax_forward(static_cast<std::int32_t*>(ids.data()), static_cast<const float*>(logits.data()),
-                                    logits.dim(0), logits.dim(1), stream_),
+Status CudaBackend::ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) {
+  CLUSTER_RETURN_IF_ERROR(CheckArgMax(ids, values, logits));
+  return Check(cuda::argmax_forward(static_cast<std::int32_t*>(ids.data()),
+                                    values.empty() ? nullptr : static_cast<float*>(values.data()),
+                                    static_cast<const float*>(logits.data()), logits.dim(0), logits.dim(1), stream_),
                "argmax");
 }
 

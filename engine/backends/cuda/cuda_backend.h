@@ -74,6 +74,7 @@ class CudaBackend final : public Backend {
   std::string Describe() const override;
   DType compute_dtype() const override { return dtype_; }
   std::optional<DeviceMemory> Memory() override;
+  void* native_stream() override { return stream_; }
 
   StatusOr<Tensor> Allocate(const Shape& shape, DType dtype) override;
   StatusOr<ConversionReport> CopyFromHost(Tensor& dst, const HostMatrix& src) override;
@@ -91,7 +92,7 @@ class CudaBackend final : public Backend {
                                         std::int64_t head_dim) const override;
   Status SiluMul(Tensor& out, const Tensor& gate_up) override;
   Status GatherRows(Tensor& out, const Tensor& x, const Tensor& rows) override;
-  Status ArgMax(Tensor& ids, const Tensor& logits) override;
+  Status ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) override;
 
  private:
   CudaBackend() = default;

@@ -85,8 +85,9 @@ cudaError_t silu_mul_forward(void* out, const void* gate_up, DType t, std::int64
 cudaError_t gather_rows_forward(void* out, const void* x, DType t, const std::int32_t* rows, std::int64_t R,
                                 std::int64_t d, cudaStream_t stream);
 
-// ids[r] = argmax over logits[r, :V] (lowest index among ties; NaN never wins).
-cudaError_t argmax_forward(std::int32_t* ids, const float* logits, std::int64_t rows, std::int64_t V,
+// ids[r] = argmax over logits[r, :V] (lowest index among ties; NaN never
+// wins); values[r] = that logit (values may be null).
+cudaError_t argmax_forward(std::int32_t* ids, float* values, const float* logits, std::int64_t rows, std::int64_t V,
                            cudaStream_t stream);
 
 }  // namespace engine::cuda

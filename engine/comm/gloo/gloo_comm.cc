@@ -101,11 +101,13 @@ StatusOr<std::unique_ptr<GlooComm>> GlooComm::Create(RendezvousClient& rendezvou
   std::unique_ptr<GlooComm> comm(new GlooComm(options, static_cast<int>(me - options.world_ranks.begin())));
   IgnoreSigpipe();
 
+  // This host's cluster address when known wins over the interface, whose
+  // first address may not be the one the peers reach (loopback carries several).
   gloo::transport::tcp::attr attr;
-  if (!options.interface.empty()) {
-    attr.iface = options.interface;
-  } else {
+  if (!options.local_address.empty() || options.interface.empty()) {
     attr.hostname = options.local_address.empty() ? rendezvous.local_address() : options.local_address;
+  } else {
+    attr.iface = options.interface;
   }
   const std::string prefix = "gloo/" + options.group_name + "/" + phrases::JoinRanks(options.world_ranks) + "/";
   GlooStore store(rendezvous, prefix, options.connect_timeout);

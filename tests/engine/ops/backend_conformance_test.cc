@@ -315,10 +315,16 @@ TEMPLATE_TEST_CASE("ArgMax gives exactly the CPU's ids, ties to the lowest index
   at(4, V - 1) = 1e30f;                       // the last column
   auto l = p.Both(logits, {rows, V}, DType::kF32);
   auto ids = p.BothZeros({rows}, DType::kI32);
-  REQUIRE(p.device->ArgMax(ids.first, l.first).ok());
-  REQUIRE(p.cpu.ArgMax(ids.second, l.second).ok());
+  auto values = p.BothZeros({rows}, DType::kF32);
+  REQUIRE(p.device->ArgMax(ids.first, values.first, l.first).ok());
+  REQUIRE(p.cpu.ArgMax(ids.second, values.second, l.second).ok());
   const auto got = engine::testing::Ids(*p.device, ids.first);
   CHECK(got == engine::testing::Ids(p.cpu, ids.second));
+  const auto got_values = Values(*p.device, values.first), want_values = Values(p.cpu, values.second);
+  for (std::size_t r = 0; r < got_values.size(); ++r) {
+    INFO("row " << r);
+    CHECK((got_values[r] == want_values[r] || (std::isnan(got_values[r]) && std::isnan(want_values[r]))));
+  }
   CHECK(got[1] == 5);
   CHECK(got[2] == 9);
   CHECK(got[3] == 0);

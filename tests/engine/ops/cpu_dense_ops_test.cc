@@ -152,8 +152,13 @@ TEST_CASE("ArgMax takes the lowest index among equal largest logits, and NaN nev
                            nan, nan, nan, nan},
                        {3, 4});
   Tensor ids = Zeros(b, {3}, DType::kI32);
-  REQUIRE(b.ArgMax(ids, logits).ok());
+  Tensor values = Zeros(b, {3});
+  REQUIRE(b.ArgMax(ids, values, logits).ok());
   CHECK(Ids(b, ids) == std::vector<std::int32_t>{1, 1, 0});
+  const std::vector<float> winners = Values(b, values);
+  CHECK(winners[0] == 5);
+  CHECK(winners[1] == 0);
+  CHECK(std::isnan(winners[2]));
 }
 
 TEST_CASE("Allocate gives zeros, and CopyFromHost checks the value count and converts F16 and BF16 exactly") {
