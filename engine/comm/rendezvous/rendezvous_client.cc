@@ -146,6 +146,7 @@ RendezvousClient::~RendezvousClient() {
 
 void RendezvousClient::Run(wire::FrameReader reader) {
   Clock::time_point last_heard = Clock::now();
+  bool came_with_welcome = reader.buffered() > 0;
   char buffer[64 * 1024];
   for (;;) {
     {
@@ -153,11 +154,22 @@ void RendezvousClient::Run(wire::FrameReader reader) {
       if (stopping_ || !failure_.ok()) return;
     }
     pollfd fds[2] = {{socket_.fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-    ::poll(fds, 2, static_cast<int>(kTick.count()));
-    if (fds[0].revents != 0) {
+    ::poll(fds, 2, came_with_welcome ? 0 : static_cast<int>(kTick.count()));
+    if (fds[0].revents != 0 || came_with_welcome) {
+      came_with_welcome = false;
+      // Frames are handled as they complete (as what came with the welcome).
       bool ended = false;
       std::string why;
       for (;;) {
+        auto next = reader.Next();
+        if (!next.ok()) {
+          Fail(cluster::UnavailableError(RankZero() + " sent a malformed message: " + next.status().message()));
+          return;
+        }
+        if (next->has_value()) {
+          Dispatch(**next);
+          continue;
+        }
         const ssize_t n = ::recv(socket_.fd(), buffer, sizeof(buffer), 0);
         if (n > 0) {
           reader.Append(buffer, static_cast<std::size_t>(n));
@@ -171,15 +183,6 @@ void RendezvousClient::Run(wire::FrameReader reader) {
                                             : std::string("lost the connection (") + std::strerror(errno) +
                                                   "): its host went down, or the network to it failed";
         break;
-      }
-      for (;;) {
-        auto next = reader.Next();
-        if (!next.ok()) {
-          Fail(cluster::UnavailableError(RankZero() + " sent a malformed message: " + next.status().message()));
-          return;
-        }
-        if (!next->has_value()) break;
-        Dispatch(**next);
       }
       if (ended) {
         std::unique_lock<std::mutex> lock(mutex_);

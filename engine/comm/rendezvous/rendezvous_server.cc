@@ -184,28 +184,32 @@ class RendezvousServer::Loop {
     c.deadline = Clock::now() + options_.handshake_timeout;
   }
 
+  // Reads and handles what a connection sent: at most 1 MiB a round, so
+  // that one busy peer cannot starve the others, and frames are taken out
+  // as they complete, so that the buffer stays within one frame.
   void ReadFrom(Connection& c) {
     char buffer[64 * 1024];
-    for (;;) {
+    for (int chunk = 0; chunk < 16 && !c.closed; ++chunk) {
       const ssize_t n = ::recv(c.socket.fd(), buffer, sizeof(buffer), 0);
       if (n > 0) {
         c.last_heard = Clock::now();
-        if (!c.refusing) c.reader.Append(buffer, static_cast<std::size_t>(n));
+        if (!c.refusing) {
+          c.reader.Append(buffer, static_cast<std::size_t>(n));
+          ParseFrames(c);
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       // A killed process's kernel closes its connections, with a reset
       // when data to it was still unread.
       const std::string why = n == 0 || errno == ECONNRESET
                                   ? "closed its connection to the rendezvous: the process exited or was killed"
                                   : std::string("lost its connection to the rendezvous (") + std::strerror(errno) +
                                         "): its host went down, or the network to it failed";
-      ParseFrames(c);  // what it said before it went
-      if (!c.closed) ConnectionEnded(c, why);
+      ConnectionEnded(c, why);
       return;
     }
-    ParseFrames(c);
   }
 
   void ParseFrames(Connection& c) {
@@ -408,7 +412,13 @@ class RendezvousServer::Loop {
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c.outbox_sent > c.outbox.size() / 2) {  // keep the string no larger than twice what is queued
+          c.outbox.erase(0, c.outbox_sent);
+          c.outbox_sent = 0;
+        }
+        return;
+      }
       ConnectionEnded(c, errno == ECONNRESET || errno == EPIPE
                              ? "closed its connection to the rendezvous: the process exited or was killed"
                              : std::string("lost its connection to the rendezvous (") + std::strerror(errno) +
