@@ -128,20 +128,27 @@ Status RendezvousClient::Handshake(net::Socket socket) {
 
 RendezvousClient::~RendezvousClient() {
   {
-    // First, so that the server closing our connection after the goodbye
-    // is not taken for a failure.
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     changed_.notify_all();
   }
-  if (socket_.valid() && failure().ok()) {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    (void)net::SendAll(socket_.fd(), wire::EncodeFrame(FrameType::kGoodbye),
-                       Clock::now() + std::chrono::milliseconds(1000));
-  }
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_.fd(), &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
+  if (!socket_.valid() || !failure().ok()) return;
+  // Goodbye, then read until the server closes (it does on a goodbye), at
+  // most a second: closing with unread pings would reset the connection,
+  // and a reset can destroy the goodbye before the server reads it.
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(1000);
+  if (!net::SendAll(socket_.fd(), wire::EncodeFrame(FrameType::kGoodbye), deadline).ok()) return;
+  ::shutdown(socket_.fd(), SHUT_WR);
+  char buffer[4096];
+  while (Clock::now() < deadline) {
+    pollfd p{socket_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, net::PollTimeoutMs(deadline, 100)) <= 0) continue;
+    const ssize_t got = ::recv(socket_.fd(), buffer, sizeof(buffer), 0);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
+  }
 }
 
 void RendezvousClient::Run(wire::FrameReader reader) {

@@ -486,7 +486,7 @@ class RendezvousServer::Loop {
   }
 
   void ConnectionEnded(Connection& c, const std::string& why) {
-    if (c.rank < 0) {
+    if (c.rank < 0 || stopping_) {  // (while shutting down, ranks hang up)
       Close(c);
       return;
     }
@@ -494,13 +494,13 @@ class RendezvousServer::Loop {
   }
 
   // A rank failed: every other rank hears which and why; the world stays
-  // failed. Before the world formed, once the join has failed, ranks that
-  // give up are not news.
+  // failed. Once the join has failed, ranks that give up are not news, nor
+  // are ranks that hang up while the world shuts down.
   void MemberFailed(Connection& c, cluster::StatusCode code, const std::string& why) {
     const int rank = c.rank;
     const std::string message = c.Who() + " " + why;
     Close(c);
-    if (!world_failure_.empty() || !join_failure_.empty()) return;
+    if (stopping_ || !world_failure_.empty() || !join_failure_.empty()) return;
     world_failure_ = message;
     LOG_ERROR("rendezvous: {}", message);
     const std::string body =
@@ -533,17 +533,26 @@ class RendezvousServer::Loop {
                        connections_.end());
   }
 
-  // The world shuts down: every rank still here sees rank 0 leave.
+  // The world shuts down: every rank still here sees rank 0 leave. Each
+  // connection is half-closed once its last bytes are out and read from
+  // until the rank closes it (at most kFarewellTime), so that no reset
+  // destroys the farewell before the rank reads it.
   void Farewell() {
     const std::string body = BodyWriter().U32(0).body();
     for (Connection* m : members_)
       if (m != nullptr) Queue(*m, FrameType::kLeft, body);
     const Clock::time_point until = Clock::now() + kFarewellTime;
-    while (Clock::now() < until) {
+    const auto open = [&] {
+      return std::any_of(connections_.begin(), connections_.end(), [](const auto& c) { return !c->closed; });
+    };
+    while (Clock::now() < until && open()) {
       FlushAll();
-      const bool pending = std::any_of(connections_.begin(), connections_.end(),
-                                       [](const auto& c) { return !c->closed && c->queued() > 0; });
-      if (!pending) break;
+      for (auto& c : connections_) {
+        if (!c->closed && c->queued() == 0 && !c->write_shut) {
+          ::shutdown(c->socket.fd(), SHUT_WR);
+          c->write_shut = true;
+        }
+      }
       PollOnce(kTick);
     }
     for (auto& c : connections_) Close(*c);
