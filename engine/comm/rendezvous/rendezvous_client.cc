@@ -128,24 +128,32 @@ Status RendezvousClient::Handshake(net::Socket socket) {
 
 RendezvousClient::~RendezvousClient() {
   {
-    // First, so that the server closing our connection after the goodbye
-    // is not taken for a failure.
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     changed_.notify_all();
   }
-  if (socket_.valid() && failure().ok()) {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    (void)net::SendAll(socket_.fd(), wire::EncodeFrame(FrameType::kGoodbye),
-                       Clock::now() + std::chrono::milliseconds(1000));
-  }
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_.fd(), &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
+  if (!socket_.valid() || !failure().ok()) return;
+  // Goodbye, then read until the server closes (it does on a goodbye), at
+  // most a second: closing with unread pings would reset the connection,
+  // and a reset can destroy the goodbye before the server reads it.
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(1000);
+  if (!net::SendAll(socket_.fd(), wire::EncodeFrame(FrameType::kGoodbye), deadline).ok()) return;
+  ::shutdown(socket_.fd(), SHUT_WR);
+  char buffer[4096];
+  while (Clock::now() < deadline) {
+    pollfd p{socket_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, net::PollTimeoutMs(deadline, 100)) <= 0) continue;
+    const ssize_t got = ::recv(socket_.fd(), buffer, sizeof(buffer), 0);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
+  }
 }
 
 void RendezvousClient::Run(wire::FrameReader reader) {
   Clock::time_point last_heard = Clock::now();
+  bool came_with_welcome = reader.buffered() > 0;
   char buffer[64 * 1024];
   for (;;) {
     {
@@ -153,11 +161,22 @@ void RendezvousClient::Run(wire::FrameReader reader) {
       if (stopping_ || !failure_.ok()) return;
     }
     pollfd fds[2] = {{socket_.fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-    ::poll(fds, 2, static_cast<int>(kTick.count()));
-    if (fds[0].revents != 0) {
+    ::poll(fds, 2, came_with_welcome ? 0 : static_cast<int>(kTick.count()));
+    if (fds[0].revents != 0 || came_with_welcome) {
+      came_with_welcome = false;
+      // Frames are handled as they complete (as what came with the welcome).
       bool ended = false;
       std::string why;
       for (;;) {
+        auto next = reader.Next();
+        if (!next.ok()) {
+          Fail(cluster::UnavailableError(RankZero() + " sent a malformed message: " + next.status().message()));
+          return;
+        }
+        if (next->has_value()) {
+          Dispatch(**next);
+          continue;
+        }
         const ssize_t n = ::recv(socket_.fd(), buffer, sizeof(buffer), 0);
         if (n > 0) {
           reader.Append(buffer, static_cast<std::size_t>(n));
@@ -171,15 +190,6 @@ void RendezvousClient::Run(wire::FrameReader reader) {
                                             : std::string("lost the connection (") + std::strerror(errno) +
                                                   "): its host went down, or the network to it failed";
         break;
-      }
-      for (;;) {
-        auto next = reader.Next();
-        if (!next.ok()) {
-          Fail(cluster::UnavailableError(RankZero() + " sent a malformed message: " + next.status().message()));
-          return;
-        }
-        if (!next->has_value()) break;
-        Dispatch(**next);
       }
       if (ended) {
         std::unique_lock<std::mutex> lock(mutex_);

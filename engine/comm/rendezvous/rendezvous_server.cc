@@ -184,28 +184,32 @@ class RendezvousServer::Loop {
     c.deadline = Clock::now() + options_.handshake_timeout;
   }
 
+  // Reads and handles what a connection sent: at most 1 MiB a round, so
+  // that one busy peer cannot starve the others, and frames are taken out
+  // as they complete, so that the buffer stays within one frame.
   void ReadFrom(Connection& c) {
     char buffer[64 * 1024];
-    for (;;) {
+    for (int chunk = 0; chunk < 16 && !c.closed; ++chunk) {
       const ssize_t n = ::recv(c.socket.fd(), buffer, sizeof(buffer), 0);
       if (n > 0) {
         c.last_heard = Clock::now();
-        if (!c.refusing) c.reader.Append(buffer, static_cast<std::size_t>(n));
+        if (!c.refusing) {
+          c.reader.Append(buffer, static_cast<std::size_t>(n));
+          ParseFrames(c);
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       // A killed process's kernel closes its connections, with a reset
       // when data to it was still unread.
       const std::string why = n == 0 || errno == ECONNRESET
                                   ? "closed its connection to the rendezvous: the process exited or was killed"
                                   : std::string("lost its connection to the rendezvous (") + std::strerror(errno) +
                                         "): its host went down, or the network to it failed";
-      ParseFrames(c);  // what it said before it went
-      if (!c.closed) ConnectionEnded(c, why);
+      ConnectionEnded(c, why);
       return;
     }
-    ParseFrames(c);
   }
 
   void ParseFrames(Connection& c) {
@@ -408,7 +412,13 @@ class RendezvousServer::Loop {
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c.outbox_sent > c.outbox.size() / 2) {  // keep the string no larger than twice what is queued
+          c.outbox.erase(0, c.outbox_sent);
+          c.outbox_sent = 0;
+        }
+        return;
+      }
       ConnectionEnded(c, errno == ECONNRESET || errno == EPIPE
                              ? "closed its connection to the rendezvous: the process exited or was killed"
                              : std::string("lost its connection to the rendezvous (") + std::strerror(errno) +
@@ -476,7 +486,7 @@ class RendezvousServer::Loop {
   }
 
   void ConnectionEnded(Connection& c, const std::string& why) {
-    if (c.rank < 0) {
+    if (c.rank < 0 || stopping_) {  // (while shutting down, ranks hang up)
       Close(c);
       return;
     }
@@ -484,13 +494,13 @@ class RendezvousServer::Loop {
   }
 
   // A rank failed: every other rank hears which and why; the world stays
-  // failed. Before the world formed, once the join has failed, ranks that
-  // give up are not news.
+  // failed. Once the join has failed, ranks that give up are not news, nor
+  // are ranks that hang up while the world shuts down.
   void MemberFailed(Connection& c, cluster::StatusCode code, const std::string& why) {
     const int rank = c.rank;
     const std::string message = c.Who() + " " + why;
     Close(c);
-    if (!world_failure_.empty() || !join_failure_.empty()) return;
+    if (stopping_ || !world_failure_.empty() || !join_failure_.empty()) return;
     world_failure_ = message;
     LOG_ERROR("rendezvous: {}", message);
     const std::string body =
@@ -523,17 +533,26 @@ class RendezvousServer::Loop {
                        connections_.end());
   }
 
-  // The world shuts down: every rank still here sees rank 0 leave.
+  // The world shuts down: every rank still here sees rank 0 leave. Each
+  // connection is half-closed once its last bytes are out and read from
+  // until the rank closes it (at most kFarewellTime), so that no reset
+  // destroys the farewell before the rank reads it.
   void Farewell() {
     const std::string body = BodyWriter().U32(0).body();
     for (Connection* m : members_)
       if (m != nullptr) Queue(*m, FrameType::kLeft, body);
     const Clock::time_point until = Clock::now() + kFarewellTime;
-    while (Clock::now() < until) {
+    const auto open = [&] {
+      return std::any_of(connections_.begin(), connections_.end(), [](const auto& c) { return !c->closed; });
+    };
+    while (Clock::now() < until && open()) {
       FlushAll();
-      const bool pending = std::any_of(connections_.begin(), connections_.end(),
-                                       [](const auto& c) { return !c->closed && c->queued() > 0; });
-      if (!pending) break;
+      for (auto& c : connections_) {
+        if (!c->closed && c->queued() == 0 && !c->write_shut) {
+          ::shutdown(c->socket.fd(), SHUT_WR);
+          c->write_shut = true;
+        }
+      }
       PollOnce(kTick);
     }
     for (auto& c : connections_) Close(*c);

@@ -7,13 +7,10 @@
 // the GPU gets NCCL groups of one.
 #include <catch2/catch.hpp>
 
-#include <cuda_runtime_api.h>
-
 #include <cstdio>
 
-#include "comm_test_support.h"
+#include "cuda_test_support.h"
 #include "engine/comm/world.h"
-#include "skip.h"
 
 using namespace engine;
 using namespace engine::testing;
@@ -21,42 +18,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class DeviceStorage final : public TensorStorage {
- public:
-  explicit DeviceStorage(std::size_t bytes) : bytes_(bytes) { cudaMalloc(&data_, bytes); }
-  ~DeviceStorage() override { cudaFree(data_); }
-  void* data() override { return data_; }
-  std::size_t num_bytes() const override { return bytes_; }
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_;
-};
-
-Tensor DeviceF32(const std::vector<float>& values, const Shape& shape) {
-  Tensor t(std::make_shared<DeviceStorage>(values.size() * sizeof(float)), shape, DType::kF32);
-  cudaMemcpy(t.data(), values.data(), values.size() * sizeof(float), cudaMemcpyHostToDevice);
-  return t;
-}
-
-std::vector<float> HostValues(const Tensor& t, cudaStream_t stream) {
-  cudaStreamSynchronize(stream);
-  std::vector<float> values(static_cast<std::size_t>(t.num_elements()));
-  cudaMemcpy(values.data(), t.data(), values.size() * sizeof(float), cudaMemcpyDeviceToHost);
-  return values;
-}
-
-// "" when this process sees a GPU, else why not.
-std::string WhyNoGpu() {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no NVIDIA GPU (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
-  return count == 0 ? "no NVIDIA GPU" : "";
-}
-
 // One rank on GPU 0: exit code 4 with the reason when there is none.
 int SharedGpuRank(int rank, const std::string& address) {
-  if (std::string why = WhyNoGpu(); !why.empty()) return std::printf("%s\n", why.c_str()), cluster::testing::kSkipExitCode;
+  if (std::string why = WhyNoGpus(1); !why.empty()) return std::printf("%s\n", why.c_str()), cluster::testing::kSkipExitCode;
   cudaSetDevice(0);
   cudaStream_t stream = nullptr;
   cudaStreamCreate(&stream);
@@ -92,17 +56,13 @@ TEST_CASE("Two ranks sharing one GPU: TP2 through host memory sums, gathers, bro
   const std::string address = FreeAddress();
   RankProcesses ranks(2, [&](int rank) { return SharedGpuRank(rank, address); });
   const auto outcomes = ranks.Wait(120s);
-  if (outcomes[0].exit_code == cluster::testing::kSkipExitCode) {
-    std::string why = outcomes[0].output;
-    if (!why.empty() && why.back() == '\n') why.pop_back();
-    cluster::testing::SkipTest(why);
-  }
+  SkipIfRankSkipped(outcomes[0]);
   CHECK(outcomes[0].output == "rank 0: ok\n");
   CHECK(outcomes[1].output == "rank 1: ok\n");
 }
 
 TEST_CASE("A world of one on the GPU gets NCCL groups of one, whose all-gather copies on the GPU", "[gpu]") {
-  if (std::string why = WhyNoGpu(); !why.empty()) cluster::testing::SkipTest(why);
+  if (std::string why = WhyNoGpus(1); !why.empty()) cluster::testing::SkipTest(why);
   cudaStream_t stream = nullptr;
   REQUIRE(cudaStreamCreate(&stream) == cudaSuccess);
   WorldOptions o;  // no rendezvous, no token: a private one

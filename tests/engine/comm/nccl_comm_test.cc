@@ -4,15 +4,11 @@
 // fork their ranks before any CUDA call in the test process.
 #include <catch2/catch.hpp>
 
-#include <cuda_runtime_api.h>
-
 #include <cstdio>
-#include <cstring>
 
-#include "comm_test_support.h"
+#include "cuda_test_support.h"
 #include "engine/comm/nccl/nccl_comm.h"
 #include "engine/comm/rendezvous/rendezvous_server.h"
-#include "skip.h"
 
 using namespace engine;
 using namespace engine::testing;
@@ -22,41 +18,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 const char kToken[] = "nccl-test-token-31";
-
-// "" when this process sees at least `wanted` GPUs, else why not.
-std::string WhyNoGpus(int wanted) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no NVIDIA GPU (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
-  if (count < wanted) {
-    return count == 0 ? "no NVIDIA GPU" : "needs " + std::to_string(wanted) + " NVIDIA GPUs, this machine has " + std::to_string(count);
-  }
-  return "";
-}
-
-class DeviceStorage final : public TensorStorage {
- public:
-  explicit DeviceStorage(std::size_t bytes) : bytes_(bytes) { cudaMalloc(&data_, bytes); }
-  ~DeviceStorage() override { cudaFree(data_); }
-  void* data() override { return data_; }
-  std::size_t num_bytes() const override { return bytes_; }
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_;
-};
-
-Tensor DeviceF32(const std::vector<float>& values, const Shape& shape) {
-  Tensor t(std::make_shared<DeviceStorage>(values.size() * sizeof(float)), shape, DType::kF32);
-  cudaMemcpy(t.data(), values.data(), values.size() * sizeof(float), cudaMemcpyHostToDevice);
-  return t;
-}
-
-std::vector<float> HostValues(const Tensor& t) {
-  std::vector<float> values(static_cast<std::size_t>(t.num_elements()));
-  cudaMemcpy(values.data(), t.data(), values.size() * sizeof(float), cudaMemcpyDeviceToHost);
-  return values;
-}
 
 RendezvousClientOptions ClientOptions(const std::string& address, int world_size, int rank) {
   RendezvousClientOptions o;
@@ -104,11 +65,7 @@ void RunTwoGpuRanks(const std::function<int(NcclComm&)>& body, const std::functi
   const std::string address = FreeAddress();
   RankProcesses ranks(2, [&](int rank) { return TwoGpuRank(rank, address, body); });
   const auto outcomes = ranks.Wait(120s);
-  if (outcomes[0].exit_code == cluster::testing::kSkipExitCode) {
-    std::string why = outcomes[0].output;
-    if (!why.empty() && why.back() == '\n') why.pop_back();
-    cluster::testing::SkipTest(why);
-  }
+  SkipIfRankSkipped(outcomes[0]);
   check(outcomes);
 }
 
