@@ -110,7 +110,7 @@ int RunServe(const ServeFlags& f) {
   if (engine->world) {
     const ParallelLayout& layout = engine->world->layout();
     world_model.emplace(*engine->loaded.model, engine->world->control(),
-                        layout.RankAt(layout.pipeline_parallel() - 1, 0));
+                        layout.RankAt(layout.pipeline_parallel() - 1, 0), layout.pipeline_parallel());
     served_model = &*world_model;
   }
   server::TimedModel model(*served_model);
