@@ -171,6 +171,11 @@ std::string Engine::Summary() const {
     line += ", KV cache " + GiB(cache->num_bytes()) + " = " + std::to_string(blocks) + " blocks of " +
             std::to_string(bs) + " (" + std::to_string(blocks * bs) + " tokens)";
   }
+  // What the device says is taken, this process's CUDA context and libraries included.
+  if (const std::optional<DeviceMemory> device = backend->Memory()) {
+    line += "; device memory in use " + GiB(device->total_bytes - device->free_bytes) + " of " +
+            GiB(device->total_bytes);
+  }
   return line;
 }
 

@@ -88,7 +88,8 @@ struct Engine {
 
   // One line for the log: the device, the dtype and where the memory goes, e.g.
   // "cuda:0 NVIDIA H200 (...) computing in float16; weights 14.96 GiB, workspace 0.31 GiB,
-  //  KV cache 110.20 GiB = 56422 blocks of 16 (902752 tokens)".
+  //  KV cache 110.20 GiB = 56422 blocks of 16 (902752 tokens); device memory in use 125.90 GiB of 139.81 GiB"
+  // (the device part on GPUs only).
   std::string Summary() const;
 };
 
