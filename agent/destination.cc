@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -20,6 +21,22 @@ namespace {
 std::string Errno(int err) { return std::strerror(err); }
 
 }  // namespace
+
+StatusOr<fs::path> ReceiverPath(const std::string& raw) {
+  fs::path p;
+  if (raw.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) return FailedPreconditionError("HOME is not set on this host; use an absolute path");
+    p = fs::path(home) / raw.substr(2);
+  } else {
+    p = raw;
+  }
+  if (!p.is_absolute()) return InvalidArgumentError(fmt::format("{}: not an absolute path", raw));
+  for (const auto& part : p) {
+    if (part == "..") return InvalidArgumentError(fmt::format("{}: '..' is not allowed in a path", raw));
+  }
+  return p.lexically_normal();
+}
 
 StatusOr<std::vector<std::string>> RelativeParts(const std::string& file) {
   if (file.empty() || file.front() == '/') {

@@ -24,6 +24,10 @@
 
 namespace cluster::agent {
 
+// ROOT as a request names it: absolute, or "~/..." expanded with $HOME;
+// InvalidArgument for relative paths or paths with ".." parts.
+StatusOr<std::filesystem::path> ReceiverPath(const std::string& raw);
+
 // The parts of FILE, a path relative to the destination folder:
 // InvalidArgument for one that is empty, absolute, or has empty, "." or
 // ".." parts.

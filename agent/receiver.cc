@@ -47,22 +47,6 @@ constexpr int kRelayIdleTimeoutS = 60;
 
 }  // namespace
 
-StatusOr<fs::path> ReceiverPath(const std::string& raw) {
-  fs::path p;
-  if (raw.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) return FailedPreconditionError("HOME is not set on this host; use an absolute path");
-    p = fs::path(home) / raw.substr(2);
-  } else {
-    p = raw;
-  }
-  if (!p.is_absolute()) return InvalidArgumentError(fmt::format("{}: not an absolute path", raw));
-  for (const auto& part : p) {
-    if (part == "..") return InvalidArgumentError(fmt::format("{}: '..' is not allowed in a path", raw));
-  }
-  return p.lexically_normal();
-}
-
 Receiver::Receiver(int in_fd, int out_fd, HashCache& cache) : in_(in_fd), out_fd_(out_fd), cache_(cache) {}
 
 Status Receiver::Reply(const std::string& line) {

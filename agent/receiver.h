@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "agent/byte_reader.h"
+#include "agent/destination.h"
 #include "common/content_hash.h"
 #include "common/manifest.h"
 #include "common/status.h"
@@ -93,9 +94,5 @@ class Receiver {
   };
   std::optional<CheckedPartial> checked_;
 };
-
-// Expands a leading "~/" with $HOME; InvalidArgument for relative paths or
-// paths with ".." parts.
-StatusOr<std::filesystem::path> ReceiverPath(const std::string& raw);
 
 }  // namespace cluster::agent
