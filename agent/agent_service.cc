@@ -189,7 +189,9 @@ struct AgentService::Impl {
 
   void On(const control::FactsRequest& req, const std::shared_ptr<Responder>& r) {
     OnWorker([this, req, r] {
-      auto facts = CollectNodeFacts(req, NodeProbes{});
+      NodeProbes probes;
+      probes.engine = FindEngineBinary(self);
+      auto facts = CollectNodeFacts(req, probes);
       OnIo([r, facts = std::move(facts)] {
         if (facts.ok()) r->Send(control::ToJson(*facts), false);
         else r->Fail(facts.status());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace cluster::agent {
 namespace fs = std::filesystem;
@@ -25,6 +26,8 @@ Status ValidateRankSpec(const control::RankSpec& r) {
   if (r.dtype != "float16" && r.dtype != "bfloat16" && r.dtype != "float32" && r.dtype != "auto")
     return InvalidArgumentError("dtype '" + r.dtype + "' is not float16, bfloat16, float32 or auto");
   if (r.serve_port < 0 || r.serve_port > 65535) return InvalidArgumentError(fmt::format("port {} is out of range", r.serve_port));
+  if (r.gpu_memory_fraction && !(*r.gpu_memory_fraction > 0.0 && *r.gpu_memory_fraction <= 1.0))
+    return InvalidArgumentError(fmt::format("gpu_memory_fraction {} is not in (0, 1]", *r.gpu_memory_fraction));
   if (r.model_path.empty() || r.model_path.front() != '/')
     return InvalidArgumentError("model path '" + r.model_path + "' is not absolute");
   std::error_code ec;
@@ -48,11 +51,18 @@ UnitSpec EngineRankUnit(const control::RankSpec& r, const fs::path& engine, cons
                "--tensor-parallel", std::to_string(r.tensor_parallel),
                "--pipeline-parallel", std::to_string(r.pipeline_parallel)};
   if (!r.rendezvous.empty()) unit.argv.insert(unit.argv.end(), {"--rendezvous", r.rendezvous});
+  if (!r.local_address.empty()) unit.argv.insert(unit.argv.end(), {"--local-address", r.local_address});
+  if (!r.rendezvous_peers.empty()) {
+    unit.argv.insert(unit.argv.end(), {"--rendezvous-allow", fmt::format("{}", fmt::join(r.rendezvous_peers, ","))});
+  }
   if (r.rank == 0) {
     unit.argv.insert(unit.argv.end(), {"--host", r.serve_address, "--port", std::to_string(r.serve_port)});
     if (!r.served_model_name.empty()) unit.argv.insert(unit.argv.end(), {"--served-model-name", r.served_model_name});
   }
   if (r.max_context) unit.argv.insert(unit.argv.end(), {"--max-context", std::to_string(*r.max_context)});
+  if (r.gpu_memory_fraction) {
+    unit.argv.insert(unit.argv.end(), {"--gpu-memory-fraction", fmt::format("{}", *r.gpu_memory_fraction)});
+  }
   if (!api_key_file.empty()) unit.argv.insert(unit.argv.end(), {"--api-key-file", api_key_file.string()});
   unit.env = r.env;
   if (r.gpu) unit.env["CUDA_VISIBLE_DEVICES"] = std::to_string(*r.gpu);

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/gpu_facts.h"
 #include "common/content_hash.h"
@@ -159,6 +160,54 @@ void CollectDocker(const control::FactsRequest& request, const NodeProbes& probe
   facts.image_present = inspect.ok() && inspect->exit_code == 0;
 }
 
+// "cuda" or "cuda:N" with N of at most 3 digits.
+bool IsCudaDevice(const std::string& device) {
+  if (device == "cuda") return true;
+  const std::string index = device.rfind("cuda:", 0) == 0 ? device.substr(5) : "";
+  return !index.empty() && index.size() <= 3 && index.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// `infer-engine probe --device D --json` beside the agent: can the engine
+// open the GPU (a driver new enough for its CUDA runtime, a GPU it supports)?
+void CollectEngineDevice(const control::FactsRequest& request, const NodeProbes& probes, control::NodeFacts& facts) {
+  if (request.engine_device.empty()) return;
+  control::EngineDeviceFacts& e = facts.engine_device.emplace();
+  e.device = request.engine_device;
+  if (!probes.engine.ok()) {
+    e.error = probes.engine.status().message();
+    return;
+  }
+  constexpr int kProbeTimeoutMs = 30000;  // CUDA initialisation on a hung driver must not hang `check`
+  auto run = RunProcessWithin({probes.engine->string(), "probe", "--device", request.engine_device, "--json"},
+                              kProbeTimeoutMs);
+  if (!run.ok()) {
+    e.error = run.status().code() == StatusCode::kDeadlineExceeded
+                  ? fmt::format("infer-engine probe did not answer within {} s: the driver or a GPU may be hung (look "
+                                "for Xid errors in dmesg)",
+                                kProbeTimeoutMs / 1000)
+                  : fmt::format("infer-engine probe could not run: {}", run.status().message());
+    return;
+  }
+  try {
+    const nlohmann::json j = nlohmann::json::parse(FirstLine(run->out));
+    e.ok = j.at("ok").get<bool>();
+    if (e.ok) {
+      e.device = j.at("device").get<std::string>();
+      e.name = j.at("name").get<std::string>();
+      e.compute_capability = j.at("compute_capability").get<std::string>();
+      e.driver_cuda = j.at("driver_cuda").get<std::string>();
+      e.runtime_cuda = j.at("runtime_cuda").get<std::string>();
+    } else {
+      e.error = j.at("error").get<std::string>();
+    }
+  } catch (const nlohmann::json::exception&) {
+    e.ok = false;
+    const std::string said = FirstLine(run->err.empty() ? run->out : run->err);
+    e.error = fmt::format("infer-engine probe exited with code {}{}", run->exit_code,
+                          said.empty() ? "" : ": " + said.substr(0, 512));
+  }
+}
+
 }  // namespace
 
 fs::path DefaultHashCacheFile() {
@@ -175,6 +224,10 @@ StatusOr<std::string> ModelManifestHash(const fs::path& folder, const fs::path& 
 }
 
 StatusOr<control::NodeFacts> CollectNodeFacts(const control::FactsRequest& request, const NodeProbes& probes) {
+  if (!request.engine_device.empty() && !IsCudaDevice(request.engine_device)) {
+    return InvalidArgumentError(fmt::format("facts: engine_device \"{}\" is not cuda or cuda:N",
+                                            request.engine_device.substr(0, 64)));
+  }
   for (const std::string* path : {&request.model_path, &request.disk_path}) {
     if (!path->empty() && !fs::path(*path).is_absolute()) {
       return InvalidArgumentError(fmt::format("facts: \"{}\" is not an absolute path", *path));
@@ -202,6 +255,7 @@ StatusOr<control::NodeFacts> CollectNodeFacts(const control::FactsRequest& reque
   CollectModel(request, probes, facts);
   for (int port : request.ports) facts.ports.push_back(ProbePort(request.bind_address, port));
   CollectDocker(request, probes, facts);
+  CollectEngineDevice(request, probes, facts);
   return facts;
 }
 

@@ -30,6 +30,8 @@ struct NodeProbes {
   std::filesystem::path hash_cache;
   // Interface addresses; nullopt = read them with getifaddrs(3).
   std::optional<Ipv4AddressMap> ipv4_addresses;
+  // The engine binary for request.engine_device, or why there is none.
+  StatusOr<std::filesystem::path> engine = NotFoundError("no engine binary beside clusterd");
 };
 
 // $HOME/.cache/clusterd/hash-cache (/tmp/.cache/... without $HOME): the same
@@ -39,8 +41,9 @@ std::filesystem::path DefaultHashCacheFile();
 // Collects this host's facts for `request`. InvalidArgument when
 // request.model_path or request.disk_path is not absolute; every other
 // problem is recorded in the facts. Runs nvidia-smi and docker (each at most
-// once per question) and, with request.hash_model, reads the model files the
-// hash cache does not know.
+// once per question), with request.engine_device `infer-engine probe` (at
+// most 30 s), and, with request.hash_model, reads the model files the hash
+// cache does not know.
 StatusOr<control::NodeFacts> CollectNodeFacts(const control::FactsRequest& request, const NodeProbes& probes);
 
 // The hash that names a folder's content: XXH3-128 of its serialized manifest

@@ -1,6 +1,7 @@
 // The scalar, enum and object building blocks of the strict JSON codec.
 #include "control/json_codec.h"
 
+#include <cmath>
 #include <limits>
 
 #include "common/env_allow_list.h"
@@ -71,6 +72,14 @@ Status Decode(const json& j, const Where& w, int* out) {
   }
   return w.Error("expected an integer from " + std::to_string(std::numeric_limits<int>::min()) + " to " +
                  std::to_string(std::numeric_limits<int>::max()));
+}
+
+Status Decode(const json& j, const Where& w, double* out) {
+  if (!j.is_number()) return w.Error("expected a number");
+  const double value = j.get<double>();
+  if (!std::isfinite(value)) return w.Error("expected a finite number");
+  *out = value;
+  return Status::Ok();
 }
 
 Status Decode(const json& j, const Where& w, std::uint64_t* out) {

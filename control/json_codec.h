@@ -49,6 +49,8 @@ Status Decode(const json& j, const Where& w, bool* out);
 Status Decode(const json& j, const Where& w, int* out);
 Status Decode(const json& j, const Where& w, std::int64_t* out);
 Status Decode(const json& j, const Where& w, std::uint64_t* out);
+// A finite number (integer or not).
+Status Decode(const json& j, const Where& w, double* out);
 // An environment map: string values, keys on the allow-list
 // (common/env_allow_list.h), at most kMaxEnvEntries entries when limited.
 Status Decode(const json& j, const Where& w, std::map<std::string, std::string>* out);
@@ -80,6 +82,7 @@ Status Decode(const json& j, const Where& w, StopReply* out);
 Status Decode(const json& j, const Where& w, GpuFacts* out);
 Status Decode(const json& j, const Where& w, InterfaceFacts* out);
 Status Decode(const json& j, const Where& w, PortFacts* out);
+Status Decode(const json& j, const Where& w, EngineDeviceFacts* out);
 Status Decode(const json& j, const Where& w, RankSpec* out);
 Status Decode(const json& j, const Where& w, ContainerSpec* out);
 Status Decode(const json& j, const Where& w, PeerAgent* out);
@@ -160,6 +163,7 @@ json Encode(const ShutdownRequest& v);
 json Encode(const GpuFacts& v);
 json Encode(const InterfaceFacts& v);
 json Encode(const PortFacts& v);
+json Encode(const EngineDeviceFacts& v);
 json Encode(const RankSpec& v);
 json Encode(const ContainerSpec& v);
 json Encode(const PeerAgent& v);

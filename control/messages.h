@@ -53,6 +53,20 @@ struct FactsRequest {
   std::string bind_address;   // where those ports would be bound
   std::string image;          // Docker image reference to look for; "" to skip
   std::string disk_path;      // folder whose free space to report ("" = model_path's parent)
+  // "cuda": run the engine beside the agent (`infer-engine probe`) on this
+  // device, so `check` knows the engine can open the GPU; "" to skip.
+  std::string engine_device;
+};
+
+// What `infer-engine probe` said on the host.
+struct EngineDeviceFacts {
+  bool ok = false;
+  std::string device;              // "cuda:0"
+  std::string name;                // "NVIDIA H200"
+  std::string compute_capability;  // "9.0"
+  std::string driver_cuda;         // "13.0": the newest CUDA the driver supports
+  std::string runtime_cuda;        // "13.0": the engine's runtime
+  std::string error;               // why not, with the fix, when !ok
 };
 
 struct GpuFacts {
@@ -102,6 +116,7 @@ struct NodeFacts {
   std::string docker_version;
   std::string docker_error;
   std::optional<bool> image_present;  // nullopt when no image was asked for
+  std::optional<EngineDeviceFacts> engine_device;  // nullopt when not asked for
 };
 
 // ---- probe: agent-to-agent reachability ------------------------------------
@@ -131,14 +146,17 @@ struct RankSpec {
   int tp_rank = 0;
   std::optional<int> gpu;             // CUDA device index; nullopt on cpu
   std::string device = "cpu";         // "cpu" | "cuda"
-  std::string dtype = "float32";      // "float16" | "bfloat16" | "float32"
+  std::string dtype = "float32";      // "float16" | "bfloat16" | "float32" | "auto" (the engine decides)
   std::string model_path;             // absolute
   std::string served_model_name;
   std::string rendezvous;             // "ADDRESS:PORT" of rank 0
+  std::vector<std::string> rendezvous_peers;  // the hosts' addresses: the only ones rank 0's rendezvous admits
+  std::string local_address;          // this host's cluster address: where the rank's connections come from
   std::string serve_address;          // rank 0: where the HTTP API listens
   int serve_port = 0;                 // rank 0 only; 0 for other ranks
   bool api_key = false;               // rank 0 requires the API key given to `clusterd start`
   std::optional<int> max_context;
+  std::optional<double> gpu_memory_fraction;  // cuda: the share of the GPU the engine may use
   std::map<std::string, std::string> env;  // NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME... (env_allow_list.h)
 };
 

@@ -9,7 +9,8 @@ namespace codec {
 // ---- request ------------------------------------------------------------------
 json Encode(const FactsRequest& v) {
   return json{{"model_path", v.model_path}, {"hash_model", v.hash_model}, {"ports", v.ports},
-              {"bind_address", v.bind_address}, {"image", v.image},       {"disk_path", v.disk_path}};
+              {"bind_address", v.bind_address}, {"image", v.image},       {"disk_path", v.disk_path},
+              {"engine_device", v.engine_device}};
 }
 
 // Every field is optional: an empty facts request reports the host alone.
@@ -20,7 +21,30 @@ Status Decode(const json& j, const Where& w, FactsRequest* out) {
   CLUSTER_RETURN_IF_ERROR(o.Optional("ports", &out->ports));
   CLUSTER_RETURN_IF_ERROR(o.Optional("bind_address", &out->bind_address));
   CLUSTER_RETURN_IF_ERROR(o.Optional("image", &out->image));
-  return o.Optional("disk_path", &out->disk_path);
+  CLUSTER_RETURN_IF_ERROR(o.Optional("disk_path", &out->disk_path));
+  return o.Optional("engine_device", &out->engine_device);
+}
+
+// ---- the engine's probe -----------------------------------------------------------
+json Encode(const EngineDeviceFacts& v) {
+  return json{{"ok", v.ok},
+              {"device", v.device},
+              {"name", v.name},
+              {"compute_capability", v.compute_capability},
+              {"driver_cuda", v.driver_cuda},
+              {"runtime_cuda", v.runtime_cuda},
+              {"error", v.error}};
+}
+
+Status Decode(const json& j, const Where& w, EngineDeviceFacts* out) {
+  CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
+  CLUSTER_RETURN_IF_ERROR(o.Required("ok", &out->ok));
+  CLUSTER_RETURN_IF_ERROR(o.Required("device", &out->device));
+  CLUSTER_RETURN_IF_ERROR(o.Required("name", &out->name));
+  CLUSTER_RETURN_IF_ERROR(o.Required("compute_capability", &out->compute_capability));
+  CLUSTER_RETURN_IF_ERROR(o.Required("driver_cuda", &out->driver_cuda));
+  CLUSTER_RETURN_IF_ERROR(o.Required("runtime_cuda", &out->runtime_cuda));
+  return o.Required("error", &out->error);
 }
 
 // ---- GPUs, interfaces, ports ----------------------------------------------------
@@ -93,7 +117,8 @@ Status Decode(const json& j, const Where& w, NodeFacts* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("docker_present", &out->docker_present));
   CLUSTER_RETURN_IF_ERROR(o.Required("docker_version", &out->docker_version));
   CLUSTER_RETURN_IF_ERROR(o.Required("docker_error", &out->docker_error));
-  return o.Optional("image_present", &out->image_present);
+  CLUSTER_RETURN_IF_ERROR(o.Optional("image_present", &out->image_present));
+  return o.Optional("engine_device", &out->engine_device);
 }
 
 }  // namespace codec
@@ -117,6 +142,7 @@ nlohmann::json ToJson(const NodeFacts& v) {
                 {"docker_version", v.docker_version},
                 {"docker_error", v.docker_error}};
   codec::PutOptional(j, "image_present", v.image_present);
+  if (v.engine_device) j["engine_device"] = codec::Encode(*v.engine_device);
   return j;
 }
 

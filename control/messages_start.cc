@@ -18,12 +18,15 @@ json Encode(const RankSpec& v) {
          {"model_path", v.model_path},
          {"served_model_name", v.served_model_name},
          {"rendezvous", v.rendezvous},
+         {"rendezvous_peers", v.rendezvous_peers},
+         {"local_address", v.local_address},
          {"serve_address", v.serve_address},
          {"serve_port", v.serve_port},
          {"api_key", v.api_key},
          {"env", v.env}};
   PutOptional(j, "gpu", v.gpu);
   PutOptional(j, "max_context", v.max_context);
+  PutOptional(j, "gpu_memory_fraction", v.gpu_memory_fraction);
   return j;
 }
 
@@ -44,10 +47,13 @@ Status Decode(const json& j, const Where& w, RankSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("model_path", &out->model_path));
   CLUSTER_RETURN_IF_ERROR(o.Optional("served_model_name", &out->served_model_name));
   CLUSTER_RETURN_IF_ERROR(o.Required("rendezvous", &out->rendezvous));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("rendezvous_peers", &out->rendezvous_peers));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("local_address", &out->local_address));
   CLUSTER_RETURN_IF_ERROR(o.Optional("serve_address", &out->serve_address));
   CLUSTER_RETURN_IF_ERROR(o.Optional("serve_port", &out->serve_port));
   CLUSTER_RETURN_IF_ERROR(o.Optional("api_key", &out->api_key));
   CLUSTER_RETURN_IF_ERROR(o.Optional("max_context", &out->max_context));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("gpu_memory_fraction", &out->gpu_memory_fraction));
   return o.Optional("env", &out->env);
 }
 

@@ -23,6 +23,11 @@ bool RunsOnCpu(const inventory::Inventory& inventory) {
          inventory.runtime.engine.device == inventory::EngineDevice::kCpu;
 }
 
+bool RunsEngineOnGpus(const inventory::Inventory& inventory) {
+  return inventory.runtime.kind == inventory::RuntimeKind::kEngine &&
+         inventory.runtime.engine.device == inventory::EngineDevice::kCuda;
+}
+
 // GPUs the runtime uses on `host`: tensor_parallel on a host that runs a
 // pipeline stage, none elsewhere or on the CPU engine. When the runtime
 // cannot be placed (validate reports why) a GPU runtime needs at least one.
@@ -152,10 +157,54 @@ void CheckComputeCapability(const inventory::Inventory& inventory, const Answere
          fmt::format("{} ({})", fmt::join(capabilities, ", "), inventory::DtypeName(inventory.runtime.dtype)));
 }
 
-void CheckDriver(const AnsweredHost& a, CheckReport& report) {
+// The leading number of "580.159.04"; -1 when unreadable.
+int DriverMajor(const std::string& version) {
+  int major = -1;
+  std::from_chars(version.data(), version.data() + version.size(), major);
+  return major;
+}
+
+void CheckDriver(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
   std::set<std::string> versions;
   for (const auto& gpu : a.facts->gpus) versions.insert(gpu.driver_version);
-  AddRow(report, a.host->name, "gpu", "driver", Verdict::kPass, fmt::format("{}", fmt::join(versions, ", ")));
+  const std::string found = fmt::format("{}", fmt::join(versions, ", "));
+  const std::string engine_cuda = EngineCudaRuntime();
+  if (RunsEngineOnGpus(inventory) && !engine_cuda.empty()) {
+    const int needed = DriverNeededForCuda(engine_cuda);
+    for (const std::string& version : versions) {
+      const int major = DriverMajor(version);
+      if (major >= 0 && major < needed) {
+        AddRow(report, a.host->name, "gpu", "driver", Verdict::kFail,
+               fmt::format("NVIDIA driver {} is too old for the engine's CUDA {} runtime, which needs driver {} or "
+                           "newer",
+                           version, engine_cuda, needed),
+               fmt::format("install NVIDIA driver {} or newer on {} (the engine brings its CUDA runtime; only the "
+                           "driver comes from the host)",
+                           needed, a.host->name));
+        return;
+      }
+    }
+    AddRow(report, a.host->name, "gpu", "driver", Verdict::kPass,
+           fmt::format("{} (the engine's CUDA {} runtime needs {} or newer)", found, engine_cuda, needed));
+    return;
+  }
+  AddRow(report, a.host->name, "gpu", "driver", Verdict::kPass, found);
+}
+
+// What `infer-engine probe` said on the host: can the engine open its GPU?
+void CheckEngineDevice(const AnsweredHost& a, CheckReport& report) {
+  if (!a.facts->engine_device) return;
+  const control::EngineDeviceFacts& e = *a.facts->engine_device;
+  if (e.ok) {
+    AddRow(report, a.host->name, "gpu", "engine", Verdict::kPass,
+           fmt::format("the engine opens {} ({}, compute capability {}; CUDA {} runtime on a driver for CUDA {})",
+                       e.device, e.name, e.compute_capability, e.runtime_cuda, e.driver_cuda));
+    return;
+  }
+  AddRow(report, a.host->name, "gpu", "engine", Verdict::kFail, fmt::format("the engine cannot open the GPU: {}", e.error),
+         fmt::format("fix the GPU or driver on {} until `infer-engine probe --device {}` succeeds there, or set "
+                     "runtime.engine.device: cpu",
+                     a.host->name, e.device.empty() ? "cuda" : e.device));
 }
 
 }  // namespace
@@ -166,7 +215,17 @@ void CheckHostGpus(const inventory::Inventory& inventory, const AnsweredHost& an
   CheckModel(answered, report);
   CheckMemory(answered, report);
   CheckComputeCapability(inventory, answered, report);
-  CheckDriver(answered, report);
+  CheckDriver(inventory, answered, report);
+  CheckEngineDevice(answered, report);
+}
+
+std::string EngineCudaRuntime() { return CLUSTER_ENGINE_CUDA; }
+
+int DriverNeededForCuda(const std::string& cuda_version) {
+  const int major = DriverMajor(cuda_version);
+  if (major >= 13) return 580;
+  if (major == 12) return 525;
+  return 450;
 }
 
 void CheckDriverVersions(const std::vector<AnsweredHost>& answered, CheckReport& report) {

@@ -23,8 +23,16 @@ void AddRow(CheckReport& report, const std::string& host, const std::string& are
             CheckRow::Verdict verdict, std::string detail, std::string fix = "");
 
 // gpu: count against the inventory and the placement, model, memory,
-// compute capability against runtime.dtype, driver.
+// compute capability against runtime.dtype, driver (new enough for the
+// engine's CUDA runtime when the engine runs on GPUs), and whether the engine
+// can open the GPU (facts.engine_device).
 void CheckHostGpus(const inventory::Inventory& inventory, const AnsweredHost& answered, CheckReport& report);
+// The CUDA runtime version the bundled engine links ("13.0"), "" when it is
+// built without CUDA; and the oldest NVIDIA driver branch for a CUDA version
+// (13.x: 580, 12.x: 525).
+std::string EngineCudaRuntime();
+int DriverNeededForCuda(const std::string& cuda_version);
+
 // gpu, cluster-wide: one driver version everywhere.
 void CheckDriverVersions(const std::vector<AnsweredHost>& answered, CheckReport& report);
 

@@ -25,6 +25,9 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
     if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
     else req.image = inv.runtime.vllm_docker.image;
   }
+  if (inv.runtime.kind == RuntimeKind::kEngine && inv.runtime.engine.device == inventory::EngineDevice::kCuda) {
+    req.engine_device = "cuda";  // can the engine open the GPU there? (the agent runs `infer-engine probe`)
+  }
   return req;
 }
 
@@ -32,15 +35,11 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
 std::optional<CheckRow> RuntimeRow(const inventory::Inventory& inv) {
   const int world = inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel;
   if (inv.runtime.kind != RuntimeKind::kEngine) return std::nullopt;
-  CheckRow row{"", "runtime", "world size", CheckRow::Verdict::kPass, fmt::format("{} rank", world), ""};
-  if (world > 1) {
-    row.verdict = CheckRow::Verdict::kFail;
-    row.detail = fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {}); the bundled engine serves a world "
-                             "of one rank until tensor and pipeline parallelism land",
-                             world, inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel);
-    row.fix = "set tensor_parallel and pipeline_parallel to 1, or use runtime.kind: vllm-docker";
-  }
-  return row;
+  return CheckRow{"", "runtime", "world size", CheckRow::Verdict::kPass,
+                  world == 1 ? "1 rank"
+                             : fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {})", world,
+                                           inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel),
+                  ""};
 }
 
 }  // namespace

@@ -16,9 +16,10 @@ namespace {
 
 std::string DtypeFor(const inventory::Inventory& inv) {
   if (inv.runtime.dtype != inventory::Dtype::kAuto) return inventory::DtypeName(inv.runtime.dtype);
-  // The CPU engine computes in float32; on GPUs the engine defaults to float16 (every GPU since sm_75 has it).
+  // The CPU engine computes in float32; on GPUs the engine decides (the checkpoint's dtype, or float16 where
+  // the GPU has no bfloat16: docs/engine-cuda.md).
   if (inv.runtime.kind == RuntimeKind::kEngine)
-    return inv.runtime.engine.device == inventory::EngineDevice::kCpu ? "float32" : "float16";
+    return inv.runtime.engine.device == inventory::EngineDevice::kCpu ? "float32" : "auto";
   return "";  // vLLM decides
 }
 
@@ -42,6 +43,13 @@ std::string NewDeploymentId() {
   return fmt::format("{}-{:04x}", stamp, random() & 0xffff);
 }
 
+std::string NewWorldToken() {
+  std::random_device random;
+  std::string token;
+  for (int i = 0; i < 8; ++i) token += fmt::format("{:08x}", random());
+  return token;
+}
+
 std::string ContainerName(const inventory::Inventory& inv) { return "clusterd-" + inv.cluster_name; }
 
 Endpoint EndpointOf(const inventory::Inventory& inv) {
@@ -63,6 +71,10 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
   const std::string dtype = DtypeFor(inv);
   int total_gpus = 0;
   for (const auto& hp : placement.hosts) total_gpus += static_cast<int>(hp.ranks.size());
+  // The engine's ranks meet at rank 0's rendezvous: only from the hosts' addresses, only with this token.
+  const std::string world_token = placement.world_size() > 1 ? NewWorldToken() : "";
+  std::vector<std::string> peers;
+  for (const Host& h : inv.hosts) peers.push_back(h.address);
 
   for (std::size_t i = 0; i < inv.hosts.size(); ++i) {
     const Host& host = inv.hosts[i];
@@ -94,7 +106,13 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
           spec.api_key = inv.runtime.api_key_file.has_value();
         }
         spec.max_context = inv.runtime.engine.max_context;
+        if (spec.device == "cuda") spec.gpu_memory_fraction = inv.runtime.engine.gpu_memory_fraction;
         spec.env = env;
+        if (!world_token.empty()) {
+          spec.env[kWorldTokenVariable] = world_token;
+          spec.rendezvous_peers = peers;
+          spec.local_address = host.address;
+        }
         req.ranks.push_back(std::move(spec));
       }
     } else {

@@ -2,7 +2,9 @@
 // one StartRequest per host, for the engine runtime (ranks) or vllm-docker
 // (a container per host; the head also runs `vllm serve`), with the network
 // environment `check` chose (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME,
-// VLLM_HOST_IP) baked in.
+// VLLM_HOST_IP) baked in. An engine world of several ranks gets rank 0's
+// rendezvous on the head's cluster address, the hosts' addresses as the only
+// ones it admits, and a fresh token (NewWorldToken).
 #pragma once
 
 #include <map>
@@ -17,6 +19,12 @@ namespace cluster::cli {
 
 // A new deployment id: "YYYYMMDD-HHMMSS-XXXX" (UTC, random suffix).
 std::string NewDeploymentId();
+
+// The secret a world of engine ranks shares to meet at rank 0's rendezvous:
+// 256 random bits in hex, new for every deployment, given to each rank in
+// its environment as kWorldTokenVariable (never in argv, where `ps` shows it).
+inline constexpr char kWorldTokenVariable[] = "INFER_ENGINE_RENDEZVOUS_TOKEN";
+std::string NewWorldToken();
 
 // The container name of vllm-docker on every host.
 std::string ContainerName(const inventory::Inventory& inventory);

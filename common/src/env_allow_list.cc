@@ -23,8 +23,12 @@ Status CheckAllowedEnvName(std::string_view name) {
   for (std::string_view prefix : kAllowedEnvPrefixes) {
     if (name.starts_with(prefix) && name.size() > prefix.size()) return Status::Ok();
   }
+  for (std::string_view allowed_name : kAllowedEnvNames) {
+    if (name == allowed_name) return Status::Ok();
+  }
   std::string allowed;
   for (std::string_view prefix : kAllowedEnvPrefixes) allowed += (allowed.empty() ? "" : ", ") + std::string(prefix) + "*";
+  for (std::string_view allowed_name : kAllowedEnvNames) allowed += ", " + std::string(allowed_name);
   return InvalidArgumentError("'" + std::string(name) + "' is not one of the variables a request may set (" + allowed +
                               "); the loader's (LD_*) and the like never are");
 }

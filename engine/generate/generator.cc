@@ -22,9 +22,10 @@ class BlockTableGuard {
   KvCache& cache_;
 };
 
-// One step of `ids` at positions [start, start + ids.size()); logits of the last token.
+// One step of `ids` at positions [start, start + ids.size()); logits of the
+// last token (its values only if `full`).
 StatusOr<Logits> Step(LanguageModel& model, KvCache& cache, KvBlockTable& table, std::span<const std::int32_t> ids,
-                      std::int64_t start) {
+                      std::int64_t start, bool full) {
   CLUSTER_RETURN_IF_ERROR(cache.Reserve(table, start + static_cast<std::int64_t>(ids.size())));
   ForwardBatch batch;
   batch.token_ids.assign(ids.begin(), ids.end());
@@ -35,6 +36,7 @@ StatusOr<Logits> Step(LanguageModel& model, KvCache& cache, KvBlockTable& table,
     batch.attention.positions.push_back(static_cast<std::int32_t>(start + static_cast<std::int64_t>(i)));
   }
   batch.logit_rows = {static_cast<std::int32_t>(ids.size() - 1)};
+  batch.full_logits = {full};
   return model.Forward(batch, cache);
 }
 
@@ -75,6 +77,7 @@ StatusOr<GenerationResult> Generate(LanguageModel& model, KvCache& cache, std::s
            std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), id) != params.stop_token_ids.end();
   };
 
+  const bool full = NeedsLogitValues(params);
   BlockTableGuard guard(cache);
   // Prefill.
   StatusOr<Logits> logits = cluster::InternalError("no step ran");
@@ -82,17 +85,20 @@ StatusOr<GenerationResult> Generate(LanguageModel& model, KvCache& cache, std::s
   for (std::int64_t start = 0; start < prompt_len; start += chunk) {
     const std::int64_t len = std::min(chunk, prompt_len - start);
     logits = Step(model, cache, guard.table, prompt.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(len)),
-                  start);
+                  start, full);
     if (!logits.ok()) return logits.status();
   }
 
   // Decode.
   std::vector<float> row;
   while (true) {
-    const std::span<const float> raw = logits->row(0);
-    row.assign(raw.begin(), raw.end());
-    const std::int32_t token = sampler.Sample(row, params, prompt, result.generated_ids);
-    if (params.logprobs) result.logprobs.push_back(ComputeLogprobs(raw, token, *params.logprobs));
+    std::int32_t token = logits->argmax[0];
+    if (full) {
+      const std::span<const float> raw = logits->row(0);
+      row.assign(raw.begin(), raw.end());
+      token = sampler.Sample(row, params, prompt, result.generated_ids);
+      if (params.logprobs) result.logprobs.push_back(ComputeLogprobs(raw, token, *params.logprobs));
+    }
     result.generated_ids.push_back(token);
 
     if (is_eos(token)) {
@@ -112,7 +118,7 @@ StatusOr<GenerationResult> Generate(LanguageModel& model, KvCache& cache, std::s
       break;
     }
     logits = Step(model, cache, guard.table, std::span<const std::int32_t>(&result.generated_ids.back(), 1),
-                  prompt_len + generated - 1);
+                  prompt_len + generated - 1, full);
     if (!logits.ok()) return logits.status();
   }
   if (options.decoder != nullptr) {

@@ -94,7 +94,8 @@ void ApplyMinP(std::span<float> logits, float min_p) {
 std::int32_t ArgMax(std::span<const float> logits) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < logits.size(); ++i) {
-    if (logits[i] > logits[best]) best = i;
+    // NaN never wins: a number replaces a NaN best, and no comparison with NaN is true.
+    if (logits[i] > logits[best] || (std::isnan(logits[best]) && !std::isnan(logits[i]))) best = i;
   }
   return static_cast<std::int32_t>(best);
 }

@@ -39,7 +39,7 @@ void ApplyTopP(std::span<float> logits, float top_p);
 // (equivalently logit < max_logit + ln(min_p)). min_p <= 0: no change.
 void ApplyMinP(std::span<float> logits, float min_p);
 
-// The lowest id among the largest logits.
+// The lowest id among the largest logits; NaN never wins (all NaN: 0).
 std::int32_t ArgMax(std::span<const float> logits);
 
 }  // namespace engine

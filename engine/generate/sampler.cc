@@ -8,6 +8,11 @@
 
 namespace engine {
 
+bool NeedsLogitValues(const SamplingParams& p) {
+  return p.temperature != 0.0 || p.repetition_penalty != 1.0 || p.presence_penalty != 0.0 ||
+         p.frequency_penalty != 0.0 || p.logprobs.has_value();
+}
+
 double Sampler::NextUniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 std::int32_t Sampler::Sample(std::span<float> logits, const SamplingParams& p, std::span<const std::int32_t> prompt,

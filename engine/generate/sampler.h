@@ -25,6 +25,11 @@
 
 namespace engine {
 
+// False when Sample's choice is the argmax of the raw logits (greedy, no
+// penalties) and no log-probabilities are wanted: then the argmax, computed
+// where the logits are (on the GPU), is all a step needs to send back.
+bool NeedsLogitValues(const SamplingParams& params);
+
 class Sampler {
  public:
   explicit Sampler(std::uint64_t seed) : rng_(seed) {}

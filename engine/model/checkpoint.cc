@@ -76,6 +76,23 @@ StatusOr<Checkpoint::Location> Checkpoint::Find(const std::string& name, const S
   return loc;
 }
 
+StatusOr<HostMatrix> Checkpoint::WholeView(const std::string& name, const Shape& expected) const {
+  CLUSTER_ASSIGN_OR_RETURN(Location loc, Find(name, expected));
+  return loc.file->RowsView(*loc.tensor, 0, expected.empty() ? 1 : expected[0]);
+}
+
+StatusOr<HostMatrix> Checkpoint::RowsView(const std::string& name, const Shape& expected, std::int64_t begin,
+                                          std::int64_t end) const {
+  CLUSTER_ASSIGN_OR_RETURN(Location loc, Find(name, expected));
+  return loc.file->RowsView(*loc.tensor, begin, end);
+}
+
+StatusOr<HostMatrix> Checkpoint::ColumnsView(const std::string& name, const Shape& expected, std::int64_t begin,
+                                             std::int64_t end) const {
+  CLUSTER_ASSIGN_OR_RETURN(Location loc, Find(name, expected));
+  return loc.file->ColumnsView(*loc.tensor, begin, end);
+}
+
 StatusOr<std::vector<float>> Checkpoint::Read(const std::string& name, const Shape& expected) const {
   CLUSTER_ASSIGN_OR_RETURN(Location loc, Find(name, expected));
   return loc.file->ReadRows(*loc.tensor, 0, expected.empty() ? 1 : expected[0]);

@@ -4,8 +4,9 @@
 //   model.safetensors.index.json            {"weight_map": {"<tensor>": "model-00001-of-00003.safetensors", ...}}
 //   model-0000N-of-0000M.safetensors        the shards it names
 //
-// Every file is memory-mapped; reading a tensor converts just its bytes (or
-// just a slice of them) to float32. Reads check the tensor's shape against
+// Every file is memory-mapped. The loader takes views of a tensor (or of a
+// slice of it) in its stored dtype, which a backend copies to its device
+// as they are (HostMatrix); the Read* calls convert to float32 for tools and tests. Reads check the tensor's shape against
 // what the model expects, so a wrong or mismatched checkpoint fails at load
 // with the file and tensor named:
 //   "<dir>/model.safetensors: tensor model.layers.3.mlp.up_proj.weight:
@@ -39,6 +40,16 @@ class Checkpoint {
   static StatusOr<Checkpoint> Open(const std::filesystem::path& model_dir);
 
   bool Has(const std::string& name) const;
+
+  // Views in the stored dtype, valid while the Checkpoint lives: the whole
+  // tensor as [expected[0], the rest], rows [begin, end) of it, or columns
+  // [begin, end) of a 2-D one. NotFound if absent, InvalidArgument if its
+  // shape is not `expected` or the range is outside it.
+  StatusOr<HostMatrix> WholeView(const std::string& name, const Shape& expected) const;
+  StatusOr<HostMatrix> RowsView(const std::string& name, const Shape& expected, std::int64_t begin,
+                                std::int64_t end) const;
+  StatusOr<HostMatrix> ColumnsView(const std::string& name, const Shape& expected, std::int64_t begin,
+                                   std::int64_t end) const;
 
   // The whole tensor. NotFound if absent, InvalidArgument if its shape is not `expected`.
   StatusOr<std::vector<float>> Read(const std::string& name, const Shape& expected) const;

@@ -3,7 +3,8 @@
 //
 // Memory: for each layer, K and V tensors of shape
 //   [num_blocks, block_size, num_kv_heads, head_dim]
-// (num_kv_heads is this rank's share under tensor parallelism). A sequence
+// (num_kv_heads is this rank's share under tensor parallelism), in the
+// backend's compute dtype. A sequence
 // holds a KvBlockTable, the ordered block ids holding its positions; see
 // engine/ops/attention_batch.h for how positions map to slots.
 //
@@ -38,13 +39,18 @@ struct KvBlockTable {
 
 class KvCache {
  public:
-  // Allocates 2 * num_layers tensors on `backend`. InvalidArgument for a
-  // non-positive dimension.
+  // Allocates 2 * num_layers tensors on `backend`, in its compute dtype.
+  // InvalidArgument for a non-positive dimension or more than 2^31 slots;
+  // ResourceExhausted if the device is too small.
   static StatusOr<KvCache> Allocate(Backend& backend, const KvCacheShape& shape);
+
+  // Bytes one block takes over all layers, keys and values (num_blocks ignored).
+  static std::size_t BlockBytes(const KvCacheShape& shape, DType dtype);
 
   const KvCacheShape& shape() const { return shape_; }
   int block_size() const { return static_cast<int>(shape_.block_size); }
   std::int64_t num_free_blocks() const { return static_cast<std::int64_t>(free_.size()); }
+  std::size_t num_bytes() const { return num_bytes_; }
 
   Tensor& keys(std::int64_t layer) { return keys_[static_cast<std::size_t>(layer)]; }
   Tensor& values(std::int64_t layer) { return values_[static_cast<std::size_t>(layer)]; }
@@ -60,6 +66,7 @@ class KvCache {
   KvCacheShape shape_;
   std::vector<Tensor> keys_, values_;
   std::vector<std::int32_t> free_;  // a stack: the lowest ids are handed out first
+  std::size_t num_bytes_ = 0;
 };
 
 }  // namespace engine

@@ -2,9 +2,9 @@
 //
 // A step takes n tokens from any number of sequences (prefill chunks and
 // single decode tokens mixed), writes their keys/values into the paged KV
-// cache, attends over each sequence's cached context, and returns float32
-// logits for the tokens the caller asks for (typically the last token of
-// each sequence). Callers own the block tables (KvCache::Reserve before the
+// cache, attends over each sequence's cached context, and returns, for the
+// tokens the caller asks for (typically the last token of each sequence),
+// the argmax of their logits and, where asked, the float32 logits themselves. Callers own the block tables (KvCache::Reserve before the
 // step); see engine/ops/attention_batch.h for the batch layout.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include "engine/model/kv_cache.h"
 #include "engine/model/model_config.h"
 #include "engine/ops/attention_batch.h"
+#include "engine/ops/step_tensors.h"
 #include "engine/status.h"
 
 namespace engine {
@@ -23,18 +24,33 @@ struct ForwardBatch {
   std::vector<std::int32_t> token_ids;  // [n]
   AttentionBatch attention;             // positions, sequences and block tables of the n tokens
   std::vector<std::int32_t> logit_rows; // indices into [0, n) whose logits are returned, in this order
+  // Per logit row: true if the caller needs the row's values (sampling,
+  // penalties, log-probabilities), false if its argmax is enough (greedy).
+  // Empty: every row's values. Rows not asked for stay on the device.
+  std::vector<bool> full_logits;
 };
 
-// Row-major [rows, vocab] float32 logits.
+// The step's results for the requested logit rows: the argmax of every row
+// (computed where the logits are), and the float32 values of the rows asked for.
 struct Logits {
   std::int64_t rows = 0;
   std::int64_t vocab = 0;
-  std::vector<float> values;
+  std::vector<std::int32_t> argmax;  // [rows]: lowest id among the largest logits; NaN never wins
+  std::vector<float> values;         // the full rows, packed in row order
+  std::vector<std::int64_t> value_row;  // [rows]: row r's place in `values`, or -1 if not fetched
 
-  std::span<const float> row(std::int64_t i) const {
-    return std::span<const float>(values).subspan(static_cast<std::size_t>(i * vocab),
-                                                  static_cast<std::size_t>(vocab));
+  bool has_row(std::int64_t r) const { return value_row[static_cast<std::size_t>(r)] >= 0; }
+  // REQUIRES: has_row(r).
+  std::span<const float> row(std::int64_t r) const {
+    return std::span<const float>(values).subspan(
+        static_cast<std::size_t>(value_row[static_cast<std::size_t>(r)] * vocab), static_cast<std::size_t>(vocab));
   }
+};
+
+// Device memory a model holds besides its KV cache.
+struct ModelMemory {
+  std::size_t weights_bytes = 0;
+  std::size_t workspace_bytes = 0;  // activations and step inputs for the largest step (Prepare)
 };
 
 class LanguageModel {
@@ -47,9 +63,17 @@ class LanguageModel {
   // rank's share of the kv heads).
   virtual KvCacheShape CacheShape(std::int64_t num_blocks, std::int64_t block_size) const = 0;
 
+  // Allocates the workspace for steps up to `limits` (replacing an earlier
+  // one). Forward needs it; no step allocates afterwards. ResourceExhausted
+  // if the device is too small.
+  virtual Status Prepare(const StepLimits& limits) = 0;
+
+  virtual ModelMemory memory() const = 0;
+
   // Runs one step. InvalidArgument for an inconsistent batch (token count,
   // positions outside the block tables, a logit row outside [0, n), a token
-  // id outside the vocabulary).
+  // id outside the vocabulary) or one beyond the prepared limits;
+  // FailedPrecondition before Prepare.
   virtual StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) = 0;
 };
 

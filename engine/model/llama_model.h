@@ -3,31 +3,47 @@
 //
 // One step, for n tokens (d = hidden, H/K = this rank's query/kv heads,
 // h = head_dim, F = this rank's intermediate features):
-//   hidden   = embed_tokens[token_ids]                              [n, d]
+//   residual = embed_tokens[token_ids]                              [n, d] F32
 //   per layer:
-//     x      = rms_norm(hidden, input_layernorm)                     [n, d]
-//     q,k,v  = x.Wq^T (+bq), x.Wk^T (+bk), x.Wv^T (+bv)             [n, H, h], [n, K, h] x2
-//     q,k    = rope(q, positions), rope(k, positions)
-//     cache[slot(token)] = k, v                                      (paged KV cache)
-//     attn   = paged_attention(q, cache, 1/sqrt(h))                  [n, H*h]
+//     x      = rms_norm(residual += mlp of the layer before, input_layernorm)
+//     qkv    = x.Wqkv^T                                              [n, (H+2K)h]
+//     q      = rope(q + bq); cache[slot(token)] = rope(k + bk), v + bv   (fused: qkv_rope)
+//     attn   = paged_attention(q, cache, 1/sqrt(h))                  [n, H, h]
 //     o      = all_reduce(attn.Wo^T (+bo))                           [n, d]   (row-parallel)
-//     hidden = hidden + o
-//     x      = rms_norm(hidden, post_attention_layernorm)
-//     mlp    = all_reduce((silu(x.Wg^T) * x.Wu^T).Wd^T)              [n, d]   (row-parallel)
-//     hidden = hidden + mlp
-//   logits   = rms_norm(hidden[logit_rows], norm) . lm_head^T        [rows, V]
+//     x      = rms_norm(residual += o, post_attention_layernorm)
+//     mlp    = all_reduce(silu_mul(x.Wgate_up^T).Wd^T)               [n, d]   (row-parallel)
+//   norm     = rms_norm(residual += mlp, norm)[logit_rows]
+//   logits   = norm . lm_head^T                                      [rows, V] F32, and their argmax
+//
+// In a tensor x pipeline parallel world (model_shard.h) a rank runs its
+// stage: the first stage starts from the embedding, a later one receives
+// (residual, the last MLP output) from the stage before; a stage that is not
+// the last sends them on and returns no logits. The last stage's ranks each
+// compute their vocabulary slice of the logits; their argmax ids and winning
+// values are all-gathered over the tensor group and the best taken (lowest
+// id among ties, as one rank would), and rows asked for in full are
+// all-gathered whole.
 // The only differences between the architectures are config flags (biases,
 // rope scaling, tied embeddings), so there is one implementation.
 //
+// Memory: Prepare allocates a workspace for the largest step (every
+// activation above, [max_tokens, ...], plus the step's index inputs); a step
+// runs on the first n rows of each buffer and allocates nothing. Logits stay
+// on the backend: the argmax of every row comes back, and the values of the
+// rows the caller asks for.
+//
 // Debugging: SetObserver receives every named intermediate (the names in
-// the comment above, prefixed "layers.<i>." inside a layer) as it is
-// computed, so a dump can be compared with a PyTorch run layer by layer.
+// the comment above, prefixed "layers.<i>." inside a layer: input_layernorm,
+// qkv, q_rope, attn, o_proj, post_attention_layernorm, mlp; then norm and
+// logits) as it is computed, as a backend tensor, so a dump can be compared
+// with a PyTorch run layer by layer.
 //
 // Thread safety: one thread at a time (it drives one Backend and one Comm).
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "engine/comm/comm.h"
@@ -40,31 +56,66 @@ namespace engine {
 
 class LlamaModel final : public LanguageModel {
  public:
-  // Loads this rank's weights (rank and world size from `comm`). `backend`
-  // and `comm` must outlive the model.
+  // Loads the shard's weights. `backend` and the communicators must outlive the model.
   static StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelConfig& config, const Checkpoint& checkpoint,
-                                                    Backend& backend, Comm& comm);
+                                                    Backend& backend, const ModelParallelism& parallel);
 
   const ModelConfig& config() const override { return config_; }
   KvCacheShape CacheShape(std::int64_t num_blocks, std::int64_t block_size) const override;
+  Status Prepare(const StepLimits& limits) override;
+  ModelMemory memory() const override;
   StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override;
+
+  // What loading converted (values outside the compute dtype's range).
+  const WeightConversion& conversion() const { return weights_.conversion; }
 
   using Observer = std::function<void(std::string_view name, const Tensor& value)>;
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
 
  private:
-  LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend, Comm& comm);
+  LlamaModel(ModelConfig config, LlamaWeights weights, Tensor inv_freq, Backend& backend,
+             const ModelParallelism& parallel);
 
-  StatusOr<Tensor> Layer(std::int64_t index, const Tensor& hidden, const ForwardBatch& batch,
-                         std::span<const std::int64_t> slots, KvCache& cache);
+  // The activations of the largest step; a step uses their first n rows.
+  struct Workspace {
+    std::optional<StepBuffers> step;
+    Tensor residual;  // [N, d] F32
+    Tensor x;         // [N, d] T: norm outputs
+    Tensor qkv;       // [N, (H + 2K) h] T
+    Tensor q;         // [N, H, h] T: q after bias and rope
+    Tensor attn;      // [N, H, h] T
+    Tensor attention_scratch;  // F32, as the backend asks (Backend::AttentionScratchElements)
+    Tensor delta;     // [N, d] T: o_proj and down_proj outputs, added to the residual by the next norm
+    Tensor gate_up;   // [N, 2F] T
+    Tensor act;       // [N, F] T
+    Tensor last;      // [R, d] T: the normed rows whose logits are wanted
+    Tensor logits;    // [R, V / T] F32: this rank's vocabulary slice
+    Tensor argmax;    // [R] I32, in the slice
+    Tensor winners;   // [R] F32: the argmax's logits
+    // T > 1: the tensor group's argmax ids and winners, and the slices of full rows.
+    Tensor gathered_ids, gathered_winners;  // [T R]
+    Tensor gathered_logits;                 // [T R, V / T] F32
+    std::size_t bytes = 0;
+  };
+
+  // One decoder layer on the step's first n rows: `pending` (the previous
+  // layer's MLP output, or empty) joins the residual in the first norm; the
+  // layer leaves its MLP output in ws.delta.
+  Status Layer(std::int64_t index, std::int64_t n, const Tensor& pending, const StepTensors& step, KvCache& cache);
+  // The last stage's logits for the step's rows, as the caller wants them.
+  StatusOr<Logits> LastStageLogits(const ForwardBatch& batch, const StepTensors& step, Tensor& residual,
+                                   const Tensor& pending);
+  // Copies the rows asked for in full from `rows_by_slice` ([T][R, V/T] in one tensor) to `logits`.
+  Status FetchFullRows(const ForwardBatch& batch, const Tensor& rows_by_slice, Logits& logits);
   void Observe(std::string_view name, const Tensor& value, std::int64_t layer = -1);
 
   ModelConfig config_;
   LlamaWeights weights_;
-  Tensor inv_freq_;  // [head_dim / 2]
+  Tensor inv_freq_;  // [head_dim / 2] F32
   Backend& backend_;
-  Comm& comm_;
+  ModelParallelism parallel_;
   Observer observer_;
+  std::optional<Workspace> ws_;
 };
 
 }  // namespace engine

@@ -11,6 +11,7 @@
 #include "engine/comm/comm.h"
 #include "engine/model/generation_config.h"
 #include "engine/model/language_model.h"
+#include "engine/model/model_shard.h"
 #include "engine/model/tokenizer_config.h"
 #include "engine/ops/backend.h"
 
@@ -21,9 +22,21 @@ struct LoadedModel {
   GenerationConfig generation;  // defaults from generation_config.json
   TokenizerConfig tokenizer;    // bos/eos strings from tokenizer_config.json
   std::vector<std::int32_t> eos_token_ids;  // generation_config.json's, else config.json's
+  // What loading changed in the weights, for the operator: "" or, e.g. for a
+  // BF16 checkpoint served in FP16, how many weights were outside the FP16
+  // range and clamped (WeightConversion::Summary).
+  std::string weight_conversion;
 };
 
-// `backend` and `comm` must outlive the model. Errors name the file.
-StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& comm);
+// The whole model in this process. `backend` and `local` (a world of one)
+// must outlive the model, which is prepared for steps within `limits`
+// (LanguageModel::Prepare). Errors name the file.
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend, Comm& local,
+                                const StepLimits& limits = {});
+
+// This rank's shard of the model (model_shard.h); the communicators must
+// outlive it.
+StatusOr<LoadedModel> LoadModel(const std::filesystem::path& model_dir, Backend& backend,
+                                const ModelParallelism& parallel, const StepLimits& limits = {});
 
 }  // namespace engine

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "engine/model/float16.h"
+#include "engine/ops/host_convert.h"
 #include "engine/model/model_json.h"
 
 namespace engine {
@@ -41,24 +41,6 @@ std::optional<DType> ReadableDType(const std::string& dtype) {
 }
 
 // Converts `count` elements starting at `src` to float.
-void ConvertToFloat(DType dtype, const unsigned char* src, std::size_t count, float* dst) {
-  switch (dtype) {
-    case DType::kF32:
-      std::memcpy(dst, src, count * sizeof(float));
-      return;
-    case DType::kF16:
-    case DType::kBF16:
-      for (std::size_t i = 0; i < count; ++i) {
-        std::uint16_t bits;
-        std::memcpy(&bits, src + 2 * i, 2);
-        dst[i] = dtype == DType::kF16 ? HalfToFloat(bits) : BFloat16ToFloat(bits);
-      }
-      return;
-    case DType::kI32:
-      return;  // never a readable safetensors dtype here
-  }
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::filesystem::path& path) {
@@ -156,8 +138,8 @@ const SafetensorsTensor* SafetensorsFile::Find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
-StatusOr<std::vector<float>> SafetensorsFile::ReadRows(const SafetensorsTensor& t, std::int64_t row_begin,
-                                                       std::int64_t row_end) const {
+StatusOr<HostMatrix> SafetensorsFile::RowsView(const SafetensorsTensor& t, std::int64_t row_begin,
+                                               std::int64_t row_end) const {
   const std::string where = path_ + ": tensor " + t.name;
   if (!t.dtype) {
     return cluster::UnimplementedError(where + ": dtype " + t.dtype_name +
@@ -170,14 +152,12 @@ StatusOr<std::vector<float>> SafetensorsFile::ReadRows(const SafetensorsTensor& 
   }
   const std::int64_t row_size = rows == 0 ? 0 : NumElements(t.shape) / rows;
   const std::size_t element_bytes = DTypeSize(*t.dtype);
-  std::vector<float> out(static_cast<std::size_t>((row_end - row_begin) * row_size));
   const unsigned char* src = data_ + t.begin + static_cast<std::size_t>(row_begin * row_size) * element_bytes;
-  ConvertToFloat(*t.dtype, src, out.size(), out.data());
-  return out;
+  return HostMatrix{src, *t.dtype, row_end - row_begin, row_size, row_size};
 }
 
-StatusOr<std::vector<float>> SafetensorsFile::ReadColumns(const SafetensorsTensor& t, std::int64_t col_begin,
-                                                          std::int64_t col_end) const {
+StatusOr<HostMatrix> SafetensorsFile::ColumnsView(const SafetensorsTensor& t, std::int64_t col_begin,
+                                                  std::int64_t col_end) const {
   const std::string where = path_ + ": tensor " + t.name;
   if (!t.dtype) {
     return cluster::UnimplementedError(where + ": dtype " + t.dtype_name +
@@ -192,14 +172,30 @@ StatusOr<std::vector<float>> SafetensorsFile::ReadColumns(const SafetensorsTenso
     return InvalidArgumentError(where + ": columns [" + std::to_string(col_begin) + ", " + std::to_string(col_end) +
                                 ") are outside shape " + ShapeToString(t.shape));
   }
-  const std::int64_t width = col_end - col_begin;
-  const std::size_t element_bytes = DTypeSize(*t.dtype);
-  std::vector<float> out(static_cast<std::size_t>(rows * width));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const unsigned char* src = data_ + t.begin + static_cast<std::size_t>(r * cols + col_begin) * element_bytes;
-    ConvertToFloat(*t.dtype, src, static_cast<std::size_t>(width), out.data() + r * width);
-  }
+  const unsigned char* src = data_ + t.begin + static_cast<std::size_t>(col_begin) * DTypeSize(*t.dtype);
+  return HostMatrix{src, *t.dtype, rows, col_end - col_begin, cols};
+}
+
+namespace {
+
+std::vector<float> ToFloats(const HostMatrix& m) {
+  std::vector<float> out(static_cast<std::size_t>(m.num_elements()));
+  ConvertHostMatrix(m, DType::kF32, out.data());
   return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<float>> SafetensorsFile::ReadRows(const SafetensorsTensor& t, std::int64_t row_begin,
+                                                       std::int64_t row_end) const {
+  CLUSTER_ASSIGN_OR_RETURN(HostMatrix m, RowsView(t, row_begin, row_end));
+  return ToFloats(m);
+}
+
+StatusOr<std::vector<float>> SafetensorsFile::ReadColumns(const SafetensorsTensor& t, std::int64_t col_begin,
+                                                          std::int64_t col_end) const {
+  CLUSTER_ASSIGN_OR_RETURN(HostMatrix m, ColumnsView(t, col_begin, col_end));
+  return ToFloats(m);
 }
 
 }  // namespace engine

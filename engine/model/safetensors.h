@@ -58,6 +58,18 @@ class SafetensorsFile {
   const SafetensorsTensor* Find(const std::string& name) const;
   const std::map<std::string, SafetensorsTensor>& tensors() const { return tensors_; }
 
+  // Rows [row_begin, row_end) of the tensor in its stored dtype, as a view
+  // into the mapped file (valid while this file lives), where a row is the
+  // tensor seen as [shape[0], everything else] (a 1-D tensor's rows are its
+  // elements). InvalidArgument if the range is outside [0, shape[0]),
+  // Unimplemented for an unreadable dtype.
+  StatusOr<HostMatrix> RowsView(const SafetensorsTensor& tensor, std::int64_t row_begin, std::int64_t row_end) const;
+
+  // Columns [col_begin, col_end) of a 2-D tensor [rows, cols] in its stored
+  // dtype, as a strided view into the mapped file.
+  StatusOr<HostMatrix> ColumnsView(const SafetensorsTensor& tensor, std::int64_t col_begin,
+                                   std::int64_t col_end) const;
+
   // Elements [row_begin * row_size, row_end * row_size) as float32, where a
   // row is the tensor seen as [shape[0], everything else] (a 1-D tensor's rows
   // are its elements). InvalidArgument if the range is outside [0, shape[0]),

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/files.h"
-#include "engine/model/float16.h"
+#include "engine/ops/float16.h"
 #include "engine/model/model_json.h"
 
 namespace engine {

@@ -44,6 +44,28 @@ Status ValidateAttentionBatch(const AttentionBatch& batch, std::int64_t num_bloc
                                   " but its block table has " + std::to_string(table.size()) + " blocks");
     }
   }
+  // Each sequence's tokens: one contiguous run at consecutive positions.
+  std::vector<bool> seen(batch.block_tables.size(), false);
+  for (std::size_t i = 0; i < batch.positions.size(); ++i) {
+    const std::int32_t seq = batch.token_seq[i];
+    const bool continues = i > 0 && batch.token_seq[i - 1] == seq;
+    if (continues && batch.positions[i] != batch.positions[i - 1] + 1) {
+      return InvalidArgumentError("attention batch: token " + std::to_string(i) + " of sequence " +
+                                  std::to_string(seq) + " is at position " + std::to_string(batch.positions[i]) +
+                                  " after position " + std::to_string(batch.positions[i - 1]) +
+                                  "; a sequence's tokens must be at consecutive positions");
+    }
+    if (!continues && seen[static_cast<std::size_t>(seq)]) {
+      return InvalidArgumentError("attention batch: the tokens of sequence " + std::to_string(seq) +
+                                  " are not contiguous (token " + std::to_string(i) + ")");
+    }
+    seen[static_cast<std::size_t>(seq)] = true;
+  }
+  for (std::size_t s = 0; s < seen.size(); ++s) {
+    if (!seen[s]) {
+      return InvalidArgumentError("attention batch: sequence " + std::to_string(s) + " has no tokens in the step");
+    }
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,9 @@
 // KvSlots(batch)), then attends; earlier positions must already be in the
 // cache from earlier steps. This is what lets a continuous-batching scheduler
 // mix sequences of different lengths in one step.
+//
+// A sequence's tokens in a step are contiguous and at consecutive positions
+// (a prefill chunk, or one decode token): kernels tile queries by sequence.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +42,9 @@ struct AttentionBatch {
 
 // Checks the batch against a cache of `num_blocks` blocks: equal token
 // counts, sequence indices in range, non-negative positions, every position
-// covered by its sequence's block table, block ids in [0, num_blocks).
+// covered by its sequence's block table, block ids in [0, num_blocks), each
+// sequence's tokens contiguous at consecutive positions, every sequence with
+// at least one token.
 // InvalidArgument naming the first offending token or block otherwise.
 Status ValidateAttentionBatch(const AttentionBatch& batch, std::int64_t num_blocks);
 

@@ -121,7 +121,7 @@ void ContinuousBatch::Run(const StepPlan& plan) {
   const std::vector<const ScheduledChunk*> sampled = SampledChunks(plan);
   for (std::size_t r = 0; r < sampled.size(); ++r) {
     Sequence* seq = sampled[r]->seq;
-    const bool done = seq->AcceptToken(logits->row(static_cast<std::int64_t>(r)), eos_token_ids_);
+    const bool done = seq->AcceptToken(*logits, static_cast<std::int64_t>(r), eos_token_ids_);
     ++metrics_.generated_tokens;
     if (!seq->first_token_seen) {
       seq->first_token_seen = true;

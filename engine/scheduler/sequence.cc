@@ -40,12 +40,16 @@ void Sequence::Flush() {
 }
 
 // The order of checks is engine::Generate's (generator.cc); keep them equal.
-bool Sequence::AcceptToken(std::span<const float> raw_logits, const std::vector<std::int32_t>& eos_token_ids) {
-  row_.assign(raw_logits.begin(), raw_logits.end());
-  const std::span<const std::int32_t> all(tokens_);
-  const std::int32_t token = sampler_.Sample(row_, params_, all.first(static_cast<std::size_t>(prompt_len_)),
-                                             all.subspan(static_cast<std::size_t>(prompt_len_)));
-  if (params_.logprobs) pending_.logprobs.push_back(ComputeLogprobs(raw_logits, token, *params_.logprobs));
+bool Sequence::AcceptToken(const Logits& logits, std::int64_t row, const std::vector<std::int32_t>& eos_token_ids) {
+  std::int32_t token = logits.argmax[static_cast<std::size_t>(row)];
+  if (NeedsLogitValues(params_)) {
+    const std::span<const float> raw_logits = logits.row(row);
+    row_.assign(raw_logits.begin(), raw_logits.end());
+    const std::span<const std::int32_t> all(tokens_);
+    token = sampler_.Sample(row_, params_, all.first(static_cast<std::size_t>(prompt_len_)),
+                            all.subspan(static_cast<std::size_t>(prompt_len_)));
+    if (params_.logprobs) pending_.logprobs.push_back(ComputeLogprobs(raw_logits, token, *params_.logprobs));
+  }
   tokens_.push_back(token);
   pending_.token_ids.push_back(token);
 

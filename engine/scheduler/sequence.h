@@ -58,11 +58,13 @@ class Sequence {
   void SetDecoderIfNone(std::unique_ptr<TokenTextDecoder> decoder);
   bool has_decoder() const { return decoder_ != nullptr; }
 
-  // Samples the next token from `raw_logits` (the model's row for the last
-  // token), records it in the pending update and applies the finish rules.
-  // Returns true when the sequence has finished (then the pending update is
-  // its final one, status OK).
-  bool AcceptToken(std::span<const float> raw_logits, const std::vector<std::int32_t>& eos_token_ids);
+  // Chooses the next token from row `row` of the step's logits (the model's
+  // row for this sequence's last token: its argmax, or its values when the
+  // sampling parameters need them, NeedsLogitValues), records it in the
+  // pending update and applies the finish rules. Returns true when the
+  // sequence has finished (then the pending update is its final one, status OK).
+  // REQUIRES: logits.has_row(row) if NeedsLogitValues(params()).
+  bool AcceptToken(const Logits& logits, std::int64_t row, const std::vector<std::int32_t>& eos_token_ids);
 
   // Ends the sequence with `status` (OK for a natural finish): its next
   // Deliver is the final update.

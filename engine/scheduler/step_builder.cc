@@ -18,7 +18,10 @@ ForwardBatch BuildForwardBatch(const StepPlan& plan, int block_size) {
       batch.attention.token_seq.push_back(seq_index);
       batch.attention.positions.push_back(static_cast<std::int32_t>(p));
     }
-    if (chunk.samples) batch.logit_rows.push_back(static_cast<std::int32_t>(batch.token_ids.size() - 1));
+    if (chunk.samples) {
+      batch.logit_rows.push_back(static_cast<std::int32_t>(batch.token_ids.size() - 1));
+      batch.full_logits.push_back(NeedsLogitValues(chunk.seq->params()));
+    }
   }
   return batch;
 }

@@ -4,7 +4,8 @@
 // `start + j` of its chunk's sequence, at position start + j. Each scheduled
 // sequence contributes its block table once. A logit row is requested for
 // the last token of every chunk that samples, in chunk order, so logits row
-// r belongs to SampledChunks(plan)[r].
+// r belongs to SampledChunks(plan)[r]; its values come back only if the
+// sequence's sampling needs them (NeedsLogitValues).
 //
 // Thread safety: pure functions.
 #pragma once

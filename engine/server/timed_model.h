@@ -32,6 +32,8 @@ class TimedModel final : public LanguageModel {
   KvCacheShape CacheShape(std::int64_t num_blocks, std::int64_t block_size) const override {
     return model_.CacheShape(num_blocks, block_size);
   }
+  Status Prepare(const StepLimits& limits) override { return model_.Prepare(limits); }
+  ModelMemory memory() const override { return model_.memory(); }
   StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override;
 
   ModelTiming timing() const;

@@ -18,5 +18,7 @@ Subcommand AddGenerateCommand(CLI::App& parent);     // generate_command.cc
 Subcommand AddTokenizeCommand(CLI::App& parent);     // tokenize_command.cc
 Subcommand AddRenderChatCommand(CLI::App& parent);   // render_chat_command.cc
 Subcommand AddServeCommand(CLI::App& parent);        // serve_command.cc
+Subcommand AddProbeCommand(CLI::App& parent);        // probe_command.cc
+Subcommand AddBenchCommCommand(CLI::App& parent);    // bench_comm_command.cc
 
 }  // namespace engine::tools

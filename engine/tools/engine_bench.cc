@@ -17,10 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/backends/cpu/cpu_backend.h"
-#include "engine/comm/local_comm.h"
 #include "engine/generate/generator.h"
-#include "engine/model/load_model.h"
+#include "engine/tools/command_support.h"
+#include "engine/tools/engine_setup.h"
 
 namespace {
 
@@ -69,23 +68,20 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  CpuBackend backend;
-  LocalComm comm;
-  auto loaded = LoadModel(dir, backend, comm);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "engine-bench: %s\n", loaded.status().message().c_str());
-    return 1;
-  }
-  LanguageModel& model = *loaded->model;
+  tools::EngineOptions options;  // the CPU, float32
+  options.max_batch_tokens = prompt_tokens;
+  options.max_running_sequences = 1;
+  options.kv_cache_blocks = (prompt_tokens + decode_tokens + 1 + 15) / 16;
+  std::unique_ptr<tools::Engine> engine;
+  if (int code = tools::StartEngine(dir, options, engine); code != tools::kExitOk) return code;
+  LanguageModel& model = *engine->loaded.model;
   const ModelConfig& config = model.config();
   if (prompt_tokens + decode_tokens > config.max_position_embeddings) {
     std::fprintf(stderr, "engine-bench: %d + %d tokens exceed max_position_embeddings %lld\n", prompt_tokens,
                  decode_tokens, static_cast<long long>(config.max_position_embeddings));
     return 2;
   }
-  const std::int64_t blocks = (prompt_tokens + decode_tokens + 15) / 16;
-  auto cache = KvCache::Allocate(backend, model.CacheShape(blocks, 16));
-  if (!cache.ok()) return 1;
+  KvCache* cache = &*engine->cache;
 
   std::vector<std::int32_t> prompt;
   for (int i = 0; i < prompt_tokens; ++i) prompt.push_back(static_cast<std::int32_t>((i * 7919 + 13) % config.vocab_size));

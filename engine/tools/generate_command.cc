@@ -17,17 +17,17 @@
 #include <memory>
 #include <string>
 
-#include "engine/backends/cpu/cpu_backend.h"
 #include "engine/chat/chat_template.h"
-#include "engine/comm/local_comm.h"
-#include "engine/model/load_model.h"
+#include "engine/model/model_config.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
+#include "engine/tools/engine_setup.h"
 
 namespace engine::tools {
 namespace {
 
-constexpr std::int64_t kBlockSize = 16;
+// Prompt tokens per prefill step (GenerateOptions::prefill_chunk).
+constexpr std::int64_t kPrefillChunk = 512;
 
 struct GenerateFlags {
   std::string model;
@@ -43,6 +43,7 @@ struct GenerateFlags {
   int logprobs = 0;
   bool json = false;
   bool ignore_eos = false;
+  EngineOptions engine;  // --device, --dtype, ...
   // Which optional flags were given.
   CLI::Option *prompt_opt = nullptr, *ids_opt = nullptr, *temperature_opt = nullptr, *top_p_opt = nullptr,
               *top_k_opt = nullptr, *seed_opt = nullptr, *logprobs_opt = nullptr, *repetition_opt = nullptr;
@@ -114,29 +115,38 @@ int RunGenerate(const GenerateFlags& f) {
   }
   if (prompt.empty()) return UsageError("generate: the prompt is empty");
 
-  CpuBackend backend;
-  LocalComm comm;
-  auto loaded = LoadModel(dir, backend, comm);
-  if (!loaded.ok()) return Failure(loaded.status());
-  LanguageModel& model = *loaded->model;
+  auto config = LoadModelConfig(dir);
+  if (!config.ok()) return Failure(config.status());
   for (std::int32_t id : prompt) {
-    if (id >= model.config().vocab_size) {
+    if (id >= config->vocab_size) {
       return UsageError("generate: prompt token id " + std::to_string(id) + " is outside the vocabulary of " +
-                        std::to_string(model.config().vocab_size));
+                        std::to_string(config->vocab_size));
     }
   }
-  const SamplingParams params = BuildParams(f, loaded->generation);
+  auto generation = LoadGenerationConfig(dir);
+  if (!generation.ok()) return Failure(generation.status());
+  const SamplingParams params = BuildParams(f, *generation);
   if (Status s = ValidateSamplingParams(params); !s.ok()) return UsageError("generate: " + s.message());
 
-  const std::int64_t positions = std::min<std::int64_t>(model.config().max_position_embeddings,
+  // One sequence: steps of up to kPrefillChunk tokens, a KV cache of exactly its positions.
+  EngineOptions engine_options = f.engine;
+  const std::int64_t positions = std::min<std::int64_t>(config->max_position_embeddings,
                                                         static_cast<std::int64_t>(prompt.size()) + params.max_tokens);
-  auto cache = KvCache::Allocate(backend, model.CacheShape((positions + kBlockSize - 1) / kBlockSize, kBlockSize));
-  if (!cache.ok()) return Failure(cache.status());
+  engine_options.max_batch_tokens = std::min(kPrefillChunk, static_cast<std::int64_t>(prompt.size()));
+  engine_options.max_running_sequences = 1;
+  if (engine_options.kv_cache_blocks == 0) {
+    engine_options.kv_cache_blocks = (positions + engine_options.block_size - 1) / std::max<std::int64_t>(1, engine_options.block_size);
+  }
+  std::unique_ptr<Engine> engine;
+  if (int code = StartEngine(dir, engine_options, engine); code != kExitOk) return code;
+  LanguageModel& model = *engine->loaded.model;
+  KvCache* cache = &*engine->cache;
 
   std::unique_ptr<TokenizerTextDecoder> decoder;
   if (tokenizer) decoder = std::make_unique<TokenizerTextDecoder>(*tokenizer);
   GenerateOptions options;
-  options.eos_token_ids = loaded->eos_token_ids;
+  options.eos_token_ids = engine->loaded.eos_token_ids;
+  options.prefill_chunk = engine_options.max_batch_tokens;
   options.decoder = decoder.get();
   if (!f.json) {
     options.on_text = [](std::string_view text) {
@@ -192,6 +202,7 @@ Subcommand AddGenerateCommand(CLI::App& parent) {
   f.logprobs_opt = app->add_option("--logprobs", f.logprobs, "Report log-probabilities of the top N tokens");
   app->add_flag("--ignore-eos", f.ignore_eos, "Keep generating through end-of-sequence tokens");
   app->add_flag("--json", f.json, "Print a JSON report instead of streaming text");
+  AddEngineFlags(app, f.engine, "Device");
   return {app, [flags] { return RunGenerate(*flags); }};
 }
 

@@ -4,6 +4,10 @@
 //   infer-engine tokenize    --model DIR [--json-lines] [--add-special] [--decode]   (lines on stdin)
 //   infer-engine render-chat --model DIR                                            (JSON on stdin)
 //   infer-engine serve       --model DIR [--host ADDR] [--port N] [--api-key-file F] (OpenAI HTTP API)
+//   infer-engine probe       [--device cuda[:N]] [--json]                          (can the engine open the GPU?)
+//   infer-engine bench-comm  --world-size N --rank R --tensor-parallel T --pipeline-parallel P
+//                            --rendezvous ADDRESS:PORT [--json]               (collective bandwidth)
+// generate and serve take --device cpu|cuda[:N] and --dtype (engine_setup.h).
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
 // --help exits 0, a usage error 2; each subcommand returns its own code
@@ -19,10 +23,11 @@
 
 int main(int argc, char** argv) {
   using namespace engine::tools;
-  CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU"};
+  CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU or an NVIDIA GPU"};
   app.require_subcommand(1);
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
-                                               AddRenderChatCommand(app), AddServeCommand(app)};
+                                               AddRenderChatCommand(app), AddServeCommand(app),
+                                               AddProbeCommand(app), AddBenchCommCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

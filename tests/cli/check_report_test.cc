@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "cli/lifecycle/check_report.h"
+#include "cli/lifecycle/check_rules.h"
 #include "common/inventory/loader.h"
+#include "skip.h"
 
 using namespace cluster;
 using namespace cluster::cli;
@@ -51,7 +53,7 @@ control::GpuFacts T4(int index) {
   g.memory_used_bytes = 3 * kMiB;
   g.memory_free_bytes = 15357 * kMiB;
   g.compute_capability = "7.5";
-  g.driver_version = "535.104.05";
+  g.driver_version = "580.95.05";
   return g;
 }
 
@@ -136,13 +138,15 @@ TEST_CASE("A healthy cluster passes every row and fixes each host's interface fo
   CHECK_FALSE(report.failed());
   CHECK(Row(report, "gpu1", "gpu", "count").detail == "4 x Tesla T4");
   CHECK(Row(report, "gpu1", "gpu", "memory").detail == "15.0 GiB per GPU, least free 15.0 GiB (GPU 0)");
-  CHECK(Row(report, "gpu1", "gpu", "driver").detail == "535.104.05");
+  const std::string cuda = check::EngineCudaRuntime();
+  CHECK(Row(report, "gpu1", "gpu", "driver").detail ==
+        (cuda.empty() ? "580.95.05" : "580.95.05 (the engine's CUDA " + cuda + " runtime needs 580 or newer)"));
   CHECK(Row(report, "gpu1", "network", "interface").detail == "eth0 10.0.0.11/24, MTU 1500, 25 Gb/s");
   CHECK(Row(report, "gpu2", "network", "reach gpu1").detail == "clusterd on gpu1 answers in 1 ms from 10.0.0.12");
   CHECK(Row(report, "", "network", "subnet").detail == "one subnet: 10.0.0.0/24");
   CHECK(Row(report, "", "network", "mtu").detail == "MTU 1500 on every host");
   CHECK(Row(report, "", "model", "m").detail == "the same files on every host (manifest 0123456789ab)");
-  CHECK(Row(report, "", "gpu", "driver").detail == "driver 535.104.05 on every host");
+  CHECK(Row(report, "", "gpu", "driver").detail == "driver 580.95.05 on every host");
   CHECK(report.network.at("gpu2").interface == "eth0");
   CHECK(report.network.at("gpu2").address == "10.0.0.12");
   CHECK(report.EnvFor("gpu2") == std::map<std::string, std::string>{{"GLOO_SOCKET_IFNAME", "eth0"},
@@ -250,13 +254,61 @@ TEST_CASE("float16 on compute capability 7.5 passes and shows the capability") {
   CHECK(row.detail == "7.5 (float16)");
 }
 
+TEST_CASE("For the engine on GPUs, a driver older than the engine's CUDA runtime needs fails with the version needed") {
+  const std::string cuda = check::EngineCudaRuntime();
+  if (cuda.empty()) cluster::testing::SkipTest("this build's engine has no CUDA backend, so no driver is needed");
+  auto hosts = HealthyPair();
+  for (auto& g : hosts[1].facts->gpus) g.driver_version = "535.104.05";
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
+  CHECK(report.failed());
+  const CheckRow row = Row(report, "gpu2", "gpu", "driver");
+  CHECK(row.verdict == Verdict::kFail);
+  CHECK(row.detail == "NVIDIA driver 535.104.05 is too old for the engine's CUDA " + cuda +
+                          " runtime, which needs driver 580 or newer");
+  CHECK(row.fix == "install NVIDIA driver 580 or newer on gpu2 (the engine brings its CUDA runtime; only the driver "
+                   "comes from the host)");
+  CHECK(Row(report, "gpu1", "gpu", "driver").verdict == Verdict::kPass);
+  // vLLM brings its own CUDA in its image: the engine's rule does not apply.
+  const CheckReport vllm = EvaluateCheck(
+      Load(TwoHosts("", "kind: vllm-docker, vllm_docker: {image: vllm/vllm-openai:v0.8.5}")), hosts);
+  CHECK(Row(vllm, "gpu2", "gpu", "driver").verdict == Verdict::kPass);
+  CHECK(Row(vllm, "gpu2", "gpu", "driver").detail == "535.104.05");
+}
+
+TEST_CASE("The engine's own probe on each host passes when it opens the GPU and fails with its reason otherwise") {
+  auto hosts = HealthyPair();
+  control::EngineDeviceFacts opened;
+  opened.ok = true;
+  opened.device = "cuda:0";
+  opened.name = "Tesla T4";
+  opened.compute_capability = "7.5";
+  opened.driver_cuda = "13.0";
+  opened.runtime_cuda = "13.0";
+  hosts[0].facts->engine_device = opened;
+  control::EngineDeviceFacts refused;
+  refused.device = "cuda";
+  refused.error = "no NVIDIA GPU found (no CUDA-capable device is detected); check the GPUs and driver with "
+                  "nvidia-smi, or use --device cpu";
+  hosts[1].facts->engine_device = refused;
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
+  const CheckRow ok = Row(report, "gpu1", "gpu", "engine");
+  CHECK(ok.verdict == Verdict::kPass);
+  CHECK(ok.detail == "the engine opens cuda:0 (Tesla T4, compute capability 7.5; CUDA 13.0 runtime on a driver for "
+                     "CUDA 13.0)");
+  const CheckRow failed = Row(report, "gpu2", "gpu", "engine");
+  CHECK(failed.verdict == Verdict::kFail);
+  CHECK(failed.detail == "the engine cannot open the GPU: " + refused.error);
+  CHECK(failed.fix == "fix the GPU or driver on gpu2 until `infer-engine probe --device cuda` succeeds there, or set "
+                      "runtime.engine.device: cpu");
+}
+
 TEST_CASE("Different driver versions across hosts warn and list each host's version") {
   auto hosts = HealthyPair();
-  for (auto& g : hosts[1].facts->gpus) g.driver_version = "550.54.15";
+  for (auto& g : hosts[1].facts->gpus) g.driver_version = "580.126.09";
   const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
   const CheckRow row = Row(report, "", "gpu", "driver");
   CHECK(row.verdict == Verdict::kWarn);
-  CHECK(row.detail == "driver versions differ: gpu1 535.104.05, gpu2 550.54.15");
+  CHECK(row.detail == "driver versions differ: gpu1 580.95.05, gpu2 580.126.09");
   CHECK(row.fix ==
         "install one NVIDIA driver version on every host: ranks on different drivers may not agree on NCCL and "
         "CUDA features");

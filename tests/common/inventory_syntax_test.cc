@@ -120,6 +120,8 @@ TEST_CASE("The environment a request may set is an allow-list of prefixes, never
   CHECK(CheckAllowedEnvName("VLLM_LOGGING_LEVEL").ok());
   CHECK(CheckAllowedEnvName("NCCL_SOCKET_IFNAME").ok());
   CHECK(CheckAllowedEnvName("OMP_NUM_THREADS").ok());
+  CHECK(CheckAllowedEnvName("INFER_ENGINE_RENDEZVOUS_TOKEN").ok());  // by name, not by prefix
+  CHECK_FALSE(CheckAllowedEnvName("INFER_ENGINE_OTHER").ok());
   CHECK_FALSE(CheckAllowedEnvName("NCCL_").ok());  // a prefix alone names nothing
   CHECK_FALSE(CheckAllowedEnvName("LD_PRELOAD").ok());
   CHECK_FALSE(CheckAllowedEnvName("PYTHONPATH").ok());

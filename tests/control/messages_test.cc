@@ -353,9 +353,13 @@ TEST_CASE("An env map holds at most 64 entries, each on the allow-list of variab
   body["ranks"][0]["env"] = json{{"LD_PRELOAD", "/tmp/x.so"}};
   CHECK(DecodeError("start", body) ==
         "start.ranks[0].env: 'LD_PRELOAD' is not one of the variables a request may set (NCCL_*, GLOO_*, CUDA_*, "
-        "NVIDIA_*, TORCH_*, PYTORCH_*, OMP_*, MKL_*, HF_*, TRANSFORMERS_*, TOKENIZERS_*, RAY_*, VLLM_*); the "
-        "loader's (LD_*) and the like never are");
-  for (const char* refused : {"LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH", "BASH_ENV", "NCCL_", "HOME"}) {
+        "NVIDIA_*, TORCH_*, PYTORCH_*, OMP_*, MKL_*, HF_*, TRANSFORMERS_*, TOKENIZERS_*, RAY_*, VLLM_*, "
+        "INFER_ENGINE_RENDEZVOUS_TOKEN); the loader's (LD_*) and the like never are");
+  // What `clusterctl up` sets for a multi-rank engine world passes.
+  body["ranks"][0]["env"] = json{{"INFER_ENGINE_RENDEZVOUS_TOKEN", "0123abcd"}, {"GLOO_SOCKET_IFNAME", "eth0"}};
+  CHECK(DecodeError("start", body).empty());
+  for (const char* refused : {"LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH", "BASH_ENV", "NCCL_", "HOME",
+                              "INFER_ENGINE_OTHER"}) {
     body["ranks"][0]["env"] = json{{refused, "x"}};
     CHECK_FALSE(DecodeError("start", body).empty());
   }

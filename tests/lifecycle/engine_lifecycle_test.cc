@@ -1,12 +1,15 @@
 // The cluster lifecycle with the bundled engine on the CPU: hosts are
 // network namespaces with real sshd, clusterctl installs and starts real
 // agents over SSH, the agents run real engine ranks, and the npm `openai`
-// client asks the endpoint. Faults: a killed rank, a killed agent, a world
-// the engine cannot serve yet, an unreachable host, a wrong interface, and
+// client asks the endpoint. A world of four ranks (TP2 x PP2 over the two
+// hosts) gives the one-rank answer. Faults: a killed rank (of one, and of
+// four), a killed agent, an unreachable host, a wrong interface, and
 // clients without the cluster's certificate.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 
 #include <catch2/catch.hpp>
@@ -184,23 +187,48 @@ TEST_CASE("a killed agent shows as unreachable in status and up starts it again"
   CHECK(again.err.find("h2: agent replaced") != std::string::npos);
 }
 
-TEST_CASE("a world of two engine ranks fails check and up --force reports the rank's refusal and leaves nothing",
+TEST_CASE("2 hosts x TP2 x PP2 on CPU serve the one-rank answer, a killed rank stops all four and status names it",
           "[lifecycle][hosts]") {
   LifecycleFixture f({.hosts = 2});
-  f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2));
+  // The answer of one rank, to compare with.
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
   f.Push();
+  REQUIRE(f.Clusterctl({"up"}).exit_code == 0);
+  Run one = f.Node("cluster_chat.mjs", {kEndpoint, "demo"});
+  INFO(one.out << one.err);
+  REQUIRE(one.exit_code == 0);
+  const std::string one_rank_answer = one.json["answer"].get<std::string>();
+  REQUIRE(f.Clusterctl({"down"}).exit_code == 0);
 
+  // Four ranks: stage 0 (ranks 0 and 1) on h1, stage 1 (ranks 2 and 3) on h2.
+  f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2, /*tensor_parallel=*/2));
   Run up = f.Clusterctl({"up"});
-  CHECK(up.exit_code == 1);
-  CHECK(up.err.find("serves a world of one rank") != std::string::npos);
-  CHECK(up.err.find("check failed: fix the failures above, or pass --force to start anyway") != std::string::npos);
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  CHECK(up.err.find("h1: started rank 0, rank 1") != std::string::npos);
+  CHECK(up.err.find("h2: started rank 2, rank 3") != std::string::npos);
+  Run four = f.Node("cluster_chat.mjs", {kEndpoint, "demo"});
+  INFO(four.out << four.err);
+  REQUIRE(four.exit_code == 0);
+  CHECK(four.json["answer"].get<std::string>() == one_rank_answer);
 
-  Run forced = f.Clusterctl({"up", "--force"});
-  INFO(forced.out << forced.err);
-  CHECK(forced.exit_code == 1);
-  CHECK(forced.err.find("every rank and container was stopped") != std::string::npos);
-  CHECK(forced.err.find("this engine serves a world of one rank; got 2 (tensor_parallel 1 x pipeline_parallel 2)") !=
+  Run status = f.Clusterctl({"status", "--json"});
+  std::vector<long> pids = {UnitPid(status.json, "h1", "rank 0"), UnitPid(status.json, "h1", "rank 1"),
+                            UnitPid(status.json, "h2", "rank 2"), UnitPid(status.json, "h2", "rank 3")};
+  for (long pid : pids) CHECK(Alive(pid));
+  Run logs = f.Clusterctl({"logs", "--rank", "2", "--tail", "5"});
+  CHECK(logs.out.find("h2 rank 2 | infer-engine: rank 2 (stage 1 of 2, tensor-parallel rank 0 of 2, layers 3-5)") !=
         std::string::npos);
+
+  ::kill(static_cast<pid_t>(pids[2]), SIGKILL);
+  REQUIRE(WaitUntil(10, [&] {
+    status = f.Clusterctl({"status", "--json"});
+    return status.json.is_object() && status.json["failure"].is_object();
+  }));
+  CHECK(status.json["failure"]["host"] == "h2");
+  CHECK(status.json["failure"]["unit"] == "rank 2");
+  CHECK(status.json["failure"]["message"] == "was killed by signal 9");
+  CHECK(WaitUntil(10, [&] { return std::none_of(pids.begin(), pids.end(), Alive); }));  // the gang stops
 
   Run down = f.Clusterctl({"down", "--json"});
   CHECK(down.exit_code == 0);

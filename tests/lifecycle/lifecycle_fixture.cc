@@ -36,11 +36,11 @@ LifecycleFixture::~LifecycleFixture() {
   if (!inventory_.empty()) (void)cluster_->RunOnOperator({CLUSTERCTL_BIN, "down", "--purge", "-f", inventory_.string()});
 }
 
-std::string LifecycleFixture::EngineRuntime(int pipeline_parallel) {
+std::string LifecycleFixture::EngineRuntime(int pipeline_parallel, int tensor_parallel) {
   return fmt::format(
-      "runtime:\n  kind: engine\n  model: demo\n  tensor_parallel: 1\n  pipeline_parallel: {}\n  dtype: float32\n"
+      "runtime:\n  kind: engine\n  model: demo\n  tensor_parallel: {}\n  pipeline_parallel: {}\n  dtype: float32\n"
       "  port: 8000\n  engine:\n    device: cpu\n",
-      pipeline_parallel);
+      tensor_parallel, pipeline_parallel);
 }
 
 void LifecycleFixture::WriteInventory(const std::string& runtime_yaml, const std::string& network_yaml,

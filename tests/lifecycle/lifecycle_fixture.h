@@ -41,7 +41,7 @@ class LifecycleFixture {
   void WriteInventory(const std::string& runtime_yaml, const std::string& network_yaml = "",
                       const std::string& images_yaml = "", int gpus_per_host = 0);
   // The engine runtime on the CPU with tensor_parallel x pipeline_parallel.
-  static std::string EngineRuntime(int pipeline_parallel = 1);
+  static std::string EngineRuntime(int pipeline_parallel = 1, int tensor_parallel = 1);
 
   // `clusterctl ARGS... -f INVENTORY` in the operator namespace.
   Run Clusterctl(const std::vector<std::string>& args);

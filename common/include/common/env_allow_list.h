@@ -25,8 +25,13 @@ inline constexpr std::string_view kAllowedEnvPrefixes[] = {
     "HF_",   "TRANSFORMERS_", "TOKENIZERS_", "RAY_", "VLLM_",
 };
 
-// OK when `name` is [A-Z_][A-Z0-9_]*, starts with an allowed prefix and is
-// not VLLM_API_KEY; else InvalidArgument saying why, e.g.
+// Names allowed as they are: INFER_ENGINE_RENDEZVOUS_TOKEN, the job's
+// rendezvous token that `clusterctl up` makes for a multi-rank engine world
+// and every rank reads from its environment (never argv, which `ps` shows).
+inline constexpr std::string_view kAllowedEnvNames[] = {"INFER_ENGINE_RENDEZVOUS_TOKEN"};
+
+// OK when `name` is [A-Z_][A-Z0-9_]*, starts with an allowed prefix or is an
+// allowed name, and is not VLLM_API_KEY; else InvalidArgument saying why, e.g.
 //   'LD_PRELOAD' is not one of the variables a request may set (NCCL_*, GLOO_*, ...)
 Status CheckAllowedEnvName(std::string_view name);
 

@@ -1,9 +1,10 @@
 // Paged causal attention with grouped-query heads.
 //
 // Shapes: q, out [n, heads, head_dim]; k_cache, v_cache [slots, kv_heads,
-// head_dim] where slot(s, p) = block_tables[s][p / block_size] * block_size
-// + p % block_size. Token i (sequence s = token_seq[i], position P =
-// positions[i]) and query head h read kv head g = h / (heads / kv_heads):
+// head_dim] where slot(s, p) = block_tables[s, p / block_size] * block_size
+// + p % block_size (block_tables is [num_seqs, table_stride]). Token i
+// (sequence s = token_seq[i], position P = positions[i]) and query head h
+// read kv head g = h / (heads / kv_heads):
 //   score[j] = scale * q[i, h, :] . k_cache[slot(s, j), g, :]   j in [0, P]
 //   p = softmax(score)           (max subtracted first; sum in double)
 //   out[i, h, :] = sum_j p[j] * v_cache[slot(s, j), g, :]
@@ -22,7 +23,7 @@ void paged_attention_forward(const PagedAttentionArgs& a) {
   std::vector<float> scores;
   std::vector<std::int64_t> slots;
   for (std::int64_t i = 0; i < a.n; ++i) {
-    const std::int32_t* table = a.block_tables[a.token_seq[i]];
+    const std::int32_t* table = a.block_tables + a.token_seq[i] * a.table_stride;
     const std::int64_t context = static_cast<std::int64_t>(a.positions[i]) + 1;
     slots.resize(static_cast<std::size_t>(context));
     for (std::int64_t j = 0; j < context; ++j) {

@@ -1,7 +1,6 @@
 // Row gathers: out[i, :] = table[rows[i], :] with d columns.
 // Serves both the token embedding (table [vocab, d], rows = token ids) and
-// GatherRows (keep the hidden states whose logits are wanted), and the KV
-// cache write, which is the inverse scatter: cache[slots[i], :] = x[i, :].
+// GatherRows (keep the hidden states whose logits are wanted).
 #include <cstring>
 
 #include "engine/backends/cpu/kernels.h"
@@ -13,12 +12,6 @@ void gather_rows_forward(float* out, const float* table, const std::int32_t* row
   for (std::int64_t i = 0; i < n; ++i) {
     std::memcpy(out + i * d, table + static_cast<std::int64_t>(rows[i]) * d,
                 static_cast<std::size_t>(d) * sizeof(float));
-  }
-}
-
-void kv_write_forward(float* cache, const float* x, const std::int64_t* slots, std::int64_t n, std::int64_t row) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::memcpy(cache + slots[i] * row, x + i * row, static_cast<std::size_t>(row) * sizeof(float));
   }
 }
 

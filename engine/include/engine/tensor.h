@@ -4,10 +4,16 @@
 // (engine/comm) and the model. A Tensor is a cheap handle: copying it aliases
 // the same memory (like a torch.Tensor), moving it transfers the handle. The
 // memory lives on the backend's device (host RAM for CpuBackend, GPU memory
-// for a CUDA backend); only the backend that allocated a tensor may read or
+// for CudaBackend); only the backend that allocated a tensor may read or
 // write its data. Layout is always dense row-major (the last dimension is
 // contiguous), so a [n, heads, head_dim] tensor is also a valid [n, heads *
 // head_dim] one (see Reshaped).
+//
+// Views. A tensor may start at an element offset inside its storage: Rows()
+// and View() make such views without copying. That is how a fixed workspace
+// is carved into per-step activations (the first n rows of a buffer sized
+// for the largest step, at the same address every step, which CUDA graph
+// replay needs) and how a fused weight is filled part by part.
 //
 // Thread safety: a Tensor is not synchronised; one thread owns it at a time.
 #pragma once
@@ -19,21 +25,17 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/dtype.h"
 #include "engine/status.h"
 
 namespace engine {
-
-enum class DType : std::uint8_t {
-  kF32,
-  kF16,
-  kBF16,
-  kI32,
-};
 
 // Bytes per element: 4 for kF32/kI32, 2 for kF16/kBF16.
 std::size_t DTypeSize(DType dtype);
 // "F32", "F16", "BF16", "I32" (the safetensors spelling).
 std::string_view DTypeName(DType dtype);
+// "float32", "float16", "bfloat16", "int32" (the spelling of --dtype and config.json).
+std::string_view DTypeLongName(DType dtype);
 
 using Shape = std::vector<std::int64_t>;
 
@@ -68,20 +70,48 @@ class Tensor {
   std::size_t num_bytes() const { return static_cast<std::size_t>(num_elements()) * DTypeSize(dtype_); }
 
   // Device address of the first element (host address for CpuBackend).
-  void* data() { return storage_ ? storage_->data() : nullptr; }
-  const void* data() const { return storage_ ? storage_->data() : nullptr; }
+  void* data();
+  const void* data() const;
 
   // The same memory seen with another shape of the same element count.
   // InvalidArgument if the counts differ.
   StatusOr<Tensor> Reshaped(Shape shape) const;
 
-  // True if both handles alias the same memory.
+  // Rows [begin, end) of dimension 0, without copying: shape [end - begin,
+  // dims 1...]. InvalidArgument for a scalar or a range outside [0, dim(0)].
+  StatusOr<Tensor> Rows(std::int64_t begin, std::int64_t end) const;
+
+  // `shape` elements starting `element_offset` elements after this tensor's
+  // first, without copying. InvalidArgument if they do not lie inside it.
+  StatusOr<Tensor> View(std::int64_t element_offset, Shape shape) const;
+
+  // True if both handles alias the same storage (possibly different parts of it).
   bool SharesStorageWith(const Tensor& other) const { return storage_ == other.storage_; }
 
  private:
   std::shared_ptr<TensorStorage> storage_;
+  std::size_t offset_bytes_ = 0;  // where this view starts inside the storage
   Shape shape_;
   DType dtype_ = DType::kF32;
+};
+
+// Host memory laid out as a matrix of `rows` rows of `cols` elements of
+// `dtype`; row r starts `r * row_stride` elements after `data`. A whole
+// tensor is {rows = dim(0), cols = the rest, row_stride = cols}; a column
+// slice of a [R, C] tensor is {R, width, row_stride = C}. This is how weights
+// travel from a memory-mapped checkpoint to a backend in their stored dtype.
+struct HostMatrix {
+  const void* data = nullptr;
+  DType dtype = DType::kF32;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;  // in elements, >= cols
+
+  std::int64_t num_elements() const { return rows * cols; }
+  // Row r's first element.
+  const unsigned char* row(std::int64_t r) const {
+    return static_cast<const unsigned char*>(data) + static_cast<std::size_t>(r * row_stride) * DTypeSize(dtype);
+  }
 };
 
 }  // namespace engine

@@ -189,11 +189,11 @@ TEST_CASE("Forward refuses a batch whose logit rows or token ids are out of rang
   batch.attention = {4, {0, 0}, {0, 1}, {t.blocks}};
   batch.logit_rows = {2};
   CHECK(l->model.model->Forward(batch, *l->cache).status().message() ==
-        "forward: logit row 2 is outside the 2 tokens of the batch");
+        "step: logit row 2 is outside the 2 tokens of the batch");
   batch.logit_rows = {1};
   batch.token_ids = {1, 40};
   CHECK(l->model.model->Forward(batch, *l->cache).status().message() ==
-        "embedding: token id 40 at index 1 is outside the vocabulary [0, 40)");
+        "forward: token id 40 at index 1 is outside the vocabulary [0, 40)");
 }
 
 TEST_CASE("Loading a checkpoint with a transposed or missing weight names the file and tensor") {

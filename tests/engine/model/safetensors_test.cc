@@ -5,7 +5,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "engine/model/float16.h"
+#include "engine/ops/float16.h"
 #include "engine/model/safetensors_writer.h"
 #include "tiny_model.h"
 

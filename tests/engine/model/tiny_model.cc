@@ -8,7 +8,7 @@
 #include <random>
 #include <unistd.h>
 
-#include "engine/model/float16.h"
+#include "engine/ops/float16.h"
 #include "engine/model/safetensors_writer.h"
 #include "engine/ops/rope_frequencies.h"
 
@@ -40,7 +40,7 @@ Json ConfigJson(const TinyModelOptions& o) {
   c["num_attention_heads"] = o.num_heads;
   c["num_key_value_heads"] = o.num_kv_heads;
   c["intermediate_size"] = o.intermediate_size;
-  c["max_position_embeddings"] = 64;
+  c["max_position_embeddings"] = o.max_position_embeddings;
   c["rms_norm_eps"] = 1e-5;
   c["hidden_act"] = "silu";
   c["tie_word_embeddings"] = o.tie_word_embeddings;

@@ -48,6 +48,7 @@ struct TinyModelOptions {
   int shards = 1;                // > 1: model-0000i-of-0000N.safetensors + index
   std::vector<std::int32_t> eos_token_ids = {1};
   double rope_theta = 10000.0;
+  std::int64_t max_position_embeddings = 64;
   std::uint32_t seed = 1;
 };
 

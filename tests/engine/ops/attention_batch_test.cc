@@ -7,14 +7,14 @@ using Catch::Matchers::Contains;
 
 TEST_CASE("A token's KV slot is its block's first slot plus its offset in the block") {
   // Block size 4. Sequence 0 owns blocks [7, 2]; sequence 1 owns [5].
-  // Position 5 of sequence 0 is in its second block (2), offset 1: slot 9.
+  // Positions 4 and 5 of sequence 0 are in its second block (2), offsets 0 and 1: slots 8 and 9.
   AttentionBatch batch;
   batch.block_size = 4;
   batch.block_tables = {{7, 2}, {5}};
   batch.token_seq = {0, 0, 1};
-  batch.positions = {0, 5, 3};
+  batch.positions = {4, 5, 3};
   REQUIRE(ValidateAttentionBatch(batch, 8).ok());
-  CHECK(KvSlots(batch) == std::vector<std::int64_t>{28, 9, 23});
+  CHECK(KvSlots(batch) == std::vector<std::int64_t>{8, 9, 23});
 }
 
 TEST_CASE("An attention batch whose positions outrun the block table is refused, naming the token") {

@@ -8,6 +8,7 @@
 
 #include "engine/backends/cpu/cpu_backend.h"
 #include "scheduler_test_support.h"
+#include "support/backend_test_util.h"
 
 using namespace engine;
 
@@ -36,24 +37,24 @@ TEST_CASE("Linear gives every row bitwise the same result alone as among up to 6
     const auto xs = RandomValues(static_cast<std::size_t>(n * in), 1);
     const auto ws = RandomValues(static_cast<std::size_t>(out * in), 2);
     const auto bias_values = RandomValues(static_cast<std::size_t>(out), 3);
-    Tensor w = *b.Upload(ws, {out, in});
-    Tensor bias = *b.Upload(bias_values, {out});
+    Tensor w = engine::testing::Make(b, ws, {out, in});
+    Tensor bias = engine::testing::Make(b, bias_values, {out});
+    auto linear = [&](const std::vector<float>& x_values, std::int64_t rows) {
+      Tensor x = engine::testing::Make(b, x_values, {rows, in});
+      Tensor y = engine::testing::Zeros(b, {rows, out});
+      REQUIRE(b.Linear(y, x, w, bias).ok());
+      return engine::testing::Values(b, y);
+    };
     INFO("in " << in << ", out " << out);
     // Every batch size from 1 to n, each row compared with the row computed alone.
     std::vector<std::vector<float>> alone;
     for (std::int64_t i = 0; i < n; ++i) {
-      Tensor x = *b.Upload(std::span<const float>(xs).subspan(static_cast<std::size_t>(i * in),
-                                                              static_cast<std::size_t>(in)),
-                           {1, in});
-      alone.push_back(*b.Download(*b.Linear(x, w, bias)));
+      alone.push_back(linear(std::vector<float>(xs.begin() + i * in, xs.begin() + (i + 1) * in), 1));
     }
     for (std::int64_t rows : {2, 3, 4, 5, 7, 8, 17, 31, 32, 64}) {
       // Rows [n - rows, n): so row i sits at a different offset than in other batch sizes.
       const std::int64_t first = n - rows;
-      Tensor x = *b.Upload(std::span<const float>(xs).subspan(static_cast<std::size_t>(first * in),
-                                                              static_cast<std::size_t>(rows * in)),
-                           {rows, in});
-      const std::vector<float> got = *b.Download(*b.Linear(x, w, bias));
+      const std::vector<float> got = linear(std::vector<float>(xs.begin() + first * in, xs.end()), rows);
       for (std::int64_t r = 0; r < rows; ++r) {
         INFO("batch of " << rows << ", row " << r);
         CHECK(BitwiseEqual(std::span<const float>(got).subspan(static_cast<std::size_t>(r * out),

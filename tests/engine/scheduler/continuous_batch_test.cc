@@ -264,6 +264,8 @@ TEST_CASE("A model error finishes the sequences of that step with the error and 
     explicit FailingModel(LanguageModel& m) : inner(m) {}
     const ModelConfig& config() const override { return inner.config(); }
     KvCacheShape CacheShape(std::int64_t n, std::int64_t b) const override { return inner.CacheShape(n, b); }
+    Status Prepare(const StepLimits& limits) override { return inner.Prepare(limits); }
+    ModelMemory memory() const override { return inner.memory(); }
     StatusOr<Logits> Forward(const ForwardBatch&, KvCache&) override {
       return cluster::InternalError("device lost");
     }

@@ -39,14 +39,18 @@ inline TokenTextDecoderFactory AngleDecoders() {
   return [] { return std::make_unique<AngleDecoder>(); };
 }
 
-// A model folder loaded on the CPU backend.
+// A model folder loaded on a backend (the CPU unless given).
 struct LoadedFixture {
-  CpuBackend backend;
+  std::unique_ptr<Backend> owned_backend;
+  Backend& backend;
   LocalComm comm;
   LoadedModel loaded;
 
-  explicit LoadedFixture(const std::filesystem::path& dir) {
+  explicit LoadedFixture(const std::filesystem::path& dir,
+                         std::unique_ptr<Backend> on = std::make_unique<CpuBackend>())
+      : owned_backend(std::move(on)), backend(*owned_backend) {
     auto m = LoadModel(dir, backend, comm);
+    INFO(m.status().ToString());
     REQUIRE(m.ok());
     loaded = std::move(*m);
   }
@@ -150,6 +154,8 @@ class GatedModel final : public LanguageModel {
   KvCacheShape CacheShape(std::int64_t num_blocks, std::int64_t block_size) const override {
     return inner_.CacheShape(num_blocks, block_size);
   }
+  Status Prepare(const StepLimits& limits) override { return inner_.Prepare(limits); }
+  ModelMemory memory() const override { return inner_.memory(); }
   StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override {
     {
       std::unique_lock lock(mu_);

@@ -16,17 +16,14 @@
 #include <vector>
 
 #include "common/inventory/inventory.h"
+#include "common/layer_split.h"
 #include "common/status.h"
 
 namespace cluster::inventory {
 
 // An inclusive range of decoder layers, e.g. [20, 39].
-struct LayerRange {
-  int first = 0;
-  int last = -1;
-  int count() const { return last - first + 1; }
-  bool operator==(const LayerRange&) const = default;
-};
+// A stage's layers, [first, last]; the split is common/layer_split.h's.
+using ::cluster::LayerRange;
 
 struct RankPlacement {
   int rank = 0;                      // world rank
@@ -54,16 +51,10 @@ struct Placement {
   std::vector<RankPlacement> Ranks() const;
 };
 
-// Splits `num_layers` layers into `stages` consecutive ranges, as evenly as
-// possible. When they do not divide evenly, the extra layers go first to the
-// middle stages (last middle stage first, then towards the front), then to
-// the first stage, never to the last: the first stage also holds the
-// embedding and the last the lm_head, the final norm and the logits, so the
-// middle stages have room and time to spare. This is also the default split
-// of the engine that the vllm-docker runtime runs, so `plan` shows what it
-// will do. E.g. 30 layers over 4 stages: 7, 8, 8, 7 (0-6, 7-14, 15-22, 23-29).
-// InvalidArgument unless 1 <= stages <= num_layers.
-StatusOr<std::vector<LayerRange>> SplitLayers(int num_layers, int stages);
+// The layers of each stage: common/layer_split.h (also the default split of
+// the engine that the vllm-docker runtime runs, so `plan` shows what it will
+// do). E.g. 30 layers over 4 stages: 7, 8, 8, 7.
+using ::cluster::SplitLayers;
 
 // Places the ranks of `inventory.runtime`. `num_layers` is the model's layer
 // count, or nullopt when the model's facts are unknown (ranks then carry no

@@ -1,4 +1,4 @@
-#include "engine/model/float16.h"
+#include "engine/ops/float16.h"
 
 #include <bit>
 #include <cmath>

@@ -1,0 +1,70 @@
+// Bias, RoPE and the KV cache write, fused (engine/backends/cpu/qkv_rope.cc).
+//
+// qkv: [n, (H + 2K) h] T, per token q heads, then k heads, then v heads.
+// With half = h / 2 and a = positions[i] * inv_freq[j] (the product in float):
+//   q_out[i, head, j]        = x[j] cos a - x[j + half] sin a     x = q + b_q
+//   q_out[i, head, j + half] = x[j + half] cos a + x[j] sin a
+//   k_cache[slots[i], g, :]  = the same rotation of k + b_k
+//   v_cache[slots[i], g, :]  = v + b_v
+// Caches [blocks, block_size, K, h] T, seen as [slots, K, h].
+//
+// One block per token; its threads take the token's (head, pair) rotations
+// and v elements in turn. sincosf is the accurate (not the __sinf intrinsic)
+// version: within 2 ulp of the reference's double-precision cos/sin rounded
+// to float.
+#include "engine/backends/cuda/device_math.cuh"
+#include "engine/backends/cuda/kernels.h"
+
+namespace engine::cuda {
+namespace {
+
+template <typename T>
+__global__ void qkv_rope_forward_kernel(T* q_out, T* k_cache, T* v_cache, const T* qkv, const T* bias,
+                                        const float* inv_freq, const std::int32_t* positions,
+                                        const std::int32_t* slots, int heads, int kv_heads, int head_dim) {
+  const std::int64_t i = blockIdx.x;
+  const int half = head_dim / 2;
+  const std::int64_t width = static_cast<std::int64_t>(heads + 2 * kv_heads) * head_dim;
+  const T* src = qkv + i * width;
+  const float position = static_cast<float>(positions[i]);
+  const std::int64_t slot = slots[i];
+  const int rotations = (heads + kv_heads) * half;  // q heads, then k heads
+  for (int w = threadIdx.x; w < rotations; w += blockDim.x) {
+    const int head = w / half, j = w % half;  // head < heads: a q head; else k head (head - heads)
+    const int column = head * head_dim + j;
+    float a = ToFloat(src[column]), b = ToFloat(src[column + half]);
+    if (bias != nullptr) {
+      a += ToFloat(bias[column]);
+      b += ToFloat(bias[column + half]);
+    }
+    float s, c;
+    sincosf(position * inv_freq[j], &s, &c);
+    T* dst = head < heads ? q_out + (i * heads + head) * head_dim
+                          : k_cache + (slot * kv_heads + (head - heads)) * head_dim;
+    dst[j] = FromFloat<T>(a * c - b * s);
+    dst[j + half] = FromFloat<T>(b * c + a * s);
+  }
+  const int v_elements = kv_heads * head_dim;
+  const int v_column = (heads + kv_heads) * head_dim;
+  for (int e = threadIdx.x; e < v_elements; e += blockDim.x) {
+    float v = ToFloat(src[v_column + e]);
+    if (bias != nullptr) v += ToFloat(bias[v_column + e]);
+    v_cache[slot * v_elements + e] = FromFloat<T>(v);
+  }
+}
+
+}  // namespace
+
+cudaError_t qkv_rope_forward(const QkvRopeArgs& a, DType t, cudaStream_t stream) {
+  if (a.n == 0) return cudaSuccess;
+  return DispatchFloat(t, [&](auto x) {
+    using T = decltype(x);
+    qkv_rope_forward_kernel<T><<<static_cast<unsigned int>(a.n), 128, 0, stream>>>(
+        static_cast<T*>(a.q_out), static_cast<T*>(a.k_cache), static_cast<T*>(a.v_cache),
+        static_cast<const T*>(a.qkv), static_cast<const T*>(a.bias), a.inv_freq, a.positions, a.slots,
+        static_cast<int>(a.heads), static_cast<int>(a.kv_heads), static_cast<int>(a.head_dim));
+    return cudaGetLastError();
+  });
+}
+
+}  // namespace engine::cuda
