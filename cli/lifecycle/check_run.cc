@@ -102,6 +102,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
   });
   CheckReport report = EvaluateCheck(inv, observed);
   if (std::optional<CheckRow> row = RuntimeRow(inv)) report.rows.push_back(std::move(*row));
+  if (options.comm) AddCommRows(access, observed, options, report);
   return report;
 }
 
