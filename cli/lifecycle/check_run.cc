@@ -66,6 +66,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
         o.unreachable_error = started.status().message();
         return;
       }
+      if (*started != "running") o.agent_action = *started;
     }
     auto client = access.Connect(host);
     if (!client.ok()) {
