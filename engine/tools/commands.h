@@ -20,5 +20,6 @@ Subcommand AddRenderChatCommand(CLI::App& parent);   // render_chat_command.cc
 Subcommand AddServeCommand(CLI::App& parent);        // serve_command.cc
 Subcommand AddProbeCommand(CLI::App& parent);        // probe_command.cc
 Subcommand AddBenchCommCommand(CLI::App& parent);    // bench_comm_command.cc
+Subcommand AddBenchCommand(CLI::App& parent);        // bench_command.cc
 
 }  // namespace engine::tools

@@ -1,6 +1,6 @@
 // Setting up the engine for a command: the backend --device and --dtype ask
 // for, the model on it, the workspace for the largest step, and the KV cache.
-// generate, serve and engine-bench all start here, so every command runs on
+// generate, serve and bench all start here, so every command runs on
 // every device.
 //
 // In a world of several ranks every rank joins the world (rendezvous at rank

@@ -7,7 +7,9 @@
 //   infer-engine probe       [--device cuda[:N]] [--json]                          (can the engine open the GPU?)
 //   infer-engine bench-comm  --world-size N --rank R --tensor-parallel T --pipeline-parallel P
 //                            --rendezvous ADDRESS:PORT [--json]               (collective bandwidth)
-// generate and serve take --device cpu|cuda[:N] and --dtype (engine_setup.h).
+//   infer-engine bench       --model DIR [--device ...] [--batch ...] [--context ...] [--prefill ...] [--json]
+//                                                           (speed against the device's measured limits)
+// generate, serve and bench take --device cpu|cuda[:N] and --dtype (engine_setup.h).
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
 // --help exits 0, a usage error 2; each subcommand returns its own code
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
                                                AddRenderChatCommand(app), AddServeCommand(app),
-                                               AddProbeCommand(app), AddBenchCommCommand(app)};
+                                               AddProbeCommand(app), AddBenchCommCommand(app),
+                                               AddBenchCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,316 @@
+// infer-engine bench: the engine's speed on one device against that
+// device's limits, measured in one run (docs/benchmarks.md).
+//
+//   infer-engine bench --model DIR [--device cpu|cuda[:N]] [--dtype ...]
+//       [--batch 1,8,32,64,128] [--context 512,4096] [--prefill 512,2048,8192]
+//       [--steps 8] [--json]
+//
+// First the roofs, measured here and now with the backend's own ops: memory
+// bandwidth by a device-to-device copy of 256 MiB (GatherRows of every row:
+// read once, written once) and compute by a square GEMM (Linear; 8192 on a
+// GPU, 1024 on the CPU) in the compute dtype. Then:
+//   decode: `batch` sequences each at `context` tokens take `--steps` steps
+//     of one token each (after one untimed step); the time per step, tokens
+//     per second, and the bytes a step must read (bench_math.h) per second
+//     as a share of the measured bandwidth;
+//   prefill: one sequence of N tokens in one step (after one untimed run):
+//     tokens per second, and its FLOPs per second as a share of the GEMM's.
+// The KV cache holds no real context (the keys and values are whatever the
+// cache holds): the work and the bytes read are those of real steps, the
+// numbers are not. A case the KV cache or the step limits cannot hold is
+// listed as skipped, with the reason. A benchmark, never a test: nothing
+// here passes or fails on speed.
+//
+// Exit codes: 0 measured; 1 the engine failed (the message says why); 2 bad flags.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backends/factory/backend_factory.h"
+#include "engine/tools/bench_math.h"
+#include "engine/tools/command_support.h"
+#include "engine/tools/commands.h"
+#include "engine/tools/engine_setup.h"
+
+namespace engine::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  std::string model;
+  EngineOptions engine;
+  std::vector<std::int64_t> batches = {1, 8, 32, 64, 128};
+  std::vector<std::int64_t> contexts = {512, 4096};
+  std::vector<std::int64_t> prefills = {512, 2048, 8192};
+  int steps = 8;
+  bool json = false;
+};
+
+double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+bool OnCpu(Backend& backend) { return !backend.Memory().has_value(); }
+
+// Runs `op` once untimed, then `repeats` times; the best time in seconds.
+StatusOr<double> BestTime(Backend& backend, int repeats, const std::function<Status()>& op) {
+  double best = 1e30;
+  for (int i = 0; i <= repeats; ++i) {
+    const auto start = Clock::now();
+    CLUSTER_RETURN_IF_ERROR(op());
+    CLUSTER_RETURN_IF_ERROR(backend.Synchronize());
+    if (i > 0) best = std::min(best, Since(start));
+  }
+  return best;
+}
+
+// Bytes per second of a 256 MiB device-to-device copy (read + write).
+StatusOr<double> CopyBandwidth(Backend& backend) {
+  const DType t = backend.compute_dtype();
+  const std::int64_t cols = 4096, rows = (std::int64_t{256} << 20) / (cols * static_cast<std::int64_t>(DTypeSize(t)));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor x, backend.Allocate({rows, cols}, t));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor out, backend.Allocate({rows, cols}, t));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor ids, backend.Allocate({rows}, DType::kI32));
+  std::vector<std::int32_t> every(static_cast<std::size_t>(rows));
+  for (std::int64_t r = 0; r < rows; ++r) every[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(r);
+  CLUSTER_RETURN_IF_ERROR(backend.CopyFromHost(ids, HostMatrix{every.data(), DType::kI32, 1, rows, rows}).status());
+  CLUSTER_ASSIGN_OR_RETURN(double seconds, BestTime(backend, 5, [&] { return backend.GatherRows(out, x, ids); }));
+  return 2.0 * static_cast<double>(x.num_bytes()) / seconds;
+}
+
+// FLOPs per second of an n x n x n GEMM in the compute dtype; n in *size.
+StatusOr<double> GemmFlops(Backend& backend, std::int64_t* size) {
+  const DType t = backend.compute_dtype();
+  const std::int64_t n = OnCpu(backend) ? 1024 : 8192;
+  *size = n;
+  CLUSTER_ASSIGN_OR_RETURN(Tensor x, backend.Allocate({n, n}, t));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor w, backend.Allocate({n, n}, t));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor out, backend.Allocate({n, n}, t));
+  const Tensor no_bias;
+  CLUSTER_ASSIGN_OR_RETURN(double seconds,
+                           BestTime(backend, OnCpu(backend) ? 1 : 5, [&] { return backend.Linear(out, x, w, no_bias); }));
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / seconds;
+}
+
+struct DecodeRow {
+  std::int64_t batch = 0, context = 0;
+  std::string skipped;  // the reason, when not measured
+  double step_s = 0, bytes = 0;
+};
+
+// `batch` sequences at positions context, context + 1, ...: --steps timed steps.
+StatusOr<DecodeRow> Decode(Engine& e, std::int64_t batch, std::int64_t context, int steps, double weight_bytes) {
+  DecodeRow row{batch, context};
+  LanguageModel& model = *e.loaded.model;
+  KvCache& cache = *e.cache;
+  const std::int64_t last = context + steps + 1;  // tokens each sequence holds at the end
+  if (batch > e.limits.max_seqs) {
+    row.skipped = "more sequences than --max-running-sequences";
+    return row;
+  }
+  if (last > e.context) {
+    row.skipped = "longer than the model's context";
+    return row;
+  }
+  const std::int64_t blocks = batch * ((last + cache.block_size() - 1) / cache.block_size());
+  if (blocks > cache.num_free_blocks()) {
+    row.skipped = "needs " + std::to_string(blocks) + " KV blocks, the cache holds " +
+                  std::to_string(cache.num_free_blocks());
+    return row;
+  }
+  std::vector<KvBlockTable> tables(static_cast<std::size_t>(batch));
+  for (auto& t : tables) CLUSTER_RETURN_IF_ERROR(cache.Reserve(t, last));
+  double total = 0;
+  for (int step = 0; step <= steps; ++step) {
+    ForwardBatch b;
+    b.attention.block_size = cache.block_size();
+    for (std::int64_t s = 0; s < batch; ++s) {
+      b.token_ids.push_back(static_cast<std::int32_t>((s * 7919 + step) % model.config().vocab_size));
+      b.attention.token_seq.push_back(static_cast<std::int32_t>(s));
+      b.attention.positions.push_back(static_cast<std::int32_t>(context + step));
+      b.attention.block_tables.push_back(tables[static_cast<std::size_t>(s)].blocks);
+      b.logit_rows.push_back(static_cast<std::int32_t>(s));
+    }
+    b.full_logits.assign(static_cast<std::size_t>(batch), false);  // greedy: the argmax only
+    const auto start = Clock::now();
+    auto logits = model.Forward(b, cache);  // returns once the argmax is on the host
+    if (step > 0) total += Since(start);
+    if (!logits.ok()) {
+      for (auto& t : tables) cache.Release(t);
+      return logits.status();
+    }
+  }
+  for (auto& t : tables) cache.Release(t);
+  row.step_s = total / steps;
+  const double kv_per_token =
+      static_cast<double>(KvCache::BlockBytes(cache.shape(), e.backend->compute_dtype())) / cache.block_size();
+  row.bytes = DecodeBytesPerStep(model.config(), weight_bytes, batch, context + steps / 2, kv_per_token);
+  return row;
+}
+
+struct PrefillRow {
+  std::int64_t tokens = 0;
+  std::string skipped;
+  double seconds = 0, flops = 0;
+};
+
+StatusOr<PrefillRow> Prefill(Engine& e, std::int64_t tokens) {
+  PrefillRow row{tokens};
+  LanguageModel& model = *e.loaded.model;
+  KvCache& cache = *e.cache;
+  if (tokens > e.limits.max_tokens || tokens > e.context) {
+    row.skipped = "longer than a step (--max-batch-tokens) or the model's context";
+    return row;
+  }
+  KvBlockTable table;
+  if (!cache.Reserve(table, tokens).ok()) {
+    row.skipped = "the KV cache cannot hold it";
+    return row;
+  }
+  std::vector<std::int32_t> ids;
+  for (std::int64_t i = 0; i < tokens; ++i) ids.push_back(static_cast<std::int32_t>((i * 7919 + 13) % model.config().vocab_size));
+  ForwardBatch b = OneSequenceStep(ids, 0, table.blocks, cache.block_size());
+  b.logit_rows = {static_cast<std::int32_t>(tokens - 1)};
+  b.full_logits = {false};
+  auto seconds = BestTime(*e.backend, 2, [&] { return model.Forward(b, cache).status(); });
+  cache.Release(table);
+  CLUSTER_RETURN_IF_ERROR(seconds.status());
+  row.seconds = *seconds;
+  row.flops = PrefillFlops(model.config(), tokens);
+  return row;
+}
+
+std::string Percent(double part, double whole) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f%%", 100.0 * part / whole);
+  return text;
+}
+
+int RunBench(const BenchFlags& f) {
+  EngineOptions options = f.engine;
+  options.max_running_sequences = std::max(options.max_running_sequences, *std::max_element(f.batches.begin(), f.batches.end()));
+  options.max_batch_tokens = std::max({options.max_batch_tokens, options.max_running_sequences,
+                                       *std::max_element(f.prefills.begin(), f.prefills.end())});
+  std::unique_ptr<Engine> e;
+  if (int code = StartEngine(f.model, options, e); code != kExitOk) return code;
+  Backend& backend = *e->backend;
+  const ModelConfig& config = e->loaded.model->config();
+  const double weight_bytes = static_cast<double>(DTypeSize(backend.compute_dtype()));
+
+  auto bandwidth = CopyBandwidth(backend);
+  if (!bandwidth.ok()) return Failure(bandwidth.status());
+  std::int64_t gemm_n = 0;
+  auto flops = GemmFlops(backend, &gemm_n);
+  if (!flops.ok()) return Failure(flops.status());
+
+  std::vector<DecodeRow> decode;
+  for (std::int64_t context : f.contexts) {
+    for (std::int64_t batch : f.batches) {
+      auto row = Decode(*e, batch, context, f.steps, weight_bytes);
+      if (!row.ok()) return Failure(row.status());
+      decode.push_back(*row);
+    }
+  }
+  std::vector<PrefillRow> prefill;
+  for (std::int64_t tokens : f.prefills) {
+    auto row = Prefill(*e, tokens);
+    if (!row.ok()) return Failure(row.status());
+    prefill.push_back(*row);
+  }
+
+  if (f.json) {
+    nlohmann::json out = {{"device", backend.Describe()},
+                          {"model", f.model},
+                          {"memory_bandwidth_bytes_per_s", *bandwidth},
+                          {"gemm_size", gemm_n},
+                          {"gemm_flops_per_s", *flops},
+                          {"decode", nlohmann::json::array()},
+                          {"prefill", nlohmann::json::array()}};
+    for (const DecodeRow& r : decode) {
+      nlohmann::json row = {{"batch", r.batch}, {"context", r.context}};
+      if (!r.skipped.empty()) {
+        row["skipped"] = r.skipped;
+      } else {
+        row.update({{"ms_per_step", r.step_s * 1e3},
+                    {"tokens_per_s", static_cast<double>(r.batch) / r.step_s},
+                    {"bytes_per_step", r.bytes},
+                    {"bytes_per_s", r.bytes / r.step_s},
+                    {"fraction_of_bandwidth", r.bytes / r.step_s / *bandwidth}});
+      }
+      out["decode"].push_back(row);
+    }
+    for (const PrefillRow& r : prefill) {
+      nlohmann::json row = {{"tokens", r.tokens}};
+      if (!r.skipped.empty()) {
+        row["skipped"] = r.skipped;
+      } else {
+        row.update({{"ms", r.seconds * 1e3},
+                    {"tokens_per_s", static_cast<double>(r.tokens) / r.seconds},
+                    {"flops_per_s", r.flops / r.seconds},
+                    {"fraction_of_gemm", r.flops / r.seconds / *flops}});
+      }
+      out["prefill"].push_back(row);
+    }
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return kExitOk;
+  }
+  std::printf("device    %s\n", backend.Describe().c_str());
+  std::printf("model     %s: %lld layers, hidden %lld, %lld/%lld heads, vocab %lld; %.2f GB read per decode step "
+              "before the KV cache\n",
+              f.model.c_str(), static_cast<long long>(config.num_hidden_layers),
+              static_cast<long long>(config.hidden_size), static_cast<long long>(config.num_attention_heads),
+              static_cast<long long>(config.num_key_value_heads), static_cast<long long>(config.vocab_size),
+              MatmulWeights(config) * weight_bytes / 1e9);
+  std::printf("roofs     memory %.1f GB/s (copy of 256 MiB), compute %.3g TFLOP/s (%lld^3 GEMM)\n\n", *bandwidth / 1e9,
+              *flops / 1e12, static_cast<long long>(gemm_n));
+  std::printf("decode  batch  context   ms/step   tokens/s      GB/s  of memory roof\n");
+  for (const DecodeRow& r : decode) {
+    if (!r.skipped.empty()) {
+      std::printf("        %5lld  %7lld   skipped: %s\n", static_cast<long long>(r.batch),
+                  static_cast<long long>(r.context), r.skipped.c_str());
+      continue;
+    }
+    std::printf("        %5lld  %7lld  %8.3f  %9.1f  %8.1f  %s\n", static_cast<long long>(r.batch),
+                static_cast<long long>(r.context), r.step_s * 1e3, static_cast<double>(r.batch) / r.step_s,
+                r.bytes / r.step_s / 1e9, Percent(r.bytes / r.step_s, *bandwidth).c_str());
+  }
+  std::printf("\nprefill  tokens        ms   tokens/s   TFLOP/s  of compute roof\n");
+  for (const PrefillRow& r : prefill) {
+    if (!r.skipped.empty()) {
+      std::printf("        %7lld   skipped: %s\n", static_cast<long long>(r.tokens), r.skipped.c_str());
+      continue;
+    }
+    std::printf("        %7lld  %8.2f  %9.1f  %8.3g  %s\n", static_cast<long long>(r.tokens), r.seconds * 1e3,
+                static_cast<double>(r.tokens) / r.seconds, r.flops / r.seconds / 1e12,
+                Percent(r.flops / r.seconds, *flops).c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Subcommand AddBenchCommand(CLI::App& parent) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* app = parent.add_subcommand("bench", "Measure decode and prefill speed against this device's measured limits");
+  app->add_option("--model", f->model, "Model folder (config.json, *.safetensors)")->required()->check(CLI::ExistingDirectory);
+  AddEngineFlags(app, f->engine, "Device");
+  app->add_option("--batch", f->batches, "Decode batch sizes")->delimiter(',')->check(CLI::Range(1, 4096))->capture_default_str();
+  app->add_option("--context", f->contexts, "Decode context lengths (tokens)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app->add_option("--prefill", f->prefills, "Prefill lengths (tokens)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app->add_option("--steps", f->steps, "Timed decode steps per case")->check(CLI::Range(1, 10000))->capture_default_str();
+  app->add_flag("--json", f->json, "Print one JSON object");
+  return {app, [f] { return RunBench(*f); }};
+}
+
+}  // namespace engine::tools
