@@ -21,6 +21,7 @@
 #include "agent/unit_log.h"
 #include "agent/vllm_docker.h"
 #include "common/build_info.h"
+#include "common/files.h"
 #include "common/logging.h"
 #include "common/subprocess.h"
 
@@ -40,15 +41,6 @@ constexpr int kFailureTailLines = 30;
 constexpr int kDockerTimeoutMs = 30000;
 // How long the head waits for Ray to see every GPU of the cluster.
 constexpr auto kRayWait = std::chrono::minutes(10);
-
-Status CheckDeploymentId(const std::string& id) {
-  if (id.empty() || id.size() > 64) return InvalidArgumentError("deployment id must have 1 to 64 characters");
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      return InvalidArgumentError("deployment id '" + id + "' may hold only letters, digits, '-', '_' and '.'");
-  }
-  return Status::Ok();
-}
 
 std::string ExitMessage(const control::UnitStatus& unit) {
   if (!unit.exit_code) return "ended";
@@ -72,8 +64,8 @@ std::vector<std::string> TailOf(const fs::path& log, int lines) {
 std::vector<std::string> CleanUpLeftovers(const fs::path& state_dir, const std::string& cluster) {
   std::vector<std::string> done;
   for (const UnitGroup& g : LiveUnitGroups(state_dir)) {
-    ::kill(static_cast<pid_t>(-g.pgid), SIGKILL);
-    done.push_back(fmt::format("{} (process group {})", g.unit, g.pgid));
+    SignalRecordedGroup(g.group, SIGKILL);
+    done.push_back(fmt::format("{} (process group {})", g.unit, g.group.pgid));
   }
   for (const std::string& c : ListClusterContainers(cluster)) {
     (void)RunProcessWithin(DockerRemoveArgs(c), kDockerTimeoutMs);
@@ -129,10 +121,7 @@ struct AgentService::Impl {
 
   void SaveGroups() {
     std::vector<UnitGroup> groups;
-    for (const auto& u : supervisor.Units()) {
-      if (u.state == control::UnitState::kRunning || u.state == control::UnitState::kStarting)
-        groups.push_back({u.name, static_cast<long>(u.pid)});
-    }
+    for (auto& [name, group] : supervisor.RunningGroups()) groups.push_back({name, group});
     if (Status s = SaveUnitGroups(dir, groups); !s.ok()) LOG_WARNING("cannot save units.json: {}", s.message());
   }
 
@@ -174,6 +163,18 @@ struct AgentService::Impl {
     f.log_tail = TailOf(unit.log_file, kFailureTailLines);
     f.unix_ms = UnixMillis();
     RecordFailure(f, true);
+  }
+
+  // The agent's copy of the endpoint's API key, given to `clusterd start`
+  // over SSH (never in a request).
+  fs::path ApiKeyFile() const { return dir / "api.key"; }
+  StatusOr<std::string> ApiKey() const {
+    auto key = ReadFile(ApiKeyFile(), 64 << 10);
+    if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
+      return FailedPreconditionError("the endpoint needs an API key but none was installed with the agent; run "
+                                     "`clusterctl up` again (it gives the agent runtime.api_key_file)");
+    }
+    return key;
   }
 
   // ---- requests ----
@@ -224,8 +225,8 @@ struct AgentService::Impl {
     });
   }
 
+  // REQUIRES: req.deployment is a valid id (DecodeRequest checked it).
   Status Prepare(const control::StartRequest& req) {
-    CLUSTER_RETURN_IF_ERROR(CheckDeploymentId(req.deployment));
     StopUnits("replaced by deployment " + req.deployment);
     supervisor.ClearEnded();
     failure.reset();
@@ -253,8 +254,8 @@ struct AgentService::Impl {
         Status s = ValidateRankSpec(rank);
         fs::path key;
         if (s.ok() && rank.api_key) {
-          key = dir / "api.key";
-          if (!fs::exists(key)) s = FailedPreconditionError("rank 0 needs an API key but none was installed");
+          key = ApiKeyFile();
+          s = ApiKey().status();
         }
         if (s.ok()) s = supervisor.Start(EngineRankUnit(rank, *engine, dir / "logs" / deployment, key));
         if (!s.ok()) {
@@ -277,7 +278,11 @@ struct AgentService::Impl {
         UnitSpec unit;
         unit.name = "container " + spec.name;
         unit.argv = DockerRunArgs(spec, ContainerLabels{config.cluster, deployment});
-        unit.env = SecretContainerEnv(spec);
+        if (spec.api_key) {
+          auto key = ApiKey();
+          if (!key.ok()) return r->Fail(key.status());
+          unit.env[kApiKeyVariable] = *key;
+        }
         unit.stop_argv = DockerStopArgs(spec.name, 8);  // within the supervisor's stop grace
         unit.log_file = dir / "logs" / deployment / "container.log";
         if (Status s = supervisor.Start(unit); !s.ok()) return r->Fail(s);

@@ -100,16 +100,28 @@ namespace cluster::agent {
 
 Status SaveUnitGroups(const std::filesystem::path& dir, const std::vector<UnitGroup>& groups) {
   nlohmann::json j = nlohmann::json::array();
-  for (const auto& g : groups) j.push_back({{"unit", g.unit}, {"pgid", g.pgid}});
-  return WriteFileAtomically(dir / "units.json", j.dump() + "\n", 0644);
+  for (const auto& g : groups) {
+    j.push_back({{"unit", g.unit},
+                 {"pgid", g.group.pgid},
+                 {"leader_start", g.group.leader_start},
+                 {"boot_id", g.group.boot_id},
+                 {"marker", g.group.marker}});
+  }
+  // 0600: the markers are what proves a process is a unit's.
+  return WriteFileAtomically(dir / "units.json", j.dump() + "\n", 0600);
 }
 
 std::vector<UnitGroup> LoadUnitGroups(const std::filesystem::path& dir) {
   std::vector<UnitGroup> groups;
-  auto text = ReadFile(dir / "units.json");
+  auto text = ReadFile(dir / "units.json", 1 << 20);
   if (!text.ok()) return groups;
   try {
-    for (const auto& g : nlohmann::json::parse(*text)) groups.push_back({g.at("unit"), g.at("pgid")});
+    for (const auto& g : nlohmann::json::parse(*text)) {
+      if (!g.is_object() || !g.contains("marker")) continue;  // an older agent's entry: unverifiable
+      groups.push_back({g.at("unit").get<std::string>(),
+                        RecordedGroup{g.at("pgid").get<long>(), g.at("leader_start").get<std::uint64_t>(),
+                                      g.at("boot_id").get<std::string>(), g.at("marker").get<std::string>()}});
+    }
   } catch (const nlohmann::json::exception&) {
     groups.clear();
   }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/recorded_group.h"
 #include "common/status.h"
 #include "control/messages.h"
 #include "control/pki.h"
@@ -63,11 +64,16 @@ namespace cluster::agent {
 
 // units.json: the process group of every unit the serving agent started, so
 // that `clusterd stop` can end them even when the agent itself was killed.
+// Each is recorded with what proves it is still the unit's
+// (common/recorded_group.h): a group id that an unrelated program got later
+// is never signalled.
 struct UnitGroup {
   std::string unit;
-  long pgid = 0;
+  RecordedGroup group;
 };
 Status SaveUnitGroups(const std::filesystem::path& dir, const std::vector<UnitGroup>& groups);
-std::vector<UnitGroup> LoadUnitGroups(const std::filesystem::path& dir);  // empty when absent or unreadable
+// Empty when absent or unreadable; an entry without the proof (written by an
+// older agent) is left out, so it is never signalled.
+std::vector<UnitGroup> LoadUnitGroups(const std::filesystem::path& dir);
 
 }  // namespace cluster::agent

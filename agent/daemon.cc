@@ -130,7 +130,7 @@ std::vector<std::string> ListClusterContainers(const std::string& cluster) {
 std::vector<UnitGroup> LiveUnitGroups(const fs::path& dir) {
   std::vector<UnitGroup> live;
   for (const UnitGroup& g : LoadUnitGroups(dir)) {
-    if (g.pgid > 1 && ::kill(static_cast<pid_t>(-g.pgid), 0) == 0) live.push_back(g);
+    if (!MembersOf(g.group).empty()) live.push_back(g);
   }
   return live;
 }
@@ -191,8 +191,8 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
   }
   // What a killed agent could not stop itself.
   for (const UnitGroup& g : LiveUnitGroups(dir)) {
-    ::kill(static_cast<pid_t>(-g.pgid), SIGKILL);
-    outcome.stopped.push_back(fmt::format("{} (process group {})", g.unit, g.pgid));
+    SignalRecordedGroup(g.group, SIGKILL);
+    outcome.stopped.push_back(fmt::format("{} (process group {})", g.unit, g.group.pgid));
   }
   for (const std::string& c : ListClusterContainers(cluster)) {
     auto r = RunProcessWithin(DockerRemoveArgs(c), 30000);
@@ -202,7 +202,7 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
 
   if (running.ok() && IsAgentProcess(running->pid)) outcome.left.push_back(fmt::format("agent pid {}", running->pid));
   for (const UnitGroup& g : LiveUnitGroups(dir))
-    outcome.left.push_back(fmt::format("{} (process group {})", g.unit, g.pgid));
+    outcome.left.push_back(fmt::format("{} (process group {})", g.unit, g.group.pgid));
   for (const std::string& c : ListClusterContainers(cluster)) outcome.left.push_back("container " + c);
 
   if (purge && outcome.left.empty()) {

@@ -53,7 +53,8 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge);
 
 // Names of the containers of `cluster` (by label); empty when Docker is absent.
 std::vector<std::string> ListClusterContainers(const std::string& cluster);
-// Process groups of units.json that still have a live process.
+// Process groups of units.json that still have a live process of their own
+// (recorded_group.h: never a group id an unrelated program got later).
 std::vector<UnitGroup> LiveUnitGroups(const std::filesystem::path& dir);
 
 }  // namespace cluster::agent

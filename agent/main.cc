@@ -16,9 +16,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
-#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -60,9 +60,23 @@ fs::path Self() {
   return ec ? fs::path("clusterd") : self;
 }
 
+// The start bundle is a few KiB (certificates, a key, the peers): more on
+// stdin is refused rather than read without bound.
+constexpr std::size_t kMaxBundleBytes = 1 << 20;
+
 int Start() {
   using namespace cluster::agent;
-  const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  std::string input;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(STDIN_FILENO, buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || input.size() + static_cast<std::size_t>(n) > kMaxBundleBytes) {
+      std::cerr << "clusterd start: the start bundle on stdin is "
+                << (n < 0 ? "unreadable" : "larger than " + std::to_string(kMaxBundleBytes) + " bytes") << "\n";
+      return 2;
+    }
+    input.append(buffer, static_cast<std::size_t>(n));
+  }
   auto bundle = cluster::control::BundleFromJson(input);
   if (!bundle.ok()) {
     std::cerr << "clusterd start: " << bundle.status().message() << "\n";

@@ -10,9 +10,11 @@
 #include <charconv>
 #include <cstring>
 #include <cstdlib>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "agent/destination.h"
 #include "agent/docker_images.h"
 #include "agent/relay_socket.h"
 #include "agent/stream_mac.h"
@@ -36,32 +38,11 @@ bool ParseU64(const std::string& text, std::uint64_t* out) {
 
 std::string Errno(int err) { return std::strerror(err); }
 
-// Syncs the folder so a rename in it survives a crash.
-void SyncFolder(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+// How long a relay hop may stall (no byte from upstream, or none taken by
+// the next host) before this host gives up on it.
+constexpr int kRelayIdleTimeoutS = 60;
 
 }  // namespace
-
-StatusOr<fs::path> ReceiverPath(const std::string& raw) {
-  fs::path p;
-  if (raw.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) return FailedPreconditionError("HOME is not set on this host; use an absolute path");
-    p = fs::path(home) / raw.substr(2);
-  } else {
-    p = raw;
-  }
-  if (!p.is_absolute()) return InvalidArgumentError(fmt::format("{}: not an absolute path", raw));
-  for (const auto& part : p) {
-    if (part == "..") return InvalidArgumentError(fmt::format("{}: '..' is not allowed in a path", raw));
-  }
-  return p.lexically_normal();
-}
 
 Receiver::Receiver(int in_fd, int out_fd, HashCache& cache) : in_(in_fd), out_fd_(out_fd), cache_(cache) {}
 
@@ -121,21 +102,24 @@ Status Receiver::Handle(const std::vector<std::string>& r, bool* done) {
   }
   if (verb == "check") {
     std::uint64_t size = 0;
-    if (r.size() != 4 || !ParseU64(r[2], &size)) return bad();
-    auto path = ReceiverPath(r[1]);
-    if (!path.ok()) return answer(path.status());
-    return answer(Check(*path, size, r[3]));
+    if (r.size() != 5 || !ParseU64(r[3], &size)) return bad();
+    auto root = ReceiverPath(r[1]);
+    if (!root.ok()) return answer(root.status());
+    return answer(Check(*root, r[2], size, r[4]));
   }
   if (verb == "put") {
-    std::uint64_t size = 0, offset = 0;
-    if (r.size() != 5 || !ParseU64(r[2], &size) || !ParseU64(r[4], &offset) || offset > size) {
+    StreamPlan plan;
+    if (r.size() != 6 || !ParseU64(r[3], &plan.size) || !ParseU64(r[5], &plan.self_offset) ||
+        plan.self_offset > plan.size) {
       // The byte count is unknown, so the stream cannot be kept in step: end the session.
       (void)bad();
       return InvalidArgumentError("malformed put request");
     }
+    SetDestination(r[1], r[2], &plan);
+    plan.hash = r[4];
+    plan.stream_offset = plan.self_offset;
     bool lost = false;
-    auto path = ReceiverPath(r[1]);
-    Status s = path.ok() ? Put(*path, size, r[3], offset, &lost) : path.status();
+    Status s = ReceiveStream(in_, plan, Hops{}, &lost);
     if (lost) return s;
     return Reply(s.ok() ? OkReply({"verified"}) : ErrorReply(s));
   }
@@ -173,45 +157,52 @@ StatusOr<std::vector<std::string>> Receiver::Free(const std::string& raw) {
   return std::vector<std::string>{std::to_string(free_bytes), std::to_string(st.st_dev)};
 }
 
-StatusOr<std::vector<std::string>> Receiver::Check(const fs::path& path, std::uint64_t size, const std::string& hash) {
+void Receiver::SetDestination(const std::string& raw_root, const std::string& file, StreamPlan* plan) {
+  auto root = ReceiverPath(raw_root);
+  plan->root = root.ok() ? *root : fs::path(raw_root);
+  plan->file = file;
+  plan->valid = root.status();
+}
+
+StatusOr<std::vector<std::string>> Receiver::Check(const fs::path& root, const std::string& file, std::uint64_t size,
+                                                   const std::string& hash) {
   checked_.reset();
+  auto dest = Destination::Open(root, file, /*create=*/false);
+  if (!dest.ok() && dest.status().code() == StatusCode::kNotFound) return std::vector<std::string>{"missing"};
+  if (!dest.ok()) return dest.status();
   bool differs = false;
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
-    if (fs::file_size(path, ec) == size) {
-      auto have = cache_.HashOf(path);
+  if (auto final_size = dest->FinalSize()) {
+    if (*final_size == size) {
+      auto have = cache_.HashOf(dest->path());
       if (have.ok() && *have == hash) return std::vector<std::string>{"have"};
     }
     differs = true;
   }
-  const fs::path partial = PartialPathFor(path);
-  if (fs::is_regular_file(partial, ec)) {
-    const std::uint64_t partial_size = fs::file_size(partial, ec);
-    if (!ec && partial_size > 0 && partial_size <= size) {
+  if (auto partial = dest->OpenPartialForReading()) {
+    struct stat st {};
+    const std::uint64_t partial_size = ::fstat(*partial, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    if (partial_size > 0 && partial_size <= size) {
       CheckedPartial cp;
-      cp.path = path;
-      auto hashed = HashFileInto(partial, cp.hasher, partial_size);
+      cp.path = dest->path();
+      auto hashed = HashDescriptorInto(*partial, dest->partial_path().string(), cp.hasher, partial_size);
       if (hashed.ok() && *hashed == partial_size) {
         std::string prefix_hash = cp.hasher.HexDigest();
         cp.offset = partial_size;
         checked_ = std::move(cp);
+        ::close(*partial);
         return std::vector<std::string>{"partial", std::to_string(partial_size), prefix_hash};
       }
     }
+    ::close(*partial);
   }
   return std::vector<std::string>{differs ? "differs" : "missing"};
-}
-
-Status Receiver::Put(const fs::path& path, std::uint64_t size, const std::string& hash, std::uint64_t offset,
-                     bool* stream_lost) {
-  return ReceiveStream(in_, StreamPlan{path, size, hash, offset, offset}, Hops{}, stream_lost);
 }
 
 Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const Hops& hops, bool* source_lost) {
   // The whole stream [stream_offset, size) is always consumed (and forwarded)
   // even when this host's own copy fails, so the source stays in step and the
   // hosts downstream still get their bytes.
-  const fs::path& path = plan.path;
+  const fs::path path = plan.root / plan.file;
   std::uint64_t pos = plan.stream_offset;
   const int forward_fd = hops.forward_fd;
   std::string* forward_error = hops.forward_error;
@@ -219,23 +210,33 @@ Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const
   if (!hops.source_key.empty()) source_mac.emplace(hops.source_key);
   if (forward_fd >= 0) forward_mac.emplace(hops.forward_key);
   std::vector<char> buffer(4 << 20);
-  Status own = Status::Ok();
+  Status own = plan.valid;
   int fd = -1;
   ContentHasher hasher;
 
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
   const fs::path partial = PartialPathFor(path);
-  if (ec) {
-    own = PermissionDeniedError(fmt::format("{}: cannot create the folder: {}", path.parent_path().string(), ec.message()));
-  } else if ((fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-    own = PermissionDeniedError(fmt::format("{}: cannot open: {}", partial.string(), Errno(errno)));
+  std::optional<Destination> dest;
+  if (own.ok()) {
+    auto opened = Destination::Open(plan.root, plan.file, /*create=*/true);
+    if (opened.ok()) {
+      dest.emplace(std::move(*opened));
+    } else {
+      own = opened.status();
+    }
+  }
+  if (own.ok()) {
+    auto opened = dest->OpenPartialForWriting(/*fresh=*/plan.self_offset == 0);
+    if (opened.ok()) {
+      fd = *opened;
+    } else {
+      own = opened.status();
+    }
   }
   if (own.ok() && plan.self_offset > 0) {
     if (checked_ && checked_->path == path && checked_->offset == plan.self_offset) {
       hasher = std::move(checked_->hasher);
     } else {
-      auto hashed = HashFileInto(partial, hasher, plan.self_offset);
+      auto hashed = HashDescriptorInto(fd, partial.string(), hasher, plan.self_offset);
       if (!hashed.ok() || *hashed != plan.self_offset) {
         own = FailedPreconditionError(
             fmt::format("{}: the partial file is shorter than offset {}", partial.string(), plan.self_offset));
@@ -295,7 +296,7 @@ Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const
     }
   }
   if (own.ok() && !authentic) {
-    ::unlink(partial.c_str());  // unauthenticated bytes must not be resumed from
+    dest->DiscardPartial();  // unauthenticated bytes must not be resumed from
     own = DataLossError(fmt::format("{}: the relayed bytes failed authentication (HMAC); the partial file was "
                                     "discarded", path.string()));
   }
@@ -311,14 +312,11 @@ Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const
   ::close(fd);
   const std::string got = hasher.HexDigest();
   if (got != plan.hash) {
-    ::unlink(partial.c_str());  // bad bytes must not be resumed from
+    dest->DiscardPartial();  // bad bytes must not be resumed from
     return DataLossError(fmt::format("{}: hash mismatch after receiving: got {}, expected {}; the partial file was "
                                      "discarded", path.string(), got, plan.hash));
   }
-  if (::rename(partial.c_str(), path.c_str()) != 0) {
-    return PermissionDeniedError(fmt::format("{}: cannot rename into place: {}", path.string(), Errno(errno)));
-  }
-  SyncFolder(path.parent_path());
+  CLUSTER_RETURN_IF_ERROR(dest->CommitPartial());
   cache_.Record(path, plan.hash);
   return Status::Ok();
 }
@@ -333,25 +331,24 @@ std::string VerifiedReply(const std::string& forward_error) {
 
 Status Receiver::RelayAccept(const std::vector<std::string>& r) {
   StreamPlan plan;
-  if ((r.size() != 9 && r.size() != 12) || !ParseU64(r[2], &plan.size) || !ParseU64(r[4], &plan.self_offset) ||
-      !ParseU64(r[5], &plan.stream_offset) || plan.stream_offset > plan.self_offset || plan.self_offset > plan.size) {
+  if ((r.size() != 10 && r.size() != 13) || !ParseU64(r[3], &plan.size) || !ParseU64(r[5], &plan.self_offset) ||
+      !ParseU64(r[6], &plan.stream_offset) || plan.stream_offset > plan.self_offset || plan.self_offset > plan.size) {
     return Reply(ErrorReply(InvalidArgumentError("bad arguments to 'relay-accept'")));
   }
-  auto path = ReceiverPath(r[1]);
-  if (!path.ok()) return Reply(ErrorReply(path.status()));
-  plan.path = *path;
-  plan.hash = r[3];
-  auto listener = ListenForRelay(r[7]);
+  SetDestination(r[1], r[2], &plan);
+  if (!plan.valid.ok()) return Reply(ErrorReply(plan.valid));
+  plan.hash = r[4];
+  auto listener = ListenForRelay(r[8]);
   if (!listener.ok()) return Reply(ErrorReply(listener.status()));
   CLUSTER_RETURN_IF_ERROR(Reply(OkReply({"listening", std::to_string(listener->port)})));
-  auto upstream = AcceptRelay(*listener, r[6], r[8], 60);
+  auto upstream = AcceptRelay(*listener, r[7], r[9], 60, kRelayIdleTimeoutS);
   if (!upstream.ok()) return Reply(ErrorReply(upstream.status()));
   int next = -1;
   std::string forward_error;
-  if (r.size() == 12) {
+  if (r.size() == 13) {
     std::uint64_t port = 0;
-    ParseU64(r[10], &port);
-    auto connected = ConnectRelay(r[9], static_cast<int>(port), r[11], 10);
+    ParseU64(r[11], &port);
+    auto connected = ConnectRelay(r[10], static_cast<int>(port), r[12], 10, kRelayIdleTimeoutS);
     if (connected.ok()) {
       next = *connected;
     } else {
@@ -360,7 +357,7 @@ Status Receiver::RelayAccept(const std::vector<std::string>& r) {
   }
   ByteReader from_upstream(*upstream);
   bool lost = false;
-  Status s = ReceiveStream(from_upstream, plan, Hops{r[8], next, r.size() == 12 ? r[11] : "", &forward_error}, &lost);
+  Status s = ReceiveStream(from_upstream, plan, Hops{r[9], next, r.size() == 13 ? r[12] : "", &forward_error}, &lost);
   ::close(*upstream);
   if (next >= 0) ::close(next);
   return Reply(s.ok() ? VerifiedReply(forward_error) : ErrorReply(s));
@@ -369,30 +366,28 @@ Status Receiver::RelayAccept(const std::vector<std::string>& r) {
 Status Receiver::RelayPut(const std::vector<std::string>& r, bool* stream_lost) {
   StreamPlan plan;
   std::uint64_t port = 0;
-  if (r.size() != 9 || !ParseU64(r[2], &plan.size) || !ParseU64(r[4], &plan.self_offset) ||
-      !ParseU64(r[5], &plan.stream_offset) || !ParseU64(r[7], &port) || plan.stream_offset > plan.self_offset ||
+  if (r.size() != 10 || !ParseU64(r[3], &plan.size) || !ParseU64(r[5], &plan.self_offset) ||
+      !ParseU64(r[6], &plan.stream_offset) || !ParseU64(r[8], &port) || plan.stream_offset > plan.self_offset ||
       plan.self_offset > plan.size) {
     // The byte count is unknown, so the stream cannot be kept in step: end the session.
     (void)Reply(ErrorReply(InvalidArgumentError("bad arguments to 'relay-put'")));
     *stream_lost = true;
     return InvalidArgumentError("malformed relay-put request");
   }
-  plan.hash = r[3];
-  auto path = ReceiverPath(r[1]);
+  plan.hash = r[4];
+  SetDestination(r[1], r[2], &plan);
   std::string forward_error;
   int next = -1;
-  auto connected = ConnectRelay(r[6], static_cast<int>(port), r[8], 10);
+  auto connected = ConnectRelay(r[7], static_cast<int>(port), r[9], 10, kRelayIdleTimeoutS);
   if (connected.ok()) {
     next = *connected;
   } else {
     forward_error = connected.status().message();
   }
-  // A bad path still consumes the stream (into /dev/null-like failure) so the session stays in step.
-  plan.path = path.ok() ? *path : fs::path("/nonexistent/.clusterd-invalid");
-  Status s = ReceiveStream(in_, plan, Hops{"", next, r[8], &forward_error}, stream_lost);
+  // A bad destination still consumes the stream, so the session stays in step.
+  Status s = ReceiveStream(in_, plan, Hops{"", next, r[9], &forward_error}, stream_lost);
   if (next >= 0) ::close(next);
   if (*stream_lost) return s;
-  if (!path.ok()) s = path.status();
   return Reply(s.ok() ? VerifiedReply(forward_error) : ErrorReply(s));
 }
 

@@ -2,22 +2,23 @@
 // one stream and answers on another (stdin/stdout of an SSH exec channel),
 // following docs/push.md:
 //
-//   hello VERSION            -> ok CLUSTERD_VERSION
-//   free DIR                 -> ok FREE_BYTES FS_ID
-//   check PATH SIZE HASH     -> ok have | ok partial OFFSET PREFIX_HASH | ok missing | ok differs
-//   put PATH SIZE HASH OFF   <SIZE-OFF bytes> -> ok verified
-//   relay-accept PATH SIZE HASH SELF_OFF STREAM_OFF UPSTREAM_ADDR LISTEN_ADDR TOKEN [NEXT_ADDR NEXT_PORT NEXT_TOKEN]
-//                            -> ok listening PORT, later ok verified [forward-failed MSG]
-//   relay-put PATH SIZE HASH SELF_OFF STREAM_OFF NEXT_ADDR NEXT_PORT NEXT_TOKEN <SIZE-STREAM_OFF bytes>
-//                            -> ok verified [forward-failed MSG]
+//   hello VERSION                 -> ok CLUSTERD_VERSION
+//   free DIR                      -> ok FREE_BYTES FS_ID
+//   check ROOT FILE SIZE HASH     -> ok have | ok partial OFFSET PREFIX_HASH | ok missing | ok differs
+//   put ROOT FILE SIZE HASH OFF   <SIZE-OFF bytes> -> ok verified
+//   relay-accept ROOT FILE SIZE HASH SELF_OFF STREAM_OFF UPSTREAM_ADDR LISTEN_ADDR TOKEN [NEXT_ADDR NEXT_PORT NEXT_TOKEN]
+//                                 -> ok listening PORT, later ok verified [forward-failed MSG]
+//   relay-put ROOT FILE SIZE HASH SELF_OFF STREAM_OFF NEXT_ADDR NEXT_PORT NEXT_TOKEN <SIZE-STREAM_OFF bytes>
+//                                 -> ok verified [forward-failed MSG]
 //   docker-check             -> ok SERVER_VERSION
 //   docker-load PATH ID      -> ok present | ok loaded TAG...
 //   bye
 //
-// Guarantees: bytes gather in PartialPathFor(PATH) and survive a lost
-// connection, so the next push resumes; PATH is replaced only by an atomic
-// rename after the whole file's hash matched. Paths must be absolute or start
-// with "~/" (the receiving user's home).
+// Guarantees: bytes gather in PartialPathFor(ROOT/FILE) and survive a lost
+// connection, so the next push resumes; ROOT/FILE is replaced only by an
+// atomic rename after the whole file's hash matched. ROOT must be absolute or
+// start with "~/" (the receiving user's home); FILE is relative, and below
+// ROOT nothing is ever written through a symbolic link (destination.h).
 #pragma once
 
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "agent/byte_reader.h"
+#include "agent/destination.h"
 #include "common/content_hash.h"
 #include "common/manifest.h"
 #include "common/status.h"
@@ -47,14 +49,13 @@ class Receiver {
   Status Handle(const std::vector<std::string>& request, bool* done);
   Status Reply(const std::string& line);
   StatusOr<std::vector<std::string>> Free(const std::string& dir);
-  StatusOr<std::vector<std::string>> Check(const std::filesystem::path& path, std::uint64_t size,
-                                           const std::string& hash);
-  // Consumes the announced bytes even when it fails early, so the stream stays in step.
-  Status Put(const std::filesystem::path& path, std::uint64_t size, const std::string& hash, std::uint64_t offset,
-             bool* stream_lost);
+  StatusOr<std::vector<std::string>> Check(const std::filesystem::path& root, const std::string& file,
+                                           std::uint64_t size, const std::string& hash);
   // What one stream of a file's bytes carries and where they go.
   struct StreamPlan {
-    std::filesystem::path path;
+    std::filesystem::path root;  // the destination folder
+    std::string file;            // relative to it
+    Status valid;                // ROOT's path is usable (the stream is consumed either way)
     std::uint64_t size = 0;
     std::string hash;
     std::uint64_t self_offset = 0;    // this host's copy continues here (its prefix was verified)
@@ -68,10 +69,12 @@ class Receiver {
     std::string forward_key;  // tag what is forwarded with this
     std::string* forward_error = nullptr;  // set when forwarding failed (then it stops)
   };
+  void SetDestination(const std::string& raw_root, const std::string& file, StreamPlan* plan);
   // Reads [stream_offset, size) from `source` (and then its tag, for a relay
   // source), writes this host's part to the partial file, copies every byte to
   // the next host (with a tag that is valid only if this host's own source
-  // tag was), then verifies and renames.
+  // tag was), then verifies and renames. Consumes the announced bytes even
+  // when it fails early, so the stream stays in step.
   Status ReceiveStream(ByteReader& source, const StreamPlan& plan, const Hops& hops, bool* source_lost);
   // Chain relay (docs/push.md): relay-accept on a downstream host, relay-put on the first.
   Status RelayAccept(const std::vector<std::string>& request);
@@ -91,9 +94,5 @@ class Receiver {
   };
   std::optional<CheckedPartial> checked_;
 };
-
-// Expands a leading "~/" with $HOME; InvalidArgument for relative paths or
-// paths with ".." parts.
-StatusOr<std::filesystem::path> ReceiverPath(const std::string& raw);
 
 }  // namespace cluster::agent

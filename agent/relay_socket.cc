@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,6 +59,19 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// Reads and writes that make no progress for `seconds` fail (EAGAIN), and
+// keepalive probes a silent peer (after 15 s idle, every 5 s, 4 probes).
+void BoundInTime(int fd, int seconds) {
+  const timeval limit{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  const int on = 1, idle = 15, interval = 5, probes = 4;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
 int MillisLeft(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
@@ -101,7 +115,7 @@ StatusOr<RelayListener> ListenForRelay(const std::string& address) {
 }
 
 StatusOr<int> AcceptRelay(RelayListener& listener, const std::string& upstream, const std::string& token,
-                          int timeout_s) {
+                          int timeout_s, int idle_timeout_s) {
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   int accepted = -1;
   std::string refused;
@@ -122,6 +136,7 @@ StatusOr<int> AcceptRelay(RelayListener& listener, const std::string& upstream, 
       refused = fmt::format("refused a connection from {}: wrong token", from);
       ::close(fd);
     } else {
+      BoundInTime(fd, idle_timeout_s);
       accepted = fd;
     }
   }
@@ -134,7 +149,8 @@ StatusOr<int> AcceptRelay(RelayListener& listener, const std::string& upstream, 
   return accepted;
 }
 
-StatusOr<int> ConnectRelay(const std::string& address, int port, const std::string& token, int timeout_s) {
+StatusOr<int> ConnectRelay(const std::string& address, int port, const std::string& token, int timeout_s,
+                           int idle_timeout_s) {
   sockaddr_storage sa;
   socklen_t len;
   if (!ToSockaddr(address, port, &sa, &len)) {
@@ -160,6 +176,7 @@ StatusOr<int> ConnectRelay(const std::string& address, int port, const std::stri
     return UnavailableError(fmt::format("cannot connect to the next host {}:{}: {}", address, port, std::strerror(err)));
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  BoundInTime(fd, idle_timeout_s);
   const std::string line = token + "\n";
   if (!WriteAll(fd, line.data(), line.size())) {
     int err = errno;

@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "agent/unit_process.h"
 #include "common/subprocess.h"
 
 namespace cluster::agent {

@@ -15,8 +15,8 @@
 
 #include "agent/stop_command.h"
 #include "agent/unit_log.h"
-#include "agent/unit_process.h"
 #include "common/logging.h"
+#include "common/subprocess.h"
 
 namespace cluster::agent {
 namespace {
@@ -42,6 +42,7 @@ struct Unit {
   UnitSpec spec;
   control::UnitStatus status;
   pid_t pid = -1;
+  RecordedGroup group;    // how units.json proves its processes are this unit's
   bool ended = false;     // reaped: `status` is final
   bool stopping = false;  // Stop() began: ends as kStopped, no on_exit
   std::unique_ptr<UnitLogWriter> log;
@@ -226,20 +227,29 @@ Status Supervisor::Start(const UnitSpec& spec) {
     return UnavailableError(fmt::format("cannot write the log {} of unit {}; check that its folder is writable",
                                         spec.log_file.string(), spec.name));
   }
-  StatusOr<SpawnedProcess> spawned = SpawnProcess(spec.argv, spec.env);
+  SpawnOptions options;
+  options.pipe_stdin = false;        // /dev/null
+  options.stderr_to_stdout = true;   // one pipe, one log, lines in order
+  options.new_session = true;        // its own group: a stop reaches all it started
+  options.die_with_parent = true;    // a killed agent cannot supervise it (Supervisor runs on the io thread)
+  options.env = spec.env;
+  const std::string marker = NewGroupMarker();
+  options.env[kGroupMarkerVariable] = marker;
+  StatusOr<SpawnedProcess> spawned = Spawn(spec.argv, options);
   if (!spawned.ok()) return spawned.status().WithContext(spec.name);
   unit->pid = spawned->pid;
+  unit->group = RecordGroup(spawned->pid, marker);
   unit->log->AppendLine(fmt::format("clusterd: started pid {}: {}", unit->pid, fmt::join(spec.argv, " ")));
   if (spawned->exec_errno != 0) {
     // The child exits 127; SIGCHLD reports it like any other exit.
     unit->log->AppendLine(fmt::format("clusterd: cannot run {}: {}", spec.argv[0], std::strerror(spawned->exec_errno)));
   }
-  ::fcntl(spawned->output_fd, F_SETFL, ::fcntl(spawned->output_fd, F_GETFL) | O_NONBLOCK);
+  ::fcntl(spawned->stdout_fd, F_SETFL, ::fcntl(spawned->stdout_fd, F_GETFL) | O_NONBLOCK);
   unit->output = std::make_unique<asio::posix::stream_descriptor>(impl_->io);
   boost::system::error_code ec;
-  unit->output->assign(spawned->output_fd, ec);
+  unit->output->assign(spawned->stdout_fd, ec);
   if (ec) {
-    ::close(spawned->output_fd);
+    ::close(spawned->stdout_fd);
     unit->output.reset();
     unit->log->AppendLine(fmt::format("clusterd: cannot read the unit's output: {}", ec.message()));
   }
@@ -289,6 +299,14 @@ std::vector<control::UnitStatus> Supervisor::Units() const {
   std::vector<control::UnitStatus> out;
   out.reserve(impl_->units.size());
   for (const auto& unit : impl_->units) out.push_back(unit->status);
+  return out;
+}
+
+std::vector<std::pair<std::string, RecordedGroup>> Supervisor::RunningGroups() const {
+  std::vector<std::pair<std::string, RecordedGroup>> out;
+  for (const auto& unit : impl_->units) {
+    if (!unit->ended) out.emplace_back(unit->spec.name, unit->group);
+  }
   return out;
 }
 

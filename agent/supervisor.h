@@ -2,7 +2,10 @@
 // engine rank or a container's helper process, with their logs and states.
 //
 // Each unit runs in its own process group (setsid) so that stopping it
-// reaches everything it started. Its stdout and stderr are read by the agent
+// reaches everything it started, and is started like every child of this
+// project (common/subprocess.h: no descriptor or loader variable of the
+// agent's) with a random marker in its environment (recorded_group.h) that
+// lets `clusterd stop` tell its processes from a later program's. Its stdout and stderr are read by the agent
 // through pipes and appended, a timestamp per line, to the unit's rotating
 // log (unit_log.h); a unit that exits is reaped through SIGCHLD. When a
 // unit's main process ends, what is left of its group is killed (SIGKILL),
@@ -29,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/recorded_group.h"
 #include "common/status.h"
 #include "control/messages.h"
 
@@ -78,6 +82,9 @@ class Supervisor {
   std::vector<std::string> StopAll(std::chrono::milliseconds grace);
 
   std::vector<control::UnitStatus> Units() const;  // in start order
+  // The process groups of the units still running, by unit name, as
+  // units.json records them.
+  std::vector<std::pair<std::string, RecordedGroup>> RunningGroups() const;
   // Forgets units that are no longer running (before a new deployment).
   void ClearEnded();
 

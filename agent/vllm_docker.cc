@@ -40,11 +40,10 @@ std::vector<std::string> DockerRunArgs(const control::ContainerSpec& spec, const
     argv.insert(argv.end(), {"--gpus", "all"});
   }
   argv.insert(argv.end(), {"-v", spec.model_path + ":" + spec.model_path + ":ro"});
-  for (const auto& [key, value] : spec.env) {
-    // A secret is named only: docker takes its value from its own
-    // environment (SecretContainerEnv), so it never shows in an argv or log.
-    argv.insert(argv.end(), {"-e", IsSecretEnv(key) ? key : key + "=" + value});
-  }
+  for (const auto& [key, value] : spec.env) argv.insert(argv.end(), {"-e", key + "=" + value});
+  // The key is named only: docker takes its value from its own environment,
+  // which the agent fills from its copy, so it never shows in an argv or log.
+  if (spec.api_key) argv.insert(argv.end(), {"-e", kApiKeyVariable});
   argv.insert(argv.end(), {"--label", std::string(kClusterLabel) + "=" + labels.cluster, "--label",
                            std::string(kDeploymentLabel) + "=" + labels.deployment});
   argv.insert(argv.end(), {"--pull", "never", "--entrypoint", "ray", spec.image, "start", "--block"});
@@ -58,16 +57,6 @@ std::vector<std::string> DockerRunArgs(const control::ContainerSpec& spec, const
   }
   argv.insert(argv.end(), {"--node-ip-address", spec.node_address});
   return argv;
-}
-
-bool IsSecretEnv(const std::string& key) { return key == "VLLM_API_KEY"; }
-
-std::map<std::string, std::string> SecretContainerEnv(const control::ContainerSpec& spec) {
-  std::map<std::string, std::string> secrets;
-  for (const auto& [key, value] : spec.env) {
-    if (IsSecretEnv(key)) secrets[key] = value;
-  }
-  return secrets;
 }
 
 std::vector<std::string> DockerStopArgs(const std::string& name, int grace_s, const std::string& docker) {

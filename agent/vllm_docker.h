@@ -50,7 +50,7 @@ Status ValidateContainerLabels(const ContainerLabels& labels);
 
 // The container's Ray node, in the foreground (no -d):
 //   docker run --name N --network host --shm-size S [--gpus all]
-//     -v MODEL:MODEL:ro -e K=V... --label clusterd.cluster=C
+//     -v MODEL:MODEL:ro -e K=V... [-e VLLM_API_KEY] --label clusterd.cluster=C
 //     --label clusterd.deployment=D --pull never --entrypoint ray IMAGE
 //     start --block (--head --port P --dashboard-host 127.0.0.1 | --address H:P)
 //     --node-ip-address A
@@ -58,11 +58,10 @@ Status ValidateContainerLabels(const ContainerLabels& labels);
 std::vector<std::string> DockerRunArgs(const control::ContainerSpec& spec, const ContainerLabels& labels,
                                        const std::string& docker = "docker");
 
-// Env entries whose value is a secret (VLLM_API_KEY): DockerRunArgs names
-// them without their value, and the `docker run` process must get them in
-// its own environment (SecretContainerEnv) for docker to pass them on.
-bool IsSecretEnv(const std::string& key);
-std::map<std::string, std::string> SecretContainerEnv(const control::ContainerSpec& spec);
+// With spec.api_key, DockerRunArgs names VLLM_API_KEY without a value: the
+// agent puts its own copy of the key in the environment of the `docker run`
+// process, and docker passes it on, so no argv or log holds it.
+inline constexpr const char* kApiKeyVariable = "VLLM_API_KEY";
 
 // `docker stop -t GRACE NAME`: SIGTERM to the container's init, SIGKILL after
 // `grace_s` seconds.

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "agent/vllm_docker.h"
+#include "common/env_allow_list.h"
 
 namespace cluster::agent {
 namespace {
@@ -104,10 +105,9 @@ Status CheckModelPath(const std::string& path) {
 }
 
 Status CheckEnv(const std::map<std::string, std::string>& env) {
-  static const std::regex key_pattern("^[A-Z_][A-Z0-9_]*$");
   for (const auto& [key, value] : env) {
-    if (!std::regex_match(key, key_pattern)) {
-      return Bad("env", key, "is not an environment variable name: expected [A-Z_][A-Z0-9_]*");
+    if (Status allowed = CheckAllowedEnvName(key); !allowed.ok()) {
+      return InvalidArgumentError("container.env: " + allowed.message());
     }
     if (HasControl(value, /*allow_tab=*/true)) {
       return Bad("env." + key, value, "contains a NUL, newline or other control character");

@@ -40,7 +40,7 @@ int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
   CheckRunOptions options;
   options.hash_model = !flags.no_hash;
   const CheckReport report = RunCheck(*cluster.access, options);
-  if (global.json) std::cout << CheckReportJson(report).dump() << "\n";
+  if (global.json) std::cout << JsonText(CheckReportJson(report)) << "\n";
   else PrintCheckTable(report, std::cout);
   return report.failed() ? kExitFailure : kExitOk;
 }

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/status.h"
 
 namespace cluster::cli {
@@ -30,7 +32,14 @@ struct GlobalOptions {
 // everything else 1.
 int ExitCodeFor(const Status& status);
 
-// Prints a failed Status to stderr ("error: ...") or, with --json, as
+// The text of a JSON document for stdout (`indent` as nlohmann's dump). A
+// string that is not UTF-8 (an inventory key, a host's answer) is written
+// with U+FFFD in place of its bad bytes: --json output never fails where
+// the human output works.
+std::string JsonText(const nlohmann::json& json, int indent = -1);
+std::string JsonText(const nlohmann::ordered_json& json, int indent = -1);
+
+// Prints a failed Status to stderr ("error: ...", made printable) or, with --json, as
 // {"ok": false, "error": {"code": ..., "message": ...}} on stdout. Returns the exit code.
 int ReportError(const Status& status, const GlobalOptions& global);
 

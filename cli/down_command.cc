@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "common/untrusted_text.h"
 #include "cli/lifecycle/deployment_record.h"
 #include "cli/lifecycle/stop_run.h"
 #include "cli/lifecycle_support.h"
@@ -40,7 +41,7 @@ int RunDown(const DownFlags& flags, const GlobalOptions& global) {
       j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
       hosts.push_back(j);
     }
-    std::cout << nlohmann::ordered_json{{"ok", clean}, {"purged", flags.purge && clean}, {"hosts", hosts}}.dump() << "\n";
+    std::cout << JsonText(nlohmann::ordered_json{{"ok", clean}, {"purged", flags.purge && clean}, {"hosts", hosts}}) << "\n";
   } else {
     Table table({"HOST", "STOPPED", "LEFT", "VIA"});
     const auto& hosts = cluster.inventory().hosts;
@@ -53,7 +54,7 @@ int RunDown(const DownFlags& flags, const GlobalOptions& global) {
     }
     std::cout << table.Render();
     for (const auto& r : results) {
-      if (!r.error.empty()) std::cerr << "error: " << r.error << "\n";
+      if (!r.error.empty()) std::cerr << "error: " << PrintableText(r.error) << "\n";
     }
     if (clean) std::cout << (flags.purge ? "down: nothing left running; agents removed\n" : "down: nothing left running\n");
     else std::cerr << "down: something is left (above); run `clusterctl down` again once the hosts are reachable\n";

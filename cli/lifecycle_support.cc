@@ -23,7 +23,7 @@ std::variant<LoadedCluster, int> OpenCluster(const LifecycleFlags& flags, const 
   LoadedCluster cluster{std::make_unique<inventory::LoadResult>(inventory::LoadInventory(flags.file, options)), nullptr};
   if (!cluster.loaded->ok()) {
     if (global.json) {
-      std::cout << LoadResultJson(flags.file, *cluster.loaded).dump() << "\n";
+      std::cout << JsonText(LoadResultJson(flags.file, *cluster.loaded)) << "\n";
     } else {
       PrintDiagnostics(*cluster.loaded);
       std::cerr << flags.file << ": invalid; fix the inventory (clusterctl validate)\n";

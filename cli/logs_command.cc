@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "cli/command.h"
+#include "common/untrusted_text.h"
 #include "cli/lifecycle/agent_calls.h"
 #include "cli/lifecycle_support.h"
 #include "common/inventory/placement.h"
@@ -65,11 +66,14 @@ struct HostLine {
 
 void Print(const HostLine& l, bool json) {
   if (json) {
-    std::cout << nlohmann::ordered_json{{"time", TimeText(l.line.unix_ms)}, {"host", l.host}, {"unit", l.line.unit},
-                                        {"text", l.line.text}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+    std::cout << JsonText(nlohmann::ordered_json{{"time", TimeText(l.line.unix_ms)}, {"host", l.host}, {"unit", l.line.unit},
+                                        {"text", l.line.text}})
               << "\n";
   } else {
-    std::cout << fmt::format("{} {} {} | {}\n", TimeText(l.line.unix_ms), l.host, l.line.unit, l.line.text);
+    // A unit's output is the unit's: it may not drive the operator's terminal.
+    std::cout << PrintableText(fmt::format("{} {} {} | {}", TimeText(l.line.unix_ms), l.host, l.line.unit,
+                                           l.line.text))
+              << "\n";
   }
 }
 
@@ -145,7 +149,7 @@ int RunLogs(const LogsFlags& flags, const GlobalOptions& global) {
   int code = kExitOk;
   for (const auto& e : errors) {
     if (e.empty()) continue;
-    std::cerr << "error: " << e << "\n";
+    std::cerr << "error: " << PrintableText(e) << "\n";
     code = kExitFailure;
   }
   return code;

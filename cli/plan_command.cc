@@ -238,7 +238,7 @@ int RunPlan(const std::string& file, const GlobalOptions& global) {
   if (!global.json) PrintDiagnostics(loaded);
   if (!loaded.ok()) {
     if (global.json) {
-      std::cout << LoadResultJson(file, loaded).dump(2) << "\n";
+      std::cout << JsonText(LoadResultJson(file, loaded), 2) << "\n";
     } else {
       const int errors = loaded.error_count();
       std::cerr << file << ": invalid: " << errors << (errors == 1 ? " error" : " errors")
@@ -294,7 +294,7 @@ int RunPlan(const std::string& file, const GlobalOptions& global) {
     if (!global.json) std::cerr << d.ToString() << "\n";
   }
   if (global.json) {
-    std::cout << PlanJson(r, warnings).dump(2) << "\n";
+    std::cout << JsonText(PlanJson(r, warnings), 2) << "\n";
   } else {
     PrintHuman(r, std::cout);
   }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "common/untrusted_text.h"
 #include "cli/diagnostics_output.h"
 #include "cli/table.h"
 #include "cli/transfer/chain_push.h"
@@ -118,13 +119,13 @@ void PrintSummary(const std::vector<HostReport>& reports) {
   }
   std::cout << table.Render();
   for (const auto& r : reports) {
-    if (!r.images_loaded.empty()) std::cout << fmt::format("{}: loaded {}\n", r.host, fmt::join(r.images_loaded, ", "));
+    if (!r.images_loaded.empty()) std::cout << PrintableText(fmt::format("{}: loaded {}", r.host, fmt::join(r.images_loaded, ", "))) << "\n";
     if (!r.images_present.empty()) {
-      std::cout << fmt::format("{}: already loaded {}\n", r.host, fmt::join(r.images_present, ", "));
+      std::cout << PrintableText(fmt::format("{}: already loaded {}", r.host, fmt::join(r.images_present, ", "))) << "\n";
     }
   }
   for (const auto& r : reports) {
-    if (!r.ok) std::cerr << "error: " << r.error << "\n";
+    if (!r.ok) std::cerr << "error: " << PrintableText(r.error) << "\n";
   }
 }
 
@@ -133,7 +134,7 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
   inventory::LoadResult loaded = inventory::LoadInventory(flags.file);
   if (!global.json) PrintDiagnostics(loaded);
   if (!loaded.ok()) {
-    if (global.json) std::cout << LoadResultJson(flags.file, loaded).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    if (global.json) std::cout << JsonText(LoadResultJson(flags.file, loaded)) << "\n";
     else std::cerr << flags.file << ": invalid; fix the inventory (clusterctl validate), then push again\n";
     return kExitUsageError;
   }
@@ -171,8 +172,8 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
   if (global.json) {
     nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
     for (const auto& r : reports) hosts.push_back(ReportJson(r));
-    std::cout << nlohmann::ordered_json{{"event", "summary"}, {"ok", all_ok},
-                                        {"interrupted", g_interrupted.load()}, {"hosts", hosts}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+    std::cout << JsonText(nlohmann::ordered_json{{"event", "summary"}, {"ok", all_ok},
+                                        {"interrupted", g_interrupted.load()}, {"hosts", hosts}})
               << "\n";
   } else {
     PrintSummary(reports);

@@ -193,7 +193,7 @@ int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {
     const auto at = Clock::now();
     now.rates = RatesBetween(previous.endpoint, now.endpoint, std::chrono::duration<double>(at - taken).count());
     if (global.json) {
-      std::cout << SnapshotJson(now, cluster.inventory().cluster_name).dump() << std::endl;
+      std::cout << JsonText(SnapshotJson(now, cluster.inventory().cluster_name)) << std::endl;
     } else {
       if (flags.watch && tty) std::cout << "\x1b[H\x1b[2J";  // redraw in place
       std::cout << SnapshotText(now) << std::flush;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "common/untrusted_text.h"
+
 namespace cluster::cli {
 namespace {
 size_t DisplayWidth(const std::string& s) {
@@ -20,6 +22,8 @@ void Table::AlignRight(size_t index) { right_.at(index) = true; }
 void Table::AddRow(std::vector<std::string> row) {
   assert(row.size() == headers_.size());
   row.resize(headers_.size());
+  // Cells hold what hosts report (GPU names, errors): never terminal escapes.
+  for (std::string& cell : row) cell = PrintableText(cell);
   rows_.push_back(std::move(row));
 }
 

@@ -12,7 +12,8 @@ class Table {
   explicit Table(std::vector<std::string> headers);
   // Marks column `index` as right-aligned (for numbers).
   void AlignRight(size_t index);
-  // REQUIRES: row.size() == number of headers.
+  // REQUIRES: row.size() == number of headers. Cells are made printable
+  // (untrusted_text.h): control characters show as \xHH.
   void AddRow(std::vector<std::string> row);
   // Renders the table, one line per row, each ending in '\n'. Column widths
   // count UTF-8 code points, not bytes.

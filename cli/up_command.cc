@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "cli/command.h"
+#include "common/untrusted_text.h"
 #include "cli/lifecycle/agent_calls.h"
 #include "cli/lifecycle/check_run.h"
 #include "cli/lifecycle/cluster_status.h"
@@ -49,7 +50,7 @@ struct UpFlags {
 
 // Progress goes to stderr so that stdout holds only the result.
 void Say(const GlobalOptions& global, const std::string& line) {
-  if (!global.json) std::cerr << line << "\n";
+  if (!global.json) std::cerr << PrintableText(line) << "\n";
 }
 
 std::string CurlExample(const Endpoint& e, bool api_key) {
@@ -63,9 +64,9 @@ int Fail(const GlobalOptions& global, Json detail, const std::string& message) {
   if (global.json) {
     detail["ok"] = false;
     detail["error"] = message;
-    std::cout << detail.dump() << "\n";
+    std::cout << JsonText(detail) << "\n";
   } else {
-    std::cerr << "error: " << message << "\n";
+    std::cerr << "error: " << PrintableText(message) << "\n";
   }
   return kExitFailure;
 }
@@ -122,7 +123,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
       result["deployment"] = record->id;
       result["endpoint"] = health.url + "/v1";
       result["already_up"] = true;
-      if (global.json) std::cout << result.dump() << "\n";
+      if (global.json) std::cout << JsonText(result) << "\n";
       else std::cout << fmt::format("already up: serving '{}' at {}/v1 (deployment {})\n", endpoint.model, health.url, record->id);
       return kExitOk;
     }
@@ -154,7 +155,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   result["deployment"] = deployment;
   if (Status s = SaveDeploymentRecord(access.state_dir(), {deployment, fingerprint, UnixMillis()}); !s.ok())
     return ReportError(s, global);
-  const auto requests = BuildStartRequests(inv, *placement, report, deployment, api_key);
+  const auto requests = BuildStartRequests(inv, *placement, report, deployment);
   std::vector<std::string> start_errors(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
     const auto& host = inv.hosts[i];
@@ -213,7 +214,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   result["endpoint"] = health.url + "/v1";
   result["model"] = endpoint.model;
   if (global.json) {
-    std::cout << result.dump() << "\n";
+    std::cout << JsonText(result) << "\n";
   } else {
     std::cout << fmt::format("serving '{}' at {}/v1 (deployment {})\n", endpoint.model, health.url, deployment)
               << "try:\n  " << CurlExample(endpoint, !api_key.empty()) << "\n";

@@ -100,7 +100,7 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv) {
 int PrintJson(const std::string& file, const LoadResult& result) {
   nlohmann::ordered_json out = LoadResultJson(file, result);
   out["cluster"] = result.ok() ? ClusterJson(*result.inventory) : nlohmann::ordered_json(nullptr);
-  std::cout << out.dump(2) << "\n";
+  std::cout << JsonText(out, 2) << "\n";
   return result.ok() ? kExitOk : kExitUsageError;
 }
 

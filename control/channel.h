@@ -6,8 +6,10 @@
 // deadline. ControlServer runs on the caller's io_context: it accepts only
 // peers whose certificate chains to the CA (a connection without one, or with
 // one from another CA, fails the handshake and is closed without a reply),
-// reads one request frame at a time, decodes it (messages.h) and hands it to
-// the handler on the io_context's thread.
+// reads one request frame at a time, decodes it (messages.h), checks that the
+// peer's certificate may make it (authorization.h), and hands it to the
+// handler on the io_context's thread. Connections, handshakes, reads and
+// writes are bounded by ServerLimits.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -69,6 +71,27 @@ class Responder {
   virtual bool Closed() const = 0;
   // The peer's certificate common name ("clusterctl operator", "h1").
   virtual const std::string& PeerName() const = 0;
+  // What the peer's certificate may do (authorization.h checked it already).
+  virtual PeerRole Role() const = 0;
+};
+
+// What one agent lets its peers hold (docs/agent-protocol.md, "Limits").
+// Before its TLS handshake a peer is anonymous: its connection can be
+// answered only by closing it.
+struct ServerLimits {
+  // Open connections. One more: the oldest connection still in its
+  // handshake is dropped for it, or, when every one is authenticated, the
+  // new one is closed at once.
+  std::size_t max_connections = 64;
+  // Connections still in their TLS handshake: one more drops the oldest
+  // (raw TCP connections that never speak TLS cannot keep peers out).
+  std::size_t max_handshakes = 16;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{300'000};  // an authenticated peer, between requests
+  std::chrono::milliseconds read_timeout{30'000};   // the rest of a frame once its header came
+  std::chrono::milliseconds write_timeout{60'000};  // one reply frame
+  // Replies queued for a peer that does not read them (logs --follow).
+  std::size_t max_queued_reply_bytes = std::size_t{8} << 20;
 };
 
 using RequestHandler = std::function<void(Request request, std::shared_ptr<Responder> responder)>;
@@ -79,7 +102,7 @@ class ControlServer {
   // accepting. Unavailable when the address cannot be bound (names it).
   static StatusOr<std::unique_ptr<ControlServer>> Listen(boost::asio::io_context& io, const std::string& address,
                                                          int port, const Credentials& credentials,
-                                                         RequestHandler handler);
+                                                         RequestHandler handler, ServerLimits limits = {});
   ~ControlServer();
   int port() const;  // the bound port (useful with port 0)
   void Close();      // stops accepting; open connections end with the io_context

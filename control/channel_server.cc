@@ -1,8 +1,11 @@
 // ControlServer: the listening socket. Each accepted connection becomes a
-// ServerConnection (server_connection.h).
+// ServerConnection (server_connection.h), within ServerLimits' counts.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <vector>
 
 #include "control/channel.h"
 #include "control/server_connection.h"
@@ -24,8 +27,9 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(200);
 // may go away while the io_context still holds that operation.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& io, std::shared_ptr<ssl::context> context, std::shared_ptr<const RequestHandler> handler)
-      : acceptor_(io), retry_(io), context_(std::move(context)), handler_(std::move(handler)) {}
+  Listener(asio::io_context& io, std::shared_ptr<ssl::context> context, std::shared_ptr<const RequestHandler> handler,
+           const ServerLimits& limits)
+      : acceptor_(io), retry_(io), context_(std::move(context)), handler_(std::move(handler)), limits_(limits) {}
 
   Status Bind(const tcp::endpoint& endpoint, const std::string& where) {
     error_code ec;
@@ -49,10 +53,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
         });
         return;
       }
-      try {
-        std::make_shared<ServerConnection>(std::move(socket), self->context_, self->handler_)->Start();
-      } catch (const std::exception&) {
-        // OpenSSL could not create a session for this peer: the socket closes.
+      if (self->MakeRoom()) {
+        try {
+          auto connection =
+              std::make_shared<ServerConnection>(std::move(socket), self->context_, self->handler_, self->limits_);
+          connection->Start();
+          self->connections_.push_back(connection);
+        } catch (const std::exception&) {
+          // OpenSSL could not create a session for this peer: the socket closes.
+        }
       }
       self->Accept();
     });
@@ -64,6 +73,27 @@ class Listener : public std::enable_shared_from_this<Listener> {
     retry_.cancel();
   }
 
+  // Whether a new connection may be started: drops the oldest connection
+  // still in its handshake when handshakes or connections are at their
+  // limit; false when every connection is authenticated and the limit is
+  // reached (the new socket then closes without an answer).
+  bool MakeRoom() {
+    std::erase_if(connections_, [](const std::weak_ptr<ServerConnection>& c) {
+      auto live = c.lock();
+      return !live || live->Closed();
+    });
+    std::size_t handshaking = 0;
+    for (const auto& c : connections_) handshaking += c.lock()->authenticated() ? 0 : 1;
+    if (handshaking >= limits_.max_handshakes || connections_.size() >= limits_.max_connections) {
+      auto oldest = std::find_if(connections_.begin(), connections_.end(),
+                                 [](const std::weak_ptr<ServerConnection>& c) { return !c.lock()->authenticated(); });
+      if (oldest == connections_.end()) return false;
+      oldest->lock()->Close();
+      connections_.erase(oldest);
+    }
+    return true;
+  }
+
   int port() const { return port_; }
 
  private:
@@ -71,6 +101,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   asio::steady_timer retry_;
   std::shared_ptr<ssl::context> context_;
   std::shared_ptr<const RequestHandler> handler_;
+  ServerLimits limits_;
+  std::vector<std::weak_ptr<ServerConnection>> connections_;  // in accept order
   int port_ = 0;
 };
 
@@ -87,7 +119,7 @@ ControlServer::~ControlServer() { Close(); }
 
 StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& io, const std::string& address,
                                                                int port, const Credentials& credentials,
-                                                               RequestHandler handler) {
+                                                               RequestHandler handler, ServerLimits limits) {
   const std::string where = (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":" +
                             std::to_string(port);
   if (port < 0 || port > 65535) return InvalidArgumentError("cannot listen on " + where + ": port out of range");
@@ -96,7 +128,7 @@ StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context&
   if (parse_error) return InvalidArgumentError("cannot listen on " + where + ": '" + address + "' is not an IP address");
   CLUSTER_ASSIGN_OR_RETURN(auto context, tls::MakeContext(credentials, tls::Role::kServer));
   auto listener = std::make_shared<Listener>(io, std::shared_ptr<ssl::context>(std::move(context)),
-                                             std::make_shared<const RequestHandler>(std::move(handler)));
+                                             std::make_shared<const RequestHandler>(std::move(handler)), limits);
   CLUSTER_RETURN_IF_ERROR(listener->Bind(tcp::endpoint(ip, static_cast<unsigned short>(port)), where));
   listener->Accept();
   return std::unique_ptr<ControlServer>(new ControlServer(std::make_unique<Impl>(Impl{io, std::move(listener)})));

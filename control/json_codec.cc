@@ -4,26 +4,11 @@
 #include <cmath>
 #include <limits>
 
+#include "common/env_allow_list.h"
+#include "common/untrusted_text.h"
+
 namespace cluster::control::codec {
 namespace {
-
-// A value quoted for an error message, cut short: a hostile peer's 1 MiB key
-// must not become a 1 MiB error reply.
-std::string Quote(std::string_view text) {
-  constexpr std::size_t kShown = 64;
-  if (text.size() <= kShown) return "'" + std::string(text) + "'";
-  return "'" + std::string(text.substr(0, kShown)) + "...'";
-}
-
-bool IsEnvName(std::string_view name) {
-  if (name.empty()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // Decodes a string that must be one of `names` (indexed by the enum's value).
 template <typename Enum, std::size_t N>
@@ -38,7 +23,7 @@ Status DecodeEnum(const json& j, const Where& w, const char* const (&names)[N], 
     }
     choices += (i == 0 ? "" : ", ") + std::string(names[i]);
   }
-  return w.Error("expected one of " + choices + "; got " + Quote(text));
+  return w.Error("expected one of " + choices + "; got '" + Excerpt(text) + "'");
 }
 
 constexpr const char* kRuntimeNames[] = {"engine", "vllm-docker"};
@@ -117,13 +102,20 @@ Status Decode(const json& j, const Where& w, std::map<std::string, std::string>*
   }
   std::map<std::string, std::string> env;
   for (const auto& [key, value] : j.items()) {
-    if (!IsEnvName(key)) {
-      return w.Error("key " + Quote(key) + " is not an environment variable name (expected [A-Z_][A-Z0-9_]*)");
-    }
+    if (Status allowed = CheckAllowedEnvName(key); !allowed.ok()) return w.Error(allowed.message());
     CLUSTER_RETURN_IF_ERROR(Decode(value, w.Field(key), &env[key]));
   }
   *out = std::move(env);
   return Status::Ok();
+}
+
+Status CheckDeploymentId(const std::string& id, const Where& w) {
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  bool ok = !id.empty() && id.size() <= 64 && alnum(id.front());
+  for (char c : id) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '-');
+  if (ok) return Status::Ok();
+  return w.Error("'" + Excerpt(id) +
+                 "' is not a deployment id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
 }
 
 Status Decode(const json& j, const Where& w, RuntimeKind* out) { return DecodeEnum(j, w, kRuntimeNames, out); }

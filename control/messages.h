@@ -157,7 +157,7 @@ struct RankSpec {
   bool api_key = false;               // rank 0 requires the API key given to `clusterd start`
   std::optional<int> max_context;
   std::optional<double> gpu_memory_fraction;  // cuda: the share of the GPU the engine may use
-  std::map<std::string, std::string> env;  // NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME...
+  std::map<std::string, std::string> env;  // NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME... (env_allow_list.h)
 };
 
 // The container of runtime `vllm-docker` on one host.
@@ -180,6 +180,7 @@ struct ContainerSpec {
   std::string dtype;                  // "" = vLLM's default
   int serve_port = 8000;
   std::vector<std::string> vllm_args; // extra `vllm serve` arguments (argv words)
+  bool api_key = false;               // head: vLLM requires the API key given to `clusterd start`
 };
 
 struct PeerAgent {
@@ -277,7 +278,8 @@ const char* RequestType(const Request& request);
 
 // JSON codec. Decode* return InvalidArgument naming the field when a field is
 // missing, of the wrong type, or beyond its size limit (strings 4 KiB, lists
-// 256 items, env 64 entries with keys [A-Z_][A-Z0-9_]*).
+// 256 items, env 64 entries with keys on the allow-list of
+// common/env_allow_list.h); a deployment id must be a name (see below).
 nlohmann::json EncodeRequest(const Request& request);
 StatusOr<Request> DecodeRequest(const nlohmann::json& frame);
 

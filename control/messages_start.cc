@@ -75,7 +75,8 @@ json Encode(const ContainerSpec& v) {
               {"pipeline_parallel", v.pipeline_parallel},
               {"dtype", v.dtype},
               {"serve_port", v.serve_port},
-              {"vllm_args", v.vllm_args}};
+              {"vllm_args", v.vllm_args},
+              {"api_key", v.api_key}};
 }
 
 // Required: what names and places the container. Optional: everything with
@@ -98,7 +99,8 @@ Status Decode(const json& j, const Where& w, ContainerSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Optional("pipeline_parallel", &out->pipeline_parallel));
   CLUSTER_RETURN_IF_ERROR(o.Optional("dtype", &out->dtype));
   CLUSTER_RETURN_IF_ERROR(o.Optional("serve_port", &out->serve_port));
-  return o.Optional("vllm_args", &out->vllm_args);
+  CLUSTER_RETURN_IF_ERROR(o.Optional("vllm_args", &out->vllm_args));
+  return o.Optional("api_key", &out->api_key);
 }
 
 // ---- peers and the request --------------------------------------------------------
@@ -123,6 +125,7 @@ json Encode(const StartRequest& v) {
 Status Decode(const json& j, const Where& w, StartRequest* out) {
   CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
   CLUSTER_RETURN_IF_ERROR(o.Required("deployment", &out->deployment));
+  CLUSTER_RETURN_IF_ERROR(CheckDeploymentId(out->deployment, w.Field("deployment")));
   CLUSTER_RETURN_IF_ERROR(o.Required("runtime", &out->runtime));
   CLUSTER_RETURN_IF_ERROR(o.Optional("ranks", &out->ranks));
   CLUSTER_RETURN_IF_ERROR(o.Optional("container", &out->container));

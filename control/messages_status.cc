@@ -55,6 +55,7 @@ json Encode(const GangFailureRequest& v) { return json{{"deployment", v.deployme
 Status Decode(const json& j, const Where& w, GangFailureRequest* out) {
   CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
   CLUSTER_RETURN_IF_ERROR(o.Required("deployment", &out->deployment));
+  CLUSTER_RETURN_IF_ERROR(CheckDeploymentId(out->deployment, w.Field("deployment")));
   return o.Required("failure", &out->failure);
 }
 

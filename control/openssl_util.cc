@@ -62,10 +62,12 @@ StatusOr<std::string> KeyToPem(EVP_PKEY* key) {
   return BioText(bio.get());
 }
 
-std::string CommonName(X509* cert) {
+namespace {
+
+std::string SubjectField(X509* cert, int nid) {
   X509_NAME* name = cert != nullptr ? X509_get_subject_name(cert) : nullptr;
   if (name == nullptr) return "";
-  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  int index = X509_NAME_get_index_by_NID(name, nid, -1);
   if (index < 0) return "";
   ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
   unsigned char* utf8 = nullptr;
@@ -75,5 +77,11 @@ std::string CommonName(X509* cert) {
   OPENSSL_free(utf8);
   return text;
 }
+
+}  // namespace
+
+std::string CommonName(X509* cert) { return SubjectField(cert, NID_commonName); }
+
+std::string OrganizationalUnit(X509* cert) { return SubjectField(cert, NID_organizationalUnitName); }
 
 }  // namespace cluster::control::ossl

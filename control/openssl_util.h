@@ -36,5 +36,8 @@ StatusOr<std::string> KeyToPem(EVP_PKEY* key);  // unencrypted PKCS#8
 
 // The subject's common name, "" when it has none.
 std::string CommonName(X509* cert);
+// The subject's organizational unit (where the cluster CA writes a
+// certificate's role), "" when it has none.
+std::string OrganizationalUnit(X509* cert);
 
 }  // namespace cluster::control::ossl

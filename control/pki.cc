@@ -48,8 +48,9 @@ Status SetRandomSerial(X509* cert) {
 }
 
 // CN = common_name, O = "clusterctl cluster NAME" so that a certificate says
-// which cluster it belongs to.
-Status SetSubject(X509* cert, const std::string& common_name, const std::string& cluster_name) {
+// which cluster it belongs to, OU = its role (leaf certificates).
+Status SetSubject(X509* cert, const std::string& common_name, const std::string& cluster_name,
+                  const std::string& role) {
   X509_NAME* name = X509_get_subject_name(cert);
   auto add = [&](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
@@ -57,6 +58,7 @@ Status SetSubject(X509* cert, const std::string& common_name, const std::string&
   };
   bool ok = add("CN", common_name);
   if (ok && !cluster_name.empty()) ok = add("O", "clusterctl cluster " + cluster_name);
+  if (ok && !role.empty()) ok = add("OU", role);
   if (!ok) return InvalidArgumentError("cannot set certificate subject '" + common_name + "': " + DrainErrors());
   return Status::Ok();
 }
@@ -101,7 +103,10 @@ StatusOr<Cert> Issue(Role role, const std::string& common_name, const std::strin
     return InternalError("cannot fill in a certificate: " + DrainErrors());
   }
   CLUSTER_RETURN_IF_ERROR(SetRandomSerial(x));
-  CLUSTER_RETURN_IF_ERROR(SetSubject(x, common_name, cluster_name));
+  const std::string role_name = role == Role::kAgent      ? PeerRoleName(PeerRole::kAgent)
+                                : role == Role::kOperator ? PeerRoleName(PeerRole::kOperator)
+                                                          : "";
+  CLUSTER_RETURN_IF_ERROR(SetSubject(x, common_name, cluster_name, role_name));
   X509* issuer = issuer_cert != nullptr ? issuer_cert : x;
   if (X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1) {
     return InternalError("cannot set the certificate issuer: " + DrainErrors());
@@ -177,6 +182,27 @@ StatusOr<KeyPair> ToPem(X509* cert, EVP_PKEY* key) {
 }
 
 }  // namespace
+
+const char* PeerRoleName(PeerRole role) {
+  switch (role) {
+    case PeerRole::kOperator: return "operator";
+    case PeerRole::kAgent: return "agent";
+    case PeerRole::kNone: break;
+  }
+  return "none";
+}
+
+PeerRole RoleNamed(std::string_view organizational_unit) {
+  for (PeerRole role : {PeerRole::kOperator, PeerRole::kAgent}) {
+    if (organizational_unit == PeerRoleName(role)) return role;
+  }
+  return PeerRole::kNone;
+}
+
+PeerRole RoleOfCertificate(const std::string& cert_pem) {
+  auto cert = ossl::ParseCert(cert_pem, "a certificate");
+  return cert.ok() ? RoleNamed(ossl::OrganizationalUnit(cert->get())) : PeerRole::kNone;
+}
 
 StatusOr<ClusterCa> ClusterCa::LoadOrCreate(const fs::path& dir, const std::string& cluster_name) {
   CLUSTER_RETURN_IF_ERROR(MakePrivateFolder(dir));
@@ -256,7 +282,8 @@ StatusOr<Credentials> LoadOrIssueOperator(const ClusterCa& ca, const fs::path& d
       CLUSTER_ASSIGN_OR_RETURN(Cert ca_cert, ossl::ParseCert(ca.cert_pem(), "the cluster CA certificate"));
       CLUSTER_ASSIGN_OR_RETURN(Cert cert, ossl::ParseCert(pair->cert_pem, cert_path.string()));
       Key ca_public(X509_get_pubkey(ca_cert.get()));
-      if (ca_public && X509_verify(cert.get(), ca_public.get()) == 1) {
+      if (ca_public && X509_verify(cert.get(), ca_public.get()) == 1 &&
+          RoleOfCertificate(pair->cert_pem) == PeerRole::kOperator) {
         return Credentials{ca.cert_pem(), std::move(pair->cert_pem), std::move(pair->key_pem)};
       }
       DrainErrors();

@@ -14,11 +14,24 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 
 namespace cluster::control {
+
+// What a certificate of the cluster CA may do (docs/agent-protocol.md, "Who
+// may ask for what"). The CA writes the role into the subject's
+// organizational unit: OU=operator or OU=agent. A certificate without one
+// (issued before roles existed) has none and may only say hello.
+enum class PeerRole { kNone, kOperator, kAgent };
+const char* PeerRoleName(PeerRole role);  // "none" | "operator" | "agent"
+
+// The role an organizational unit names; kNone for any other text.
+PeerRole RoleNamed(std::string_view organizational_unit);
+// The role a certificate (PEM) carries; kNone when it has none or cannot be read.
+PeerRole RoleOfCertificate(const std::string& cert_pem);
 
 // A certificate with its private key, both PEM.
 struct Credentials {
@@ -34,9 +47,9 @@ class ClusterCa {
   // with what to do; the folder is created 0700.
   static StatusOr<ClusterCa> LoadOrCreate(const std::filesystem::path& dir, const std::string& cluster_name);
 
-  // An agent certificate: CN = host name, SAN IP = each of `ip_addresses`.
+  // An agent certificate: CN = host name, OU = agent, SAN IP = each of `ip_addresses`.
   StatusOr<Credentials> IssueAgent(const std::string& host_name, const std::vector<std::string>& ip_addresses) const;
-  // The operator's certificate (CN = "clusterctl operator"), client use only.
+  // The operator's certificate (CN = "clusterctl operator", OU = operator), client use only.
   StatusOr<Credentials> IssueOperator() const;
 
   const std::string& cert_pem() const { return cert_pem_; }
@@ -48,7 +61,9 @@ class ClusterCa {
 };
 
 // The operator's credentials in `dir`, issued on first use and kept
-// (operator.crt, operator.key 0600) so that every command reuses them.
+// (operator.crt, operator.key 0600) so that every command reuses them;
+// issued anew when they no longer verify against `ca` or lack the operator
+// role.
 StatusOr<Credentials> LoadOrIssueOperator(const ClusterCa& ca, const std::filesystem::path& dir);
 
 }  // namespace cluster::control

@@ -3,6 +3,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "control/authorization.h"
 #include "control/tls.h"
 
 namespace cluster::control {
@@ -13,43 +14,50 @@ namespace ssl = boost::asio::ssl;
 using boost::system::error_code;
 using nlohmann::json;
 
-// Long enough for a slow link, short enough that idle half-open connections
-// do not pile up on an agent.
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
 }  // namespace
 
 ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::shared_ptr<ssl::context> context,
-                                   std::shared_ptr<const RequestHandler> handler)
+                                   std::shared_ptr<const RequestHandler> handler, const ServerLimits& limits)
     : context_(std::move(context)),
       stream_(std::move(socket), *context_),
       timer_(stream_.get_executor()),
-      handler_(std::move(handler)) {}
+      write_timer_(stream_.get_executor()),
+      handler_(std::move(handler)),
+      limits_(limits) {}
 
 void ServerConnection::Start() {
   error_code ignored;
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
   auto self = shared_from_this();
-  timer_.expires_after(kHandshakeTimeout);
-  timer_.async_wait([self](const error_code& ec) {
-    if (!ec) self->Close();  // the handshake did not finish in time
-  });
+  ExpireReadAfter(limits_.handshake_timeout);
   stream_.async_handshake(ssl::stream_base::server, [self](const error_code& ec) {
     self->timer_.cancel();
-    if (ec) {
+    if (ec || self->closed_) {
       self->Close();  // no certificate, another CA's, or not TLS: no reply
       return;
     }
+    self->authenticated_ = true;
     self->peer_name_ = tls::PeerCommonName(self->stream_.native_handle());
+    self->peer_role_ = tls::PeerCertificateRole(self->stream_.native_handle());
     self->ReadHeader();
+  });
+}
+
+void ServerConnection::ExpireReadAfter(std::chrono::milliseconds timeout) {
+  timer_.expires_after(timeout);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->Close();  // the peer took too long: the pending operation ends with an error
   });
 }
 
 void ServerConnection::ReadHeader() {
   if (closed_) return;
   auto self = shared_from_this();
+  ExpireReadAfter(limits_.idle_timeout);
   asio::async_read(stream_, asio::buffer(header_), [self](const error_code& ec, std::size_t) {
+    self->timer_.cancel();
     if (ec) {
       self->Close();  // the peer went away (EOF) or the stream failed
       return;
@@ -68,7 +76,9 @@ void ServerConnection::ReadHeader() {
 void ServerConnection::ReadPayload(std::size_t length) {
   payload_.assign(length, '\0');
   auto self = shared_from_this();
+  ExpireReadAfter(limits_.read_timeout);
   asio::async_read(stream_, asio::buffer(payload_), [self](const error_code& ec, std::size_t) {
+    self->timer_.cancel();
     if (ec) {
       self->Close();
       return;
@@ -87,6 +97,10 @@ void ServerConnection::Dispatch() {
   auto request = DecodeRequest(*json);
   if (!request.ok()) {
     Reply(frame::ErrorReply(request.status()), true);
+    return;
+  }
+  if (Status allowed = Authorize(*request, peer_role_, peer_name_); !allowed.ok()) {
+    Reply(frame::ErrorReply(allowed), true);
     return;
   }
   answering_ = true;
@@ -114,7 +128,14 @@ void ServerConnection::Reply(const json& reply, bool final) {
     bytes = frame::Encode(frame::ErrorReply(ResourceExhaustedError(bytes.status().message())), "reply");
     final = true;
   }
-  if (bytes.ok()) outbox_.push_back(std::move(*bytes));
+  if (bytes.ok()) {
+    queued_bytes_ += bytes->size();
+    outbox_.push_back(std::move(*bytes));
+  }
+  if (queued_bytes_ > limits_.max_queued_reply_bytes) {
+    Close();  // the peer does not read what it asked for
+    return;
+  }
   if (!writing_) WriteNext();
   if (final) {
     answering_ = false;
@@ -131,11 +152,17 @@ void ServerConnection::WriteNext() {
   }
   writing_ = true;
   auto self = shared_from_this();
+  write_timer_.expires_after(limits_.write_timeout);
+  write_timer_.async_wait([self](const error_code& ec) {
+    if (!ec) self->Close();  // the peer has not taken the frame in time
+  });
   asio::async_write(stream_, asio::buffer(outbox_.front()), [self](const error_code& ec, std::size_t) {
+    self->write_timer_.cancel();
     if (ec) {
       self->Close();
       return;
     }
+    self->queued_bytes_ -= self->outbox_.front().size();
     self->outbox_.pop_front();
     self->WriteNext();
   });
@@ -155,6 +182,7 @@ void ServerConnection::Close() {
   closed_ = true;
   answering_ = false;
   timer_.cancel();  // outbox_ stays: a write in flight may still read its front()
+  write_timer_.cancel();
   error_code ignored;
   stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);

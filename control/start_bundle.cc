@@ -3,6 +3,40 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/untrusted_text.h"
+#include "control/json_codec.h"
+
+namespace cluster::control::codec {
+
+// Decoded strictly with the protocol's codec: a port must be a JSON integer
+// (1.5 and 1e10 are refused, not truncated), strings and lists are bounded.
+Status Decode(const json& j, const Where& w, AgentConfig* out) {
+  CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
+  CLUSTER_RETURN_IF_ERROR(o.Required("cluster", &out->cluster));
+  CLUSTER_RETURN_IF_ERROR(o.Required("host", &out->host));
+  CLUSTER_RETURN_IF_ERROR(o.Required("listen_address", &out->listen_address));
+  CLUSTER_RETURN_IF_ERROR(o.Required("port", &out->port));
+  CLUSTER_RETURN_IF_ERROR(o.Required("peers", &out->peers));
+  auto port_in_range = [](const Where& where, int port) {
+    if (port >= 1 && port <= 65535) return Status::Ok();
+    return where.Error(fmt::format("port {} is not in 1-65535", port));
+  };
+  CLUSTER_RETURN_IF_ERROR(port_in_range(w.Field("port"), out->port));
+  for (std::size_t i = 0; i < out->peers.size(); ++i) {
+    CLUSTER_RETURN_IF_ERROR(port_in_range(w.Field("peers").Index(i).Field("port"), out->peers[i].port));
+  }
+  return Status::Ok();
+}
+
+Status Decode(const json& j, const Where& w, Credentials* out) {
+  CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
+  CLUSTER_RETURN_IF_ERROR(o.Required("ca_pem", &out->ca_pem));
+  CLUSTER_RETURN_IF_ERROR(o.Required("cert_pem", &out->cert_pem));
+  return o.Required("key_pem", &out->key_pem);
+}
+
+}  // namespace cluster::control::codec
+
 namespace cluster::control {
 namespace {
 
@@ -18,22 +52,12 @@ Json ConfigJson(const AgentConfig& config) {
           {"peers", peers}};
 }
 
-AgentConfig ConfigOf(const Json& j) {
-  AgentConfig c;
-  c.cluster = j.at("cluster").get<std::string>();
-  c.host = j.at("host").get<std::string>();
-  c.listen_address = j.at("listen_address").get<std::string>();
-  c.port = j.at("port").get<int>();
-  for (const auto& p : j.at("peers")) {
-    c.peers.push_back({p.at("host").get<std::string>(), p.at("address").get<std::string>(), p.at("port").get<int>()});
+StatusOr<Json> Parse(const std::string& text, const char* what) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    return InvalidArgumentError(std::string(what) + " is not JSON: " + Excerpt(e.what(), 200));
   }
-  return c;
-}
-
-Status CheckConfig(const AgentConfig& c) {
-  if (c.port < 1 || c.port > 65535) return InvalidArgumentError(fmt::format("port {} is not in 1-65535", c.port));
-  if (c.peers.size() > 256) return InvalidArgumentError("more than 256 peers");
-  return Status::Ok();
 }
 
 }  // namespace
@@ -41,13 +65,10 @@ Status CheckConfig(const AgentConfig& c) {
 std::string ConfigToJson(const AgentConfig& config) { return ConfigJson(config).dump(2) + "\n"; }
 
 StatusOr<AgentConfig> ConfigFromJson(const std::string& text) {
-  try {
-    AgentConfig c = ConfigOf(Json::parse(text));
-    CLUSTER_RETURN_IF_ERROR(CheckConfig(c));
-    return c;
-  } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("agent configuration: ") + e.what());
-  }
+  CLUSTER_ASSIGN_OR_RETURN(Json j, Parse(text, "the agent configuration"));
+  AgentConfig c;
+  CLUSTER_RETURN_IF_ERROR(codec::Decode(j, codec::Where{"config", true}, &c));
+  return c;
 }
 
 std::string BundleToJson(const StartBundle& b) {
@@ -59,19 +80,13 @@ std::string BundleToJson(const StartBundle& b) {
 }
 
 StatusOr<StartBundle> BundleFromJson(const std::string& text) {
-  try {
-    Json j = Json::parse(text);
-    StartBundle b;
-    b.config = ConfigOf(j.at("config"));
-    CLUSTER_RETURN_IF_ERROR(CheckConfig(b.config));
-    const Json& c = j.at("credentials");
-    b.credentials = {c.at("ca_pem").get<std::string>(), c.at("cert_pem").get<std::string>(),
-                     c.at("key_pem").get<std::string>()};
-    if (j.contains("api_key")) b.api_key = j.at("api_key").get<std::string>();
-    return b;
-  } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("the input is not a start bundle: ") + e.what());
-  }
+  CLUSTER_ASSIGN_OR_RETURN(Json j, Parse(text, "the start bundle"));
+  CLUSTER_ASSIGN_OR_RETURN(codec::Object o, codec::Object::Open(j, codec::Where{"bundle", true}));
+  StartBundle b;
+  CLUSTER_RETURN_IF_ERROR(o.Required("config", &b.config));
+  CLUSTER_RETURN_IF_ERROR(o.Required("credentials", &b.credentials));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("api_key", &b.api_key));
+  return b;
 }
 
 }  // namespace cluster::control

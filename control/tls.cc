@@ -82,4 +82,9 @@ std::string PeerCommonName(SSL* ssl) {
   return ossl::CommonName(cert.get());
 }
 
+PeerRole PeerCertificateRole(SSL* ssl) {
+  ossl::Cert cert(SSL_get1_peer_certificate(ssl));
+  return RoleNamed(ossl::OrganizationalUnit(cert.get()));
+}
+
 }  // namespace cluster::control::tls

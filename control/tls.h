@@ -37,5 +37,7 @@ bool IsTlsError(const boost::system::error_code& ec);
 
 // The common name of the peer's certificate; "" without one.
 std::string PeerCommonName(SSL* ssl);
+// The role of the peer's certificate (pki.h); kNone without one.
+PeerRole PeerCertificateRole(SSL* ssl);
 
 }  // namespace cluster::control::tls

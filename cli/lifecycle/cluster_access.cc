@@ -34,7 +34,8 @@ bool IsIpv4(const std::string& address) {
 
 // The agent certificate of `host`, issued once and kept in the operator's
 // state folder, so that a second `up` hands the agent the same credentials
-// (and does not restart it). Issued again when the host's address changed.
+// (and does not restart it). Issued again when the host's address changed,
+// or when it lacks the agent role (issued before roles existed).
 StatusOr<control::Credentials> AgentCredentials(const control::ClusterCa& ca, const fs::path& state_dir,
                                                 const Host& host) {
   std::vector<std::string> addresses = {"127.0.0.1"};
@@ -45,7 +46,10 @@ StatusOr<control::Credentials> AgentCredentials(const control::ClusterCa& ca, co
   auto cert = ReadFile(dir / (host.name + ".crt"));
   auto key = ReadFile(dir / (host.name + ".key"));
   auto have = ReadFile(dir / (host.name + ".addresses"));
-  if (cert.ok() && key.ok() && have.ok() && *have == wanted) return control::Credentials{ca.cert_pem(), *cert, *key};
+  if (cert.ok() && key.ok() && have.ok() && *have == wanted &&
+      control::RoleOfCertificate(*cert) == control::PeerRole::kAgent) {
+    return control::Credentials{ca.cert_pem(), *cert, *key};
+  }
   CLUSTER_ASSIGN_OR_RETURN(control::Credentials issued, ca.IssueAgent(host.name, addresses));
   std::error_code ec;
   fs::create_directories(dir, ec);

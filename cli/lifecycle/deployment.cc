@@ -64,8 +64,7 @@ Endpoint EndpointOf(const inventory::Inventory& inv) {
 std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inv,
                                                                  const inventory::Placement& placement,
                                                                  const CheckReport& report,
-                                                                 const std::string& deployment,
-                                                                 const std::string& api_key) {
+                                                                 const std::string& deployment) {
   std::map<std::string, control::StartRequest> requests;
   const Host* head = inv.Head();
   const inventory::Model* model = inv.FindModel(inv.runtime.model);
@@ -132,7 +131,7 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
       for (const auto& [k, v] : inv.runtime.vllm_docker.env) c.env[k] = v;
       c.gpus = true;
       c.head = &host == head;
-      if (c.head && !api_key.empty()) c.env["VLLM_API_KEY"] = api_key;
+      c.api_key = c.head && inv.runtime.api_key_file.has_value();
       c.node_address = host.address;
       c.head_address = head ? head->address : host.address;
       c.ray_port = kRayPort;

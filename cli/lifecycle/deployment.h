@@ -31,13 +31,13 @@ std::string ContainerName(const inventory::Inventory& inventory);
 
 // Host name -> its StartRequest, for every host of the inventory (hosts
 // without ranks get an empty one, so that they also forget older units).
-// `api_key` ("" for none) reaches vLLM as VLLM_API_KEY in the head's
-// container (the engine's rank 0 reads the agent's copy instead).
+// With runtime.api_key_file, the requests only say that rank 0 (or vLLM in
+// the head's container) requires the key: the agents have their own copy,
+// given to `clusterd start` over SSH; the key never travels in a request.
 std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inventory,
                                                                  const inventory::Placement& placement,
                                                                  const CheckReport& report,
-                                                                 const std::string& deployment,
-                                                                 const std::string& api_key);
+                                                                 const std::string& deployment);
 
 // The endpoint clients use: the head's cluster address and runtime.port.
 struct Endpoint {

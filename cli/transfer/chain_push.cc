@@ -65,7 +65,8 @@ void RelayFile(size_t k, std::vector<Member*>& chain, const std::string& upstrea
     Hop& h = hops[i];
     const auto& task = h.m->push->tasks()[k];
     h.token = NewToken();
-    std::string line = RequestLine({"relay-accept", task.remote_path, std::to_string(entry.size), entry.hash,
+    std::string line = RequestLine({"relay-accept", task.where->remote_root, entry.path, std::to_string(entry.size),
+                                    entry.hash,
                                     std::to_string(h.offset), std::to_string(stream_offset), upstreams,
                                     h.m->host->address, h.token});
     if (next >= 0) {
@@ -86,11 +87,12 @@ void RelayFile(size_t k, std::vector<Member*>& chain, const std::string& upstrea
   const auto& first_task = first.m->push->tasks()[k];
   std::string header;
   if (next >= 0) {
-    header = RequestLine({"relay-put", first_task.remote_path, std::to_string(entry.size), entry.hash,
+    header = RequestLine({"relay-put", first_task.where->remote_root, entry.path, std::to_string(entry.size),
+                          entry.hash,
                           std::to_string(first.offset), std::to_string(stream_offset), hops[next].m->host->address,
                           std::to_string(hops[next].port), hops[next].token});
   } else {
-    header = RequestLine({"put", first_task.remote_path, std::to_string(entry.size), entry.hash,
+    header = RequestLine({"put", first_task.where->remote_root, entry.path, std::to_string(entry.size), entry.hash,
                           std::to_string(stream_offset)});
   }
   std::vector<HostPush*> credit;

@@ -121,7 +121,8 @@ Status HostPush::CheckFiles() {
   std::uint64_t to_send = 0, there = 0;
   for (auto& task : tasks_) {
     if (cancel_.load()) return CancelledError("interrupted");
-    CLUSTER_ASSIGN_OR_RETURN(auto reply, Request(RequestLine({"check", task.remote_path, std::to_string(task.entry->size),
+    CLUSTER_ASSIGN_OR_RETURN(auto reply, Request(RequestLine({"check", task.where->remote_root, task.entry->path,
+                                                               std::to_string(task.entry->size),
                                                        task.entry->hash})));
     if (reply.empty()) return DataLossError("the receiver sent an empty check reply");
     task.state = reply[0];
@@ -204,8 +205,9 @@ Status HostPush::SendFile(FileTask& task) {
   std::uint64_t offset = ResumeOffset(task);
   for (int attempt = 0;; ++attempt) {
     const std::uint64_t before = report_.bytes_sent;
-    const std::string header = RequestLine({"put", task.remote_path, std::to_string(task.entry->size),
-                                            task.entry->hash, std::to_string(offset)});
+    const std::string header = RequestLine({"put", task.where->remote_root, task.entry->path,
+                                            std::to_string(task.entry->size), task.entry->hash,
+                                            std::to_string(offset)});
     Status s = SendStream(task, header, offset);
     if (s.ok()) s = ReadReply().status();
     if (s.ok()) {

@@ -1,4 +1,5 @@
 #include "cli/transfer/push_progress.h"
+#include "common/untrusted_text.h"
 
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/command.h"
 #include "cli/transfer/size_text.h"
 
 namespace cluster::cli {
@@ -40,15 +42,15 @@ void PushProgress::Emit(const std::string& line) {
 void PushProgress::Phase(const std::string& host, const std::string& phase) {
   std::lock_guard<std::mutex> lock(mu_);
   hosts_[host].phase = phase;
-  if (mode_ == Mode::kJson) Emit(nlohmann::ordered_json{{"event", "phase"}, {"host", host}, {"phase", phase}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  if (mode_ == Mode::kJson) Emit(JsonText(nlohmann::ordered_json{{"event", "phase"}, {"host", host}, {"phase", phase}}));
 }
 
 void PushProgress::Planned(const std::string& host, std::uint64_t to_send, std::uint64_t already_there) {
   std::lock_guard<std::mutex> lock(mu_);
   hosts_[host].to_send = to_send;
   if (mode_ == Mode::kJson) {
-    Emit(nlohmann::ordered_json{{"event", "planned"}, {"host", host}, {"to_send", to_send},
-                                {"already_there", already_there}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    Emit(JsonText(nlohmann::ordered_json{{"event", "planned"}, {"host", host}, {"to_send", to_send},
+                                {"already_there", already_there}}));
   }
 }
 
@@ -61,8 +63,8 @@ void PushProgress::Sent(const std::string& host, std::uint64_t bytes) {
     if (now - h.last_event < std::chrono::seconds(1)) return;
     h.last_event = now;
     const double secs = std::chrono::duration<double>(now - h.started).count();
-    Emit(nlohmann::ordered_json{{"event", "progress"}, {"host", host}, {"sent", h.sent}, {"total", h.to_send},
-                                {"bytes_per_second", secs > 0 ? h.sent / secs : 0.0}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    Emit(JsonText(nlohmann::ordered_json{{"event", "progress"}, {"host", host}, {"sent", h.sent}, {"total", h.to_send},
+                                {"bytes_per_second", secs > 0 ? h.sent / secs : 0.0}}));
   }
 }
 
@@ -70,8 +72,8 @@ void PushProgress::FileDone(const std::string& host, const std::string& artifact
                             const std::string& action, std::uint64_t offset, std::uint64_t bytes_sent) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mode_ == Mode::kJson) {
-    Emit(nlohmann::ordered_json{{"event", "file"}, {"host", host}, {"artifact", artifact}, {"path", path},
-                                {"action", action}, {"offset", offset}, {"bytes_sent", bytes_sent}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    Emit(JsonText(nlohmann::ordered_json{{"event", "file"}, {"host", host}, {"artifact", artifact}, {"path", path},
+                                {"action", action}, {"offset", offset}, {"bytes_sent", bytes_sent}}));
   }
 }
 
@@ -79,11 +81,13 @@ void PushProgress::ImageDone(const std::string& host, const std::string& image, 
                              const std::vector<std::string>& tags) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mode_ == Mode::kJson) {
-    Emit(nlohmann::ordered_json{{"event", "image"}, {"host", host}, {"image", image}, {"action", action},
-                                {"tags", tags}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    Emit(JsonText(nlohmann::ordered_json{{"event", "image"}, {"host", host}, {"image", image}, {"action", action},
+                                {"tags", tags}}));
   } else if (mode_ == Mode::kPlain) {
-    std::cerr << fmt::format("{}: image {} {}{}\n", host, image, action == "loaded" ? "loaded: " : "already present",
-                             action == "loaded" ? fmt::format("{}", fmt::join(tags, ", ")) : "");
+    std::cerr << PrintableText(fmt::format("{}: image {} {}{}", host, image,
+                                           action == "loaded" ? "loaded: " : "already present",
+                                           action == "loaded" ? fmt::format("{}", fmt::join(tags, ", ")) : ""))
+              << "\n";
   }
 }
 
@@ -96,10 +100,10 @@ void PushProgress::HostDone(const HostReport& r) {
   if (mode_ == Mode::kJson) {
     nlohmann::ordered_json j{{"event", "host_done"}, {"host", r.host}, {"ok", r.ok}};
     if (!r.ok) j["error"] = r.error;
-    Emit(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    Emit(JsonText(j));
   } else if (mode_ == Mode::kPlain) {
     std::cerr << (r.ok ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
-                       : fmt::format("{}: FAILED: {}\n", r.host, r.error));
+                       : fmt::format("{}: FAILED: {}\n", r.host, PrintableText(r.error)));
   }
 }
 

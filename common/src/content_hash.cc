@@ -42,6 +42,13 @@ StatusOr<std::uint64_t> HashFileInto(const std::filesystem::path& path, ContentH
     if (err == ENOENT) return NotFoundError(fmt::format("{}: no such file", path.string()));
     return PermissionDeniedError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(err)));
   }
+  auto hashed = HashDescriptorInto(fd, path.string(), hasher, limit);
+  ::close(fd);
+  return hashed;
+}
+
+StatusOr<std::uint64_t> HashDescriptorInto(int fd, const std::string& name, ContentHasher& hasher,
+                                           std::uint64_t limit) {
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::vector<char> buffer(1 << 20);
   std::uint64_t done = 0;
@@ -50,15 +57,12 @@ StatusOr<std::uint64_t> HashFileInto(const std::filesystem::path& path, ContentH
     ssize_t n = ::read(fd, buffer.data(), want);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return DataLossError(fmt::format("{}: read failed: {}", path.string(), std::strerror(err)));
+      return DataLossError(fmt::format("{}: read failed: {}", name, std::strerror(errno)));
     }
     if (n == 0) break;
     hasher.Update(buffer.data(), static_cast<std::size_t>(n));
     done += static_cast<std::uint64_t>(n);
   }
-  ::close(fd);
   return done;
 }
 

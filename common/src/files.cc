@@ -4,32 +4,73 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 namespace cluster {
 
-StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return NotFoundError(fmt::format("{}: no such file", path.string()));
+namespace {
+
+// What a non-regular file is, for an error message.
+const char* KindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadFile(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return NotFoundError(fmt::format("{}: no such file", path.string()));
+    return PermissionDeniedError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(err)));
   }
-  if (std::filesystem::is_directory(path, ec)) {
-    return InvalidArgumentError(fmt::format("{}: is a folder, expected a file", path.string()));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return PermissionDeniedError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(err)));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return PermissionDeniedError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  auto refuse = [&](std::string why) {
+    ::close(fd);
+    return InvalidArgumentError(fmt::format("{}: {}", path.string(), why));
+  };
+  if (S_ISDIR(st.st_mode)) return refuse("is a folder, expected a file");
+  if (!S_ISREG(st.st_mode)) return refuse(fmt::format("is {}, not a regular file", KindOf(st.st_mode)));
+  const std::string too_large = fmt::format("is larger than {} bytes, the most read here", max_bytes);
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) return refuse(too_large);
+  // The file may grow while it is read: never more than max_bytes + 1.
+  std::string text;
+  text.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes + 1, static_cast<std::uint64_t>(st.st_size) + 1)));
+  std::size_t got = 0;
+  for (;;) {
+    if (got == text.size()) {
+      if (got > max_bytes) return refuse(too_large);
+      text.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes + 1, got * 2 + 4096)));
+    }
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return DataLossError(fmt::format("{}: read failed: {}", path.string(), std::strerror(err)));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return DataLossError(fmt::format("{}: read failed", path.string()));
-  return ss.str();
+  ::close(fd);
+  if (got > max_bytes) return InvalidArgumentError(fmt::format("{}: {}", path.string(), too_large));
+  text.resize(got);
+  return text;
 }
 
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,

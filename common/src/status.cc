@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace cluster {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -30,5 +33,16 @@ std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(StatusCodeName(code_)) + ": " + message_;
 }
+
+namespace internal {
+
+void DieOfValueOnError(const Status& status) {
+  const std::string text = status.ToString();
+  std::fprintf(stderr, "fatal: StatusOr::value() on an error: %s\n", text.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace cluster

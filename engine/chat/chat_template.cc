@@ -69,11 +69,10 @@ jinja::Value MessagesToValue(const std::vector<ChatMessage>& messages) {
   return Value::MakeList(std::move(items));
 }
 
-ChatTemplate::ChatTemplate(jinja::Template parsed, std::string source, std::string origin,
-                           std::optional<std::string> bos, std::optional<std::string> eos)
+ChatTemplate::ChatTemplate(jinja::Template parsed, std::string source, std::optional<std::string> bos,
+                           std::optional<std::string> eos)
     : parsed_(std::move(parsed)),
       source_(std::move(source)),
-      origin_(std::move(origin)),
       bos_token_(std::move(bos)),
       eos_token_(std::move(eos)) {}
 
@@ -81,7 +80,7 @@ StatusOr<ChatTemplate> ChatTemplate::Build(std::string source, std::string origi
                                            std::optional<std::string> eos) {
   StatusOr<jinja::Template> parsed = jinja::Template::Parse(source);
   if (!parsed.ok()) return parsed.status().WithContext(origin);
-  ChatTemplate t(std::move(parsed).value(), std::move(source), std::move(origin), std::move(bos), std::move(eos));
+  ChatTemplate t(std::move(parsed).value(), std::move(source), std::move(bos), std::move(eos));
   StatusOr<std::string> probe = t.Render({{"user", "Hi"}}, /*add_generation_prompt=*/true);
   if (probe.ok()) {
     std::string_view p = *probe;
@@ -130,14 +129,16 @@ StatusOr<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messa
 
 StatusOr<std::string> ChatTemplate::Render(const Value& context) const {
   if (!context.is_dict()) {
-    return cluster::InvalidArgumentError(origin_ + ": the render context must be a dict, not " +
+    return cluster::InvalidArgumentError("chat template: the render context must be a dict, not " +
                                          jinja::TypeName(context));
   }
   jinja::Dict full = context.as_dict();
   if (bos_token_ && full.Find("bos_token") == nullptr) full.Set("bos_token", Value::String(*bos_token_));
   if (eos_token_ && full.Find("eos_token") == nullptr) full.Set("eos_token", Value::String(*eos_token_));
   StatusOr<std::string> out = parsed_.Render(Value::MakeDict(std::move(full)));
-  if (!out.ok()) return out.status().WithContext(origin_);
+  // Render errors reach HTTP clients: they name the template, never the
+  // server's file path (Build names the file, for the operator, at load time).
+  if (!out.ok()) return out.status().WithContext("chat template");
   return out;
 }
 

@@ -46,6 +46,9 @@ class ChatTemplate {
   static cluster::StatusOr<ChatTemplate> FromSource(std::string source, std::string bos_token,
                                                     std::string eos_token);
 
+  // Render errors read "chat template: LINE:COL: ..." whatever the template's
+  // file: they reach HTTP clients, which must not learn the server's paths.
+  //
   // Renders a plain conversation the way transformers does:
   // render(messages=..., tools=None, documents=None,
   //        add_generation_prompt=..., bos_token=..., eos_token=...).
@@ -67,14 +70,13 @@ class ChatTemplate {
   const std::optional<std::string>& eos_token() const { return eos_token_; }
 
  private:
-  ChatTemplate(jinja::Template parsed, std::string source, std::string origin, std::optional<std::string> bos,
+  ChatTemplate(jinja::Template parsed, std::string source, std::optional<std::string> bos,
                std::optional<std::string> eos);
   static cluster::StatusOr<ChatTemplate> Build(std::string source, std::string origin,
                                                std::optional<std::string> bos, std::optional<std::string> eos);
 
   jinja::Template parsed_;
   std::string source_;
-  std::string origin_;  // where the source came from, for error messages
   std::optional<std::string> bos_token_;
   std::optional<std::string> eos_token_;
   bool opens_think_block_ = false;

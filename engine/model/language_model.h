@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -75,6 +76,24 @@ class LanguageModel {
   // id outside the vocabulary) or one beyond the prepared limits;
   // FailedPrecondition before Prepare.
   virtual StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) = 0;
+
+  // Pipelined steps, for a model whose later stages run in other processes
+  // (engine/scheduler/world_model.h): up to pipeline_depth() steps may be
+  // submitted and not yet collected, so the stages work on different steps
+  // at once; Collect returns their logits in submission order. Steps in
+  // flight must touch disjoint sequences. A model of one process runs the
+  // step in Submit (depth 1), which is what these defaults do.
+  virtual int pipeline_depth() const { return 1; }
+  virtual void Submit(const ForwardBatch& batch, KvCache& cache) { done_.push_back(Forward(batch, cache)); }
+  // REQUIRES: a step was submitted and not collected.
+  virtual StatusOr<Logits> Collect() {
+    StatusOr<Logits> oldest = std::move(done_.front());
+    done_.pop_front();
+    return oldest;
+  }
+
+ private:
+  std::deque<StatusOr<Logits>> done_;  // the default Submit's results, not yet collected
 };
 
 }  // namespace engine

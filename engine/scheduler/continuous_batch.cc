@@ -75,8 +75,8 @@ void ContinuousBatch::DeliverUpdates() {
   finished_.clear();
 }
 
-StepPlan ContinuousBatch::Schedule() {
-  StepPlan plan = PlanStep(running_, waiting_, blocks_, options_);
+StepPlan ContinuousBatch::Schedule(std::int64_t max_chunks) {
+  StepPlan plan = PlanStep(running_, waiting_, blocks_, options_, max_chunks);
   metrics_.preemptions += plan.preempted.size();
   metrics_.prefill_tokens_cached += static_cast<std::uint64_t>(plan.prefix_cached_tokens);
   for (Sequence* seq : plan.admitted) {
@@ -103,25 +103,74 @@ void ContinuousBatch::MarkComputed(Sequence* seq, std::int64_t count) {
 }
 
 void ContinuousBatch::Run(const StepPlan& plan) {
-  if (plan.chunks.empty()) return;
-  StatusOr<Logits> logits = model_.Forward(BuildForwardBatch(plan, blocks_.block_size()), blocks_.cache());
-  ++metrics_.steps;
-  if (!logits.ok()) {
-    for (const ScheduledChunk& chunk : plan.chunks) {
-      ++metrics_.requests_failed;
-      Finish(chunk.seq, logits.status());
+  Submit(plan);
+  if (!plan.chunks.empty()) CompleteOldest();
+}
+
+void ContinuousBatch::FillPipeline(const std::function<void()>& planned) {
+  const auto depth = static_cast<std::size_t>(std::max(1, model_.pipeline_depth()));
+  while (in_flight_.size() < depth) {
+    // With several micro-batches in flight, each takes its share of the sequences.
+    std::int64_t max_chunks = std::numeric_limits<std::int64_t>::max();
+    if (depth > 1) {
+      const auto sequences = static_cast<std::int64_t>(running_.size() + waiting_.size());
+      max_chunks = std::max<std::int64_t>(1, (sequences + static_cast<std::int64_t>(depth) - 1) /
+                                                 static_cast<std::int64_t>(depth));
     }
-    Observe(metrics_.step_latency, SecondsSince(plan.started));
+    const StepPlan plan = Schedule(max_chunks);
+    if (plan.chunks.empty()) break;
+    if (planned) planned();
+    Submit(plan);
+  }
+}
+
+void ContinuousBatch::Submit(const StepPlan& plan) {
+  if (plan.chunks.empty()) return;
+  InFlightStep step;
+  step.started = plan.started;
+  for (const ScheduledChunk& chunk : plan.chunks) {
+    step.chunks.push_back({chunk.seq->id(), chunk.count, chunk.is_decode, chunk.samples});
+    chunk.seq->in_flight = true;
+  }
+  model_.Submit(BuildForwardBatch(plan, blocks_.block_size()), blocks_.cache());
+  in_flight_.push_back(std::move(step));
+}
+
+void ContinuousBatch::CompleteOldest() {
+  if (in_flight_.empty()) return;
+  const InFlightStep step = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  StatusOr<Logits> logits = model_.Collect();
+  ++metrics_.steps;
+  // The step's sequences that are still here (one cancelled meanwhile is gone).
+  std::vector<Sequence*> seqs;
+  for (const InFlightStep::Chunk& chunk : step.chunks) {
+    const auto it = sequences_.find(chunk.id);
+    Sequence* seq = it == sequences_.end() ? nullptr : it->second.get();
+    if (seq != nullptr) seq->in_flight = false;
+    seqs.push_back(seq);
+  }
+  if (!logits.ok()) {
+    for (Sequence* seq : seqs) {
+      if (seq == nullptr) continue;
+      ++metrics_.requests_failed;
+      Finish(seq, logits.status());
+    }
+    Observe(metrics_.step_latency, SecondsSince(step.started));
     return;
   }
-  for (const ScheduledChunk& chunk : plan.chunks) {
-    MarkComputed(chunk.seq, chunk.count);
-    if (!chunk.is_decode) metrics_.prefill_tokens_computed += static_cast<std::uint64_t>(chunk.count);
+  for (std::size_t i = 0; i < step.chunks.size(); ++i) {
+    if (seqs[i] == nullptr) continue;
+    MarkComputed(seqs[i], step.chunks[i].count);
+    if (!step.chunks[i].is_decode) metrics_.prefill_tokens_computed += static_cast<std::uint64_t>(step.chunks[i].count);
   }
-  const std::vector<const ScheduledChunk*> sampled = SampledChunks(plan);
-  for (std::size_t r = 0; r < sampled.size(); ++r) {
-    Sequence* seq = sampled[r]->seq;
-    const bool done = seq->AcceptToken(*logits, static_cast<std::int64_t>(r), eos_token_ids_);
+  std::int64_t row = 0;
+  for (std::size_t i = 0; i < step.chunks.size(); ++i) {
+    if (!step.chunks[i].samples) continue;
+    const std::int64_t r = row++;
+    Sequence* seq = seqs[i];
+    if (seq == nullptr) continue;
+    const bool done = seq->AcceptToken(*logits, r, eos_token_ids_);
     ++metrics_.generated_tokens;
     if (!seq->first_token_seen) {
       seq->first_token_seen = true;
@@ -135,7 +184,7 @@ void ContinuousBatch::Run(const StepPlan& plan) {
       updated_.push_back(seq);
     }
   }
-  Observe(metrics_.step_latency, SecondsSince(plan.started));
+  Observe(metrics_.step_latency, SecondsSince(step.started));
 }
 
 SchedulerMetrics ContinuousBatch::Metrics() const {

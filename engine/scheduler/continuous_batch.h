@@ -1,15 +1,28 @@
 // ContinuousBatch: the single-threaded core of the scheduler - the queue,
 // the running batch, their KV blocks, and what one step does.
 //
-// Step() = Schedule(), Run(), DeliverUpdates():
-//   Schedule        plans the step (scheduler_policy.h): decodes, prefill
-//                   chunks, admissions, preemptions; allocates blocks.
-//   Run             runs the model on the plan (step_builder.h), records what
-//                   was computed (registering newly full blocks in the prefix
+// Step() = FillPipeline(), CompleteOldest(), DeliverUpdates():
+//   FillPipeline    plans steps (Schedule, scheduler_policy.h: decodes,
+//                   prefill chunks, admissions, preemptions; allocates
+//                   blocks) and submits them to the model (step_builder.h)
+//                   while fewer than the model's pipeline_depth() are in
+//                   flight and there is work not in flight;
+//   CompleteOldest  collects the oldest step's logits, records what was
+//                   computed (registering newly full blocks in the prefix
 //                   cache), samples a token for each chunk that reached the
 //                   end of its sequence, and finishes sequences at once
-//                   (their blocks are released before Run returns).
-//   DeliverUpdates  calls the callbacks with what Run (and Cancel) produced.
+//                   (their blocks are released before it returns);
+//   DeliverUpdates  calls the callbacks with what it (and Cancel) produced.
+// Run(plan) submits one plan and completes it: the whole of a step for a
+// model of one process (pipeline depth 1).
+//
+// Micro-batches. A model whose pipeline stages run in other processes
+// (engine/scheduler/world_model.h) takes up to P steps in flight; each plan
+// then takes about 1/P of the sequences, and a sequence in flight is neither
+// planned again nor preempted until its step is collected, so under load
+// every stage works on a different micro-batch at once. A sequence
+// cancelled while in flight is finished at once; its step's results are
+// dropped when they arrive.
 // Callbacks run only in DeliverUpdates, after all bookkeeping, so the
 // Scheduler can publish its metrics first: when a client sees its final
 // update, Metrics() already counts it and its blocks are free.
@@ -26,7 +39,10 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -59,26 +75,49 @@ class ContinuousBatch {
   // Cancel for every sequence: running ones (oldest first), then queued ones.
   void CancelAll(const Status& why);
 
-  bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  bool has_work() const { return !running_.empty() || !waiting_.empty() || !in_flight_.empty(); }
   std::int64_t num_running() const { return static_cast<std::int64_t>(running_.size()); }
   std::int64_t num_waiting() const { return static_cast<std::int64_t>(waiting_.size()); }
 
-  StepPlan Schedule();
-  // REQUIRES: `plan` is the last Schedule()'s, with no Add/Cancel between.
+  // Plans one step of at most `max_chunks` sequences (all by default).
+  StepPlan Schedule(std::int64_t max_chunks = std::numeric_limits<std::int64_t>::max());
+  // Submits `plan` to the model and completes it. REQUIRES: `plan` is the
+  // last Schedule()'s, with no Add/Cancel between, and nothing in flight.
   void Run(const StepPlan& plan);
+  // Plans and submits steps while the model takes more in flight;
+  // `planned`, when given, runs after each plan and before its submission
+  // (which, for a model of one process, runs the whole step).
+  void FillPipeline(const std::function<void()>& planned = {});
+  // Collects and completes the oldest step in flight, if any.
+  void CompleteOldest();
   // Sends the updates produced since the last call: each sequence's new
   // tokens/text, and final updates (then the sequence is destroyed).
   void DeliverUpdates();
   void Step() {
-    Run(Schedule());
+    FillPipeline();
+    CompleteOldest();
     DeliverUpdates();
   }
+  std::int64_t num_in_flight() const { return static_cast<std::int64_t>(in_flight_.size()); }
 
   // Counters, gauges and histograms as of now.
   SchedulerMetrics Metrics() const;
   const KvBlockManager& blocks() const { return blocks_; }
 
  private:
+  // A submitted step: its chunks by sequence id (a sequence may be finished
+  // before its step is collected).
+  struct InFlightStep {
+    std::chrono::steady_clock::time_point started;
+    struct Chunk {
+      SequenceId id;
+      std::int64_t count;
+      bool is_decode, samples;
+    };
+    std::vector<Chunk> chunks;  // plan order; the sampling ones give the logit rows, in order
+  };
+
+  void Submit(const StepPlan& plan);
   // Releases the blocks, takes `seq` out of the batch and queues its final update.
   void Finish(Sequence* seq, const Status& status);
   // Marks tokens [start, start + count) of `seq` computed; registers its newly full blocks.
@@ -94,6 +133,7 @@ class ContinuousBatch {
   std::deque<Sequence*> waiting_;   // next to admit first
   std::vector<Sequence*> updated_;  // got tokens in the last Run; updates not yet delivered
   std::vector<std::unique_ptr<Sequence>> finished_;  // final updates not yet delivered
+  std::deque<InFlightStep> in_flight_;  // submitted, oldest first
   SchedulerMetrics metrics_;        // counters and histograms; gauges filled by Metrics()
 };
 

@@ -165,9 +165,8 @@ class Scheduler::Loop {
       PublishAndDeliver();
       if (stop) return;
       if (!batch_.has_work()) continue;
-      const StepPlan plan = batch_.Schedule();
-      Publish();  // queue depth, running and blocks as the step starts
-      batch_.Run(plan);
+      batch_.FillPipeline([this] { Publish(); });  // queue depth, running and blocks as each step starts
+      batch_.CompleteOldest();
       PublishAndDeliver();
     }
   }

@@ -10,20 +10,27 @@ std::int64_t BlocksFor(std::int64_t tokens, int block_size) { return (tokens + b
 class Planner {
  public:
   Planner(std::vector<Sequence*>& running, std::deque<Sequence*>& waiting, KvBlockManager& blocks,
-          const SchedulerOptions& options)
-      : running_(running), waiting_(waiting), blocks_(blocks), options_(options), budget_(options.max_batch_tokens) {
+          const SchedulerOptions& options, std::int64_t max_chunks)
+      : running_(running),
+        waiting_(waiting),
+        blocks_(blocks),
+        options_(options),
+        budget_(options.max_batch_tokens),
+        chunks_left_(max_chunks) {
     plan_.started = std::chrono::steady_clock::now();
   }
 
   StepPlan Run() {
     const std::vector<Sequence*> oldest_first = running_;  // running_ shrinks as sequences are preempted
     for (Sequence* seq : oldest_first) {
-      if (budget_ == 0) break;
-      if (seq->running && seq->is_decoding() && Grow(seq, seq->num_tokens())) Schedule(seq, 1, true);
+      if (budget_ == 0 || chunks_left_ == 0) break;
+      if (seq->running && !seq->in_flight && seq->is_decoding() && Grow(seq, seq->num_tokens())) {
+        Schedule(seq, 1, true);
+      }
     }
     for (Sequence* seq : oldest_first) {
-      if (budget_ == 0) break;
-      if (!seq->running || seq->is_decoding()) continue;
+      if (budget_ == 0 || chunks_left_ == 0) break;
+      if (!seq->running || seq->in_flight || seq->is_decoding()) continue;
       const std::int64_t count = std::min(budget_, seq->num_uncomputed());
       if (Grow(seq, seq->num_computed + count)) Schedule(seq, count, false);
     }
@@ -36,6 +43,7 @@ class Planner {
     plan_.chunks.push_back(
         ScheduledChunk{seq, seq->num_computed, count, is_decode, seq->num_computed + count == seq->num_tokens()});
     budget_ -= count;
+    --chunks_left_;
   }
 
   void Preempt(Sequence* victim) {
@@ -43,6 +51,7 @@ class Planner {
                                     [victim](const ScheduledChunk& c) { return c.seq == victim; });
     if (chunk != plan_.chunks.end()) {
       budget_ += chunk->count;
+      ++chunks_left_;
       plan_.chunks.erase(chunk);
     }
     blocks_.ReleaseBlocks(victim->blocks);
@@ -55,21 +64,24 @@ class Planner {
   }
 
   // Gives `seq` the blocks for positions [0, tokens), preempting the youngest
-  // running sequences while too few are available. False if `seq` itself
-  // had to go.
+  // running sequences not in flight while too few are available. False if
+  // `seq` itself had to go, or only sequences in flight could make room
+  // (then `seq` waits for the next plan).
   bool Grow(Sequence* seq, std::int64_t tokens) {
     const std::int64_t need = BlocksFor(tokens, blocks_.block_size()) - static_cast<std::int64_t>(seq->blocks.size());
     while (need > blocks_.num_available()) {
-      Sequence* victim = running_.back();
-      Preempt(victim);
-      if (victim == seq) return false;
+      const auto victim = std::find_if(running_.rbegin(), running_.rend(), [](Sequence* s) { return !s->in_flight; });
+      if (victim == running_.rend()) return false;
+      Sequence* going = *victim;
+      Preempt(going);
+      if (going == seq) return false;
     }
     return blocks_.AllocateBlocks(need, seq->blocks).ok();  // cannot fail: need <= available
   }
 
   void Admit() {
     const int bs = blocks_.block_size();
-    while (budget_ > 0 && !waiting_.empty() &&
+    while (budget_ > 0 && chunks_left_ > 0 && !waiting_.empty() &&
            static_cast<std::int64_t>(running_.size()) < options_.max_running_sequences) {
       Sequence* seq = waiting_.front();
       // Cached blocks may cover every full block before the last token's.
@@ -101,6 +113,7 @@ class Planner {
   KvBlockManager& blocks_;
   const SchedulerOptions& options_;
   std::int64_t budget_;
+  std::int64_t chunks_left_;
   StepPlan plan_;
 };
 
@@ -113,8 +126,8 @@ std::int64_t StepPlan::num_tokens() const {
 }
 
 StepPlan PlanStep(std::vector<Sequence*>& running, std::deque<Sequence*>& waiting, KvBlockManager& blocks,
-                  const SchedulerOptions& options) {
-  return Planner(running, waiting, blocks, options).Run();
+                  const SchedulerOptions& options, std::int64_t max_chunks) {
+  return Planner(running, waiting, blocks, options, max_chunks).Run();
 }
 
 }  // namespace engine

@@ -23,11 +23,18 @@
 // sequence fits the cache alone, it always advances: no livelock, no
 // out-of-memory failure.
 //
+// Pipelined steps (several micro-batches in flight, continuous_batch.h): a
+// sequence whose step is in flight (Sequence::in_flight) is neither scheduled
+// nor preempted; a sequence that would need to preempt one waits for the
+// next plan instead. `max_chunks` caps the sequences of one plan, so the
+// running ones spread over the micro-batches.
+//
 // Thread safety: none; runs on the scheduler's loop thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <deque>
 #include <vector>
 
@@ -61,6 +68,6 @@ struct StepPlan {
 // releases their blocks in `blocks`. REQUIRES: options valid; every
 // sequence unfinished and fitting the cache alone.
 StepPlan PlanStep(std::vector<Sequence*>& running, std::deque<Sequence*>& waiting, KvBlockManager& blocks,
-                  const SchedulerOptions& options);
+                  const SchedulerOptions& options, std::int64_t max_chunks = std::numeric_limits<std::int64_t>::max());
 
 }  // namespace engine

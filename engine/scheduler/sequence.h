@@ -80,6 +80,7 @@ class Sequence {
 
   // Scheduling and KV state, managed by ContinuousBatch and the policy.
   bool running = false;                     // admitted (in the running list), not waiting
+  bool in_flight = false;                   // in a step submitted to the model, not yet collected
   std::vector<std::int32_t> blocks;         // block table, position order
   std::vector<std::uint64_t> block_hashes;  // hashes of blocks[0, size) that are full and registered
   std::int64_t num_computed = 0;            // tokens with keys/values in the cache

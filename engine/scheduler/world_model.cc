@@ -18,12 +18,28 @@ Status WorldModel::Stop() {
 }
 
 StatusOr<Logits> WorldModel::Forward(const ForwardBatch& batch, KvCache& cache) {
-  if (stopped_) return cluster::FailedPreconditionError("world: the followers were told to stop");
+  Submit(batch, cache);
+  return Collect();
+}
+
+void WorldModel::Submit(const ForwardBatch& batch, KvCache& cache) {
+  if (stopped_) {
+    in_flight_.push_back(cluster::FailedPreconditionError("world: the followers were told to stop"));
+    return;
+  }
   if (control_.world_size() > 1) {
     std::string step = EncodeStep(StepMessage{StepMessage::Kind::kForward, batch});
-    CLUSTER_RETURN_IF_ERROR(control_.Broadcast(step, 0));
+    if (Status sent = control_.Broadcast(step, 0); !sent.ok()) {
+      in_flight_.push_back(sent);
+      return;
+    }
   }
-  StatusOr<Logits> mine = shard_.Forward(batch, cache);
+  in_flight_.push_back(shard_.Forward(batch, cache));
+}
+
+StatusOr<Logits> WorldModel::Collect() {
+  StatusOr<Logits> mine = std::move(in_flight_.front());
+  in_flight_.pop_front();
   if (logits_from_ == 0) return mine;
   // Receive the last stage's answer even when this shard failed, so the
   // channel stays in step with the followers.

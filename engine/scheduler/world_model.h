@@ -15,12 +15,17 @@
 // 0 sends the order to stop (or the world fails: a dead or hung rank makes
 // the channel fail within its heartbeat timeout, naming the rank).
 //
-// One step is in flight at a time: with P stages each stage works 1/P of
-// the time under load.
+// Up to P steps are in flight (pipeline_depth, P = the pipeline stages):
+// Submit sends a step and runs stage 0 on it, and returns while the later
+// stages work; Collect receives the oldest step's logits. Every stage runs
+// the steps in the order rank 0 sent them, so the scheduler's micro-batches
+// (continuous_batch.h) keep every stage busy under load.
 //
 // Thread safety: WorldModel like any LanguageModel (one thread); RunFollower
 // owns its thread.
 #pragma once
+
+#include <deque>
 
 #include "engine/comm/control_channel.h"
 #include "engine/model/language_model.h"
@@ -32,8 +37,8 @@ class WorldModel final : public LanguageModel {
   // `shard` is rank 0's model shard; `logits_from` the world rank that
   // returns the logits (the last stage's tp rank 0; 0 when rank 0 is on the
   // last stage). Both must outlive this.
-  WorldModel(LanguageModel& shard, ControlChannel& control, int logits_from)
-      : shard_(shard), control_(control), logits_from_(logits_from) {}
+  WorldModel(LanguageModel& shard, ControlChannel& control, int logits_from, int pipeline_stages)
+      : shard_(shard), control_(control), logits_from_(logits_from), stages_(pipeline_stages) {}
   // Tells the followers to stop, unless Stop was called.
   ~WorldModel() override;
 
@@ -44,6 +49,9 @@ class WorldModel final : public LanguageModel {
   Status Prepare(const StepLimits& limits) override { return shard_.Prepare(limits); }
   ModelMemory memory() const override { return shard_.memory(); }
   StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override;
+  int pipeline_depth() const override { return stages_; }
+  void Submit(const ForwardBatch& batch, KvCache& cache) override;
+  StatusOr<Logits> Collect() override;
 
   // Sends the followers the order to stop. Idempotent.
   Status Stop();
@@ -52,7 +60,11 @@ class WorldModel final : public LanguageModel {
   LanguageModel& shard_;
   ControlChannel& control_;
   const int logits_from_;
+  const int stages_;
   bool stopped_ = false;
+  // Submitted steps, oldest first: rank 0's own outcome (the logits when it
+  // is the last stage, else whether its stage ran).
+  std::deque<StatusOr<Logits>> in_flight_;
 };
 
 // Runs steps from rank 0 on `shard` until rank 0 says stop (OK) or the

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/untrusted_text.h"
+
 namespace engine::server {
 
 ApiError InvalidRequest(std::string message, std::optional<std::string> param, std::string code) {
@@ -10,7 +12,7 @@ ApiError InvalidRequest(std::string message, std::optional<std::string> param, s
 
 ApiError ModelNotFound(std::string_view requested, std::string_view served) {
   return ApiError{404,
-                  "The model '" + std::string(requested) + "' does not exist; this server serves '" +
+                  "The model '" + cluster::Excerpt(requested) + "' does not exist; this server serves '" +
                       std::string(served) + "' (see GET /v1/models).",
                   "invalid_request_error", "model", "model_not_found", std::nullopt};
 }
@@ -32,7 +34,7 @@ ApiError PayloadTooLarge(std::size_t limit_bytes) {
 
 ApiError RouteNotFound(std::string_view method, std::string_view path) {
   return ApiError{404,
-                  "Unknown route: " + std::string(method) + " " + std::string(path) +
+                  "Unknown route: " + cluster::Excerpt(method) + " " + cluster::Excerpt(path, 200) +
                       ". This server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, "
                       "GET /health and GET /metrics.",
                   "invalid_request_error", std::nullopt, "unknown_url", std::nullopt};
@@ -40,7 +42,7 @@ ApiError RouteNotFound(std::string_view method, std::string_view path) {
 
 ApiError MethodNotAllowed(std::string_view method, std::string_view path, std::string_view allowed) {
   return ApiError{405,
-                  "Method " + std::string(method) + " is not allowed on " + std::string(path) + "; use " +
+                  "Method " + cluster::Excerpt(method) + " is not allowed on " + std::string(path) + "; use " +
                       std::string(allowed) + ".",
                   "invalid_request_error", std::nullopt, "method_not_allowed", std::nullopt, std::string(allowed)};
 }

@@ -28,6 +28,10 @@ struct ApiError {
   std::optional<std::string> allow;        // sent as Allow (405)
 };
 
+// Text of the client's that a message quotes (a model name, a path, a
+// method) is an excerpt (common/untrusted_text.h): a 4 MB model name must
+// not come back as a 4 MB error, nor drive a terminal that shows it.
+
 // 400 invalid_request_error naming `param`.
 ApiError InvalidRequest(std::string message, std::optional<std::string> param = std::nullopt,
                         std::string code = "invalid_value");

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "common/logging.h"
+#include "common/untrusted_text.h"
 #include "engine/server/metrics_text.h"
 #include "engine/server/response_json.h"
 
@@ -29,7 +30,9 @@ ApiHandler::ApiHandler(const ServedModel& model, SequenceService& service, std::
       id_rng_(std::random_device{}()) {}
 
 void ApiHandler::Handle(const HttpRequest& request, std::shared_ptr<Exchange> exchange) {
-  LOG_DEBUG("{} {} ({} bytes)", request.method, request.target, request.body.size());  // never the key
+  // Never the key; the client's method and target as printable excerpts (no forged log lines).
+  LOG_DEBUG("{} {} ({} bytes)", cluster::Excerpt(request.method), cluster::Excerpt(request.target, 200),
+            request.body.size());
   const ApiResult<Endpoint> endpoint = Route(request.method, request.target);
   const bool open_route = endpoint.ok() && *endpoint == Endpoint::kHealth;
   const std::string_view label = endpoint.ok() ? EndpointPath(*endpoint) : std::string_view("other");
@@ -40,9 +43,12 @@ void ApiHandler::Handle(const HttpRequest& request, std::shared_ptr<Exchange> ex
   try {
     Dispatch(*endpoint, request, exchange);
   } catch (const std::exception& e) {
-    // A bug: report it, keep serving.
-    LOG_ERROR("{} {}: internal error: {}", request.method, request.target, e.what());
-    AnswerError(label, *exchange, ServerError(std::string("internal error: ") + e.what()));
+    // A bug: report it, keep serving. What the exception says may quote the
+    // request: bounded in the log line and the answer.
+    const std::string what = cluster::Excerpt(e.what(), 512);
+    LOG_ERROR("{} {}: internal error: {}", cluster::Excerpt(request.method), cluster::Excerpt(request.target, 200),
+              what);
+    AnswerError(label, *exchange, ServerError("internal error: " + what));
   }
 }
 

@@ -31,14 +31,6 @@
 
 namespace engine::server {
 
-// One request as the session read it.
-struct HttpRequest {
-  std::string method;         // "GET", "POST", ...
-  std::string target;         // "/v1/completions?x"
-  std::string authorization;  // the Authorization header, "" when absent
-  std::string body;
-};
-
 class ApiHandler {
  public:
   // `model` and `service` must outlive the handler. `api_key`: absent means

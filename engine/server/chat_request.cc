@@ -1,5 +1,6 @@
 #include "engine/server/chat_request.h"
 
+#include "common/untrusted_text.h"
 #include "engine/server/field_reader.h"
 #include "engine/server/request_body.h"
 
@@ -32,7 +33,7 @@ ApiResult<std::string> Content(const nlohmann::json& message, const std::string&
     if (r.error()) return *r.error();
     if (*type != "text") {
       return InvalidRequest("Invalid '" + part_param + ".type': only text content parts are supported, got '" +
-                                *type + "'.",
+                                cluster::Excerpt(*type) + "'.",
                             part_param + ".type");
     }
     if (r.Require("text")) r.String("text", &part_text);

@@ -17,6 +17,14 @@
 
 namespace engine::server {
 
+// One request as the session read it (request_reader.h).
+struct HttpRequest {
+  std::string method;         // "GET", "POST", ...
+  std::string target;         // "/v1/completions?x"
+  std::string authorization;  // the Authorization header, "" when absent
+  std::string body;
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type = "application/json";

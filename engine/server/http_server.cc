@@ -4,8 +4,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <exception>
+#include <limits>
 
 #include "common/logging.h"
 #include "engine/server/api_handler.h"
@@ -25,10 +28,15 @@ class HttpServer::Impl {
                  [this](std::function<void()> task) { net::post(io_, std::move(task)); }, std::move(model_timing)) {}
 
   Status Bind() {
-    SessionOptions session;
-    session.idle_timeout = options_.idle_timeout;
-    session.write_timeout = options_.write_timeout;
-    auto listener = Listener::Bind(io_, options_.host, options_.port, handler_, session);
+    rlimit files{};
+    std::size_t open_files = std::numeric_limits<std::size_t>::max();
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) open_files = files.rlim_cur;
+    const std::size_t max_connections = EffectiveConnectionLimit(options_.max_connections, open_files);
+    if (max_connections < options_.max_connections) {
+      LOG_WARNING("at most {} open connections (not {}): the open-file limit is {} (ulimit -n)", max_connections,
+                  options_.max_connections, open_files);
+    }
+    auto listener = Listener::Bind(io_, options_.host, options_.port, handler_, options_.session, max_connections);
     if (!listener.ok()) return listener.status();
     listener_ = std::move(*listener);
     if (options_.handle_signals) {
@@ -84,6 +92,11 @@ class HttpServer::Impl {
   std::unique_ptr<Listener> listener_;
   bool stopped_ = false;
 };
+
+std::size_t EffectiveConnectionLimit(std::size_t configured, std::size_t open_files_limit) {
+  const std::size_t room = open_files_limit > kReservedDescriptors + 1 ? open_files_limit - kReservedDescriptors : 1;
+  return std::max<std::size_t>(1, std::min(configured, room));
+}
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(ServerOptions options, const ServedModel& model,
                                                          SequenceService& service, std::optional<ApiKey> api_key,

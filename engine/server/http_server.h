@@ -22,6 +22,7 @@
 #include <string>
 
 #include "engine/server/api_key.h"
+#include "engine/server/http_session.h"
 #include "engine/server/request_limits.h"
 #include "engine/server/sequence_service.h"
 #include "engine/server/served_model.h"
@@ -29,14 +30,26 @@
 
 namespace engine::server {
 
+// The limits, all in one place (docs/server.md, "Limits"): what one request
+// may hold (limits), how long a connection may take (session), and how many
+// connections may be open at once.
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an IP address (0.0.0.0: every interface) or a name
   std::uint16_t port = 8000;       // 0: an ephemeral port (see port())
   RequestLimits limits;
-  std::chrono::seconds idle_timeout{60};   // to read a request, keep-alive idle included
-  std::chrono::seconds write_timeout{60};  // a client that reads nothing this long is dropped
-  bool handle_signals = true;              // stop on SIGINT/SIGTERM
+  SessionOptions session;
+  // Open connections; one more is answered 503 and closed at once. Lowered
+  // to what RLIMIT_NOFILE leaves (EffectiveConnectionLimit), so the server
+  // never runs out of descriptors (which would leave clients hanging).
+  std::size_t max_connections = 512;
+  bool handle_signals = true;  // stop on SIGINT/SIGTERM
 };
+
+// `configured`, lowered so that the connections and the server's own
+// descriptors (kReservedDescriptors: files, the listening socket, one
+// being refused) fit in `open_files_limit` (RLIMIT_NOFILE's soft limit).
+inline constexpr std::size_t kReservedDescriptors = 64;
+std::size_t EffectiveConnectionLimit(std::size_t configured, std::size_t open_files_limit);
 
 class HttpServer {
  public:

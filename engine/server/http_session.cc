@@ -2,10 +2,9 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -24,12 +23,10 @@ std::string StatusLine(int status) {
   return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason.data(), reason.size()) + "\r\n";
 }
 
-bool IEquals(beast::string_view a, std::string_view b) { return beast::iequals(a, beast::string_view(b.data(), b.size())); }
-
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket socket, ApiHandler& handler, SessionOptions options)
-    : stream_(std::move(socket)), handler_(handler), options_(options) {}
+    : stream_(std::move(socket)), read_timer_(stream_.get_executor()), handler_(handler), options_(options) {}
 
 void HttpSession::Start() { ReadRequest(); }
 
@@ -38,76 +35,106 @@ void HttpSession::ReadRequest() {
   answer_queued_ = false;
   keep_alive_ = false;
   on_client_gone_ = nullptr;
-  parser_.emplace();
-  parser_->body_limit(handler_.limits().max_body_bytes);
-  parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-  stream_.expires_after(options_.idle_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  continue_sent_ = false;
+  reader_.emplace(handler_.limits());
+  // Bytes of a pipelined request may be here already: its clock has started.
+  request_started_ = buffer_.size() > 0;
+  if (request_started_) request_deadline_ = std::chrono::steady_clock::now() + options_.request_timeout;
+  ParseBuffered();
 }
 
-void HttpSession::OnHeader(beast::error_code ec) {
-  if (ec) return OnRead(ec);
+void HttpSession::ParseBuffered() {
+  const auto data = buffer_.data();
+  buffer_.consume(reader_->Feed(std::string_view(static_cast<const char*>(data.data()), data.size())));
+  switch (reader_->state()) {
+    case RequestReader::State::kDone: return OnRequest();
+    case RequestReader::State::kFailed: return RejectRequest(reader_->error());
+    case RequestReader::State::kNeedMore: break;
+  }
   // curl sends "Expect: 100-continue" before large bodies and waits for this.
-  const auto expect = parser_->get()[http::field::expect];
-  if (!parser_->is_done() && IEquals(expect, "100-continue")) {
+  if (reader_->expects_continue() && !continue_sent_) {
+    continue_sent_ = true;
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](beast::error_code wec, std::size_t) {
-      if (wec) return self->CloseSocket();
-      self->ReadBody();
+    stream_.expires_after(options_.write_timeout);
+    net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->CloseSocket();
+      self->ReadMore();
     });
     return;
   }
-  ReadBody();
+  ReadMore();
 }
 
-void HttpSession::ReadBody() {
-  if (parser_->is_done()) return OnRead({});
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-}
-
-void HttpSession::OnRead(beast::error_code ec) {
+void HttpSession::ReadMore() {
   if (phase_ == Phase::kClosed) return;
-  if (ec == http::error::body_limit) {
-    return RejectRequest(413, PayloadTooLarge(handler_.limits().max_body_bytes));
+  auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.idle_timeout);
+  if (request_started_) {
+    const auto left = request_deadline_ - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return RejectRequest(RequestTimeout());
+    timeout = std::min<std::chrono::steady_clock::duration>(options_.read_timeout, left);
   }
-  if (ec == http::error::header_limit) {
-    return RejectRequest(431, ApiError{431,
-                                       "The request headers are larger than " +
-                                           std::to_string(options_.max_header_bytes) + " bytes.",
-                                       "invalid_request_error", std::nullopt, "headers_too_large", std::nullopt,
-                                       std::nullopt});
-  }
-  const bool http_syntax_error = ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                                 ec != http::error::end_of_stream && ec != http::error::partial_message;
-  if (http_syntax_error) {
-    return RejectRequest(400, InvalidRequest("Malformed HTTP request: " + ec.message() + ".", std::nullopt,
-                                             "malformed_http"));
-  }
-  if (ec) return CloseSocket();  // end of stream, timeout, reset, aborted: nothing to answer
+  stream_.expires_never();
+  read_timer_.expires_after(timeout);
+  const unsigned serial = ++read_serial_;
+  read_timer_.async_wait([self = shared_from_this(), serial](beast::error_code ec) {
+    if (ec || self->phase_ == Phase::kClosed || serial != self->read_serial_) return;
+    self->read_timed_out_ = true;
+    beast::error_code ignored;
+    self->stream_.socket().cancel(ignored);  // OnReadSome comes with operation_aborted
+  });
+  stream_.async_read_some(buffer_.prepare(16 << 10), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->OnReadSome(ec, n);
+  });
+}
 
-  http::request<http::string_body> request = parser_->release();
-  parser_.reset();
-  keep_alive_ = request.keep_alive();
-  chunked_ = request.version() >= 11;
+void HttpSession::OnReadSome(beast::error_code ec, std::size_t bytes) {
+  read_timer_.cancel();
+  ++read_serial_;  // this read is over, whatever its timer does now
+  if (phase_ == Phase::kClosed) return;
+  if (read_timed_out_) {
+    read_timed_out_ = false;
+    // A request that started gets its 408; a connection that never sent
+    // one (idle too long) is closed without an answer.
+    return request_started_ ? RejectRequest(RequestTimeout()) : CloseSocket();
+  }
+  if (ec) return CloseSocket();  // end of stream, reset, aborted: nothing to answer
+  buffer_.commit(bytes);
+  if (!request_started_) {
+    request_started_ = true;
+    request_deadline_ = std::chrono::steady_clock::now() + options_.request_timeout;
+  }
+  ParseBuffered();
+}
+
+void HttpSession::OnRequest() {
+  FramedRequest framed = reader_->TakeRequest();
+  reader_.reset();
+  keep_alive_ = framed.keep_alive;
+  chunked_ = framed.http11;
   phase_ = Phase::kAnswering;
   stream_.expires_never();
-
-  HttpRequest r;
-  r.method = std::string(request.method_string());
-  r.target = std::string(request.target());
-  r.authorization = std::string(request[http::field::authorization]);
-  r.body = std::move(request.body());
-  handler_.Handle(r, shared_from_this());
+  handler_.Handle(framed.request, shared_from_this());
   // A generation answers later: watch the socket meanwhile.
   if (answering() && !watching_) Watch();
 }
 
-void HttpSession::RejectRequest(int http_status, const ApiError& error) {
-  handler_.RecordSessionReply(http_status);
+ApiError HttpSession::RequestTimeout() const {
+  return ApiError{408,
+                  "The request did not arrive in time: each read must bring data within " +
+                      std::to_string(options_.read_timeout.count()) + " s and the whole request within " +
+                      std::to_string(options_.request_timeout.count()) + " s.",
+                  "invalid_request_error",
+                  std::nullopt,
+                  "request_timeout",
+                  std::nullopt,
+                  std::nullopt};
+}
+
+void HttpSession::RejectRequest(ApiError error) {
+  handler_.RecordSessionReply(error.http_status);
+  reader_.reset();
   phase_ = Phase::kAnswering;
-  keep_alive_ = false;
+  keep_alive_ = false;  // nothing after a refused request is read as a request
   stream_.expires_never();
   Reply(ErrorReply(error));
 }
@@ -137,15 +164,19 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
   MaybeNext();
 }
 
-void HttpSession::Reply(HttpReply reply) {
-  if (phase_ != Phase::kAnswering || answer_queued_) return;
+std::string ResponseBytes(const HttpReply& reply, bool keep_alive) {
   std::string bytes = StatusLine(reply.status);
   bytes += "Server: infer-engine\r\nContent-Type: " + reply.content_type + "\r\n";
   bytes += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
   for (const auto& [name, value] : reply.headers) bytes += name + ": " + value + "\r\n";
-  bytes += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  bytes += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   bytes += reply.body;
-  Queue(std::move(bytes), /*last=*/true);
+  return bytes;
+}
+
+void HttpSession::Reply(HttpReply reply) {
+  if (phase_ != Phase::kAnswering || answer_queued_) return;
+  Queue(ResponseBytes(reply, keep_alive_), /*last=*/true);
 }
 
 void HttpSession::BeginEvents() {
@@ -253,6 +284,7 @@ void HttpSession::Close() {
 void HttpSession::CloseSocket() {
   phase_ = Phase::kClosed;
   outbox_.clear();
+  read_timer_.cancel();
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   stream_.close();  // the socket and the stream's timers

@@ -1,6 +1,8 @@
 // Listener: accepts connections on one address and starts an HttpSession for
 // each (the accept loop of Asio's HTTP server example). It remembers its
-// sessions (weakly) so the server can close them all when it stops.
+// sessions (weakly) so the server can close them all when it stops, and
+// counts them: a connection beyond max_connections gets a 503 written at
+// once and is closed, holding no descriptor and no session.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,7 +25,8 @@ class Listener {
   // InvalidArgument for a host that is neither; Unavailable (address in
   // use, permission) naming the address.
   static StatusOr<std::unique_ptr<Listener>> Bind(boost::asio::io_context& io, const std::string& host,
-                                                  std::uint16_t port, ApiHandler& handler, SessionOptions options);
+                                                  std::uint16_t port, ApiHandler& handler, SessionOptions options,
+                                                  std::size_t max_connections);
 
   // The bound address and port.
   const std::string& address() const { return address_; }
@@ -35,14 +38,17 @@ class Listener {
 
  private:
   Listener(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, ApiHandler& handler,
-           SessionOptions options);
+           SessionOptions options, std::size_t max_connections);
   void Accept();
+  // Answers 503 on a connection beyond the limit and closes it.
+  void Refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   ApiHandler& handler_;
   SessionOptions options_;
+  std::size_t max_connections_;
   std::string address_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;

@@ -10,8 +10,9 @@
 namespace engine::server {
 
 // The body as a JSON object. 400 "We could not parse the JSON body of your
-// request: <where>" for malformed JSON, 400 for a JSON value that is not an
-// object. Never throws.
+// request: <where>" for malformed JSON or a number beyond a double (the
+// parser's words, at most about 200 bytes of them), 400 for a JSON value
+// that is not an object. Never throws.
 ApiResult<nlohmann::json> ParseJsonObject(std::string_view body);
 
 }  // namespace engine::server

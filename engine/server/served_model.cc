@@ -48,8 +48,11 @@ ApiResult<std::int64_t> ResolveMaxTokens(std::int64_t prompt_tokens, std::option
   const std::int64_t room = context_limit - prompt_tokens;
   const std::int64_t asked = requested.value_or(std::min(default_tokens, std::max<std::int64_t>(room, 1)));
   if (room < 1 || asked > room) {
+    // Both are >= 0 and below 2^63: their sum always fits in 64 unsigned
+    // bits (max_tokens near 2^63 must not wrap to a negative count).
+    const std::uint64_t total = static_cast<std::uint64_t>(prompt_tokens) + static_cast<std::uint64_t>(asked);
     return InvalidRequest("This model's maximum context length is " + std::to_string(context_limit) +
-                              " tokens. However, you requested " + std::to_string(prompt_tokens + asked) +
+                              " tokens. However, you requested " + std::to_string(total) +
                               " tokens (" + std::to_string(prompt_tokens) + " in the " +
                               (prompt_param == "messages" ? "messages" : "prompt") + ", " + std::to_string(asked) +
                               " in the completion). Please reduce the length of the " +

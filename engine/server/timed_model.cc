@@ -1,20 +1,42 @@
 #include "engine/server/timed_model.h"
 
-#include <chrono>
-
 namespace engine::server {
+namespace {
 
-StatusOr<Logits> TimedModel::Forward(const ForwardBatch& batch, KvCache& cache) {
-  const auto start = std::chrono::steady_clock::now();
-  StatusOr<Logits> logits = model_.Forward(batch, cache);
+// A pure decode step: every token of the batch had its logits asked for.
+bool IsDecode(const ForwardBatch& batch) {
+  return !batch.token_ids.empty() && batch.logit_rows.size() == batch.token_ids.size();
+}
+
+}  // namespace
+
+void TimedModel::Record(const Submitted& step) {
   const auto nanoseconds =
-      static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
+      static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - step.start).count());
   nanoseconds_.fetch_add(nanoseconds, std::memory_order_relaxed);
   calls_.fetch_add(1, std::memory_order_relaxed);
-  if (!batch.token_ids.empty() && batch.logit_rows.size() == batch.token_ids.size()) {
+  if (step.decode) {
     decode_nanoseconds_.fetch_add(nanoseconds, std::memory_order_relaxed);
     decode_calls_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+StatusOr<Logits> TimedModel::Forward(const ForwardBatch& batch, KvCache& cache) {
+  const Submitted step{std::chrono::steady_clock::now(), IsDecode(batch)};
+  StatusOr<Logits> logits = model_.Forward(batch, cache);
+  Record(step);
+  return logits;
+}
+
+void TimedModel::Submit(const ForwardBatch& batch, KvCache& cache) {
+  submitted_.push_back(Submitted{std::chrono::steady_clock::now(), IsDecode(batch)});
+  model_.Submit(batch, cache);
+}
+
+StatusOr<Logits> TimedModel::Collect() {
+  StatusOr<Logits> logits = model_.Collect();
+  Record(submitted_.front());
+  submitted_.pop_front();
   return logits;
 }
 

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 
 #include "engine/model/language_model.h"
 
@@ -35,6 +37,10 @@ class TimedModel final : public LanguageModel {
   Status Prepare(const StepLimits& limits) override { return model_.Prepare(limits); }
   ModelMemory memory() const override { return model_.memory(); }
   StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override;
+  // Pipelined steps pass through; each is timed from its Submit to its Collect.
+  int pipeline_depth() const override { return model_.pipeline_depth(); }
+  void Submit(const ForwardBatch& batch, KvCache& cache) override;
+  StatusOr<Logits> Collect() override;
 
   ModelTiming timing() const;
 
@@ -42,6 +48,12 @@ class TimedModel final : public LanguageModel {
   LanguageModel& model_;
   std::atomic<std::uint64_t> calls_{0}, nanoseconds_{0};
   std::atomic<std::uint64_t> decode_calls_{0}, decode_nanoseconds_{0};
+  struct Submitted {
+    std::chrono::steady_clock::time_point start;
+    bool decode;
+  };
+  std::deque<Submitted> submitted_;  // loop thread only
+  void Record(const Submitted& step);
 };
 
 }  // namespace engine::server

@@ -26,14 +26,13 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "engine/comm/rendezvous/token.h"
 #include "engine/comm/world.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
+#include "engine/tools/engine_setup.h"
 #if CLUSTER_HAVE_NCCL
 #include <cuda_runtime_api.h>
 #endif
@@ -42,17 +41,11 @@ namespace engine::tools {
 namespace {
 
 struct BenchCommFlags {
-  int world_size = 1;
-  int rank = 0;
-  int tensor_parallel = 1;
-  int pipeline_parallel = 1;
-  std::string rendezvous;
-  std::string rendezvous_allow;
+  WorldFlags world;
   std::string device = "cpu";
   std::string sizes = "64K,1M,16M";
   int iterations = 10;
   int warmup = 2;
-  int join_timeout_s = 60;
   bool json = false;
 };
 
@@ -80,14 +73,6 @@ StatusOr<std::vector<std::int64_t>> ParseSizes(std::string_view text) {
     start = end + 1;
   }
   return sizes;
-}
-
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
 }
 
 std::string SizeText(std::int64_t bytes) {
@@ -313,7 +298,7 @@ std::string RankListText(const std::vector<int>& ranks) {
 
 void PrintTable(const Report& r, const BenchCommFlags& f, const std::string& transport) {
   std::printf("bench-comm: %d ranks (tensor_parallel %d x pipeline_parallel %d), %s, %d iterations per size\n",
-              f.world_size, f.tensor_parallel, f.pipeline_parallel, transport.c_str(), f.iterations);
+              f.world.world_size, f.world.tensor_parallel, f.world.pipeline_parallel, transport.c_str(), f.iterations);
   std::printf("\nall-reduce (sum, float32) in each tensor group; busbw = algbw x 2(n-1)/n, as nccl-tests\n");
   if (r.all_reduce.empty()) {
     std::printf("  none: tensor_parallel is 1\n");
@@ -339,9 +324,9 @@ void PrintTable(const Report& r, const BenchCommFlags& f, const std::string& tra
 }
 
 void PrintJson(const Report& r, const BenchCommFlags& f) {
-  nlohmann::json doc = {{"world_size", f.world_size},
-                        {"tensor_parallel", f.tensor_parallel},
-                        {"pipeline_parallel", f.pipeline_parallel},
+  nlohmann::json doc = {{"world_size", f.world.world_size},
+                        {"tensor_parallel", f.world.tensor_parallel},
+                        {"pipeline_parallel", f.world.pipeline_parallel},
                         {"device", f.device},
                         {"iterations", f.iterations},
                         {"all_reduce", nlohmann::json::array()},
@@ -367,28 +352,12 @@ void PrintJson(const Report& r, const BenchCommFlags& f) {
 }
 
 int RunBenchComm(const BenchCommFlags& f) {
-  if (f.world_size < 1 || f.rank < 0 || f.rank >= f.world_size) return UsageError("bench-comm: --rank must be in [0, --world-size)");
   if (f.iterations < 1 || f.warmup < 0) return UsageError("bench-comm: --iterations must be >= 1 and --warmup >= 0");
-  if (f.join_timeout_s < 1) return UsageError("bench-comm: --join-timeout must be >= 1 second");
   auto sizes = ParseSizes(f.sizes);
   if (!sizes.ok()) return UsageError("bench-comm: " + sizes.status().message());
-
-  WorldOptions o;
-  o.world_size = f.world_size;
-  o.rank = f.rank;
-  o.tensor_parallel = f.tensor_parallel;
-  o.pipeline_parallel = f.pipeline_parallel;
-  o.rendezvous = f.rendezvous;
-  o.allowed_peers = SplitCommas(f.rendezvous_allow);
-  o.join_timeout = std::chrono::seconds(f.join_timeout_s);
-  if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface != nullptr && f.device == "cpu") {
-    o.interface = interface;
-  }
-  if (f.world_size > 1) {
-    auto token = RendezvousTokenFromEnvironment();
-    if (!token.ok()) return UsageError("bench-comm: " + token.status().message());
-    o.token = *token;
-  }
+  auto options = WorldOptionsFrom(f.world);
+  if (!options.ok()) return UsageError("bench-comm: " + options.status().message());
+  WorldOptions& o = *options;
 
   std::unique_ptr<BenchDevice> device;
   std::string transport;
@@ -421,10 +390,10 @@ int RunBenchComm(const BenchCommFlags& f) {
 
   // Everyone's measurements to rank 0, which reports.
   ControlChannel& control = (*world)->control();
-  if (f.rank != 0) {
+  if (f.world.rank != 0) {
     if (Status s = control.Send(0, Encode(*samples)); !s.ok()) return Failure(s);
   } else {
-    for (int from = 1; from < f.world_size; ++from) {
+    for (int from = 1; from < f.world.world_size; ++from) {
       auto theirs = control.Receive(from);
       if (!theirs.ok()) return Failure(theirs.status());
       const std::vector<Sample> decoded = Decode(*theirs);
@@ -432,7 +401,7 @@ int RunBenchComm(const BenchCommFlags& f) {
     }
   }
   if (Status s = control.Barrier(); !s.ok()) return Failure(s);
-  if (f.rank == 0) {
+  if (f.world.rank == 0) {
     const Report report = Summarise((*world)->layout(), *samples);
     if (f.json) {
       PrintJson(report, f);
@@ -451,19 +420,12 @@ Subcommand AddBenchCommCommand(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand(
       "bench-comm", "Measure all-reduce bandwidth in each tensor group and send/recv bandwidth between stages");
   const char* world = "Cluster (the flags serve takes)";
-  app->add_option("--world-size", f.world_size, "Ranks in the cluster")->group(world)->capture_default_str();
-  app->add_option("--rank", f.rank, "This process's world rank")->group(world)->capture_default_str();
-  app->add_option("--tensor-parallel", f.tensor_parallel, "Ranks per pipeline stage")->group(world);
-  app->add_option("--pipeline-parallel", f.pipeline_parallel, "Pipeline stages")->group(world);
-  app->add_option("--rendezvous", f.rendezvous, "ADDRESS:PORT of rank 0 (its cluster address)")->group(world);
-  app->add_option("--rendezvous-allow", f.rendezvous_allow,
-                  "Rank 0: comma-separated IP addresses allowed to join (default: any with the token)")
-      ->group(world);
+  f.world.join_timeout_s = 60;
+  AddWorldFlags(app, f.world, world);
   app->add_option("--device", f.device, "cpu (Gloo) or cuda (NCCL, builds with CUDA)")->group(world)->capture_default_str();
   app->add_option("--sizes", f.sizes, "Message sizes in bytes (K, M, G: powers of 1024)")->capture_default_str();
   app->add_option("--iterations", f.iterations, "Timed operations per size")->capture_default_str();
   app->add_option("--warmup", f.warmup, "Untimed operations per size first")->capture_default_str();
-  app->add_option("--join-timeout", f.join_timeout_s, "Seconds to wait for every rank to arrive")->capture_default_str();
   app->add_flag("--json", f.json, "Rank 0 prints one JSON document instead of the table");
   return {app, [flags] { return RunBenchComm(*flags); }};
 }

@@ -78,25 +78,8 @@ StatusOr<std::int64_t> ChooseKvBlocks(Engine& e, const EngineOptions& o) {
 
 // Joins the world the flags describe, its collectives on `backend`'s queue.
 StatusOr<std::unique_ptr<World>> JoinWorld(const WorldFlags& f, Backend& backend) {
-  WorldOptions o;
-  o.world_size = f.world_size;
-  o.rank = f.rank;
-  o.tensor_parallel = f.tensor_parallel;
-  o.pipeline_parallel = f.pipeline_parallel;
-  o.rendezvous = f.rendezvous;
-  o.join_timeout = std::chrono::seconds(f.join_timeout_s);
-  for (std::size_t at = 0; at < f.rendezvous_allow.size();) {
-    std::size_t end = f.rendezvous_allow.find(',', at);
-    if (end == std::string::npos) end = f.rendezvous_allow.size();
-    if (end > at) o.allowed_peers.push_back(f.rendezvous_allow.substr(at, end - at));
-    at = end + 1;
-  }
-  CLUSTER_ASSIGN_OR_RETURN(o.token, RendezvousTokenFromEnvironment());
+  CLUSTER_ASSIGN_OR_RETURN(WorldOptions o, WorldOptionsFrom(f));
   const bool cuda = backend.native_stream() != nullptr;
-  o.local_address = f.local_address;
-  if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface != nullptr && *interface != '\0') {
-    o.interface = interface;
-  }
   if (f.collectives == "gloo-through-host") {
     if (!cuda) return cluster::InvalidArgumentError("--collectives gloo-through-host is for --device cuda");
     o.device = CommDevice::kCudaThroughHost;
@@ -116,6 +99,34 @@ StatusOr<std::unique_ptr<World>> JoinWorld(const WorldFlags& f, Backend& backend
 
 }  // namespace
 
+StatusOr<WorldOptions> WorldOptionsFrom(const WorldFlags& f) {
+  if (f.world_size < 1 || f.rank < 0 || f.rank >= f.world_size) {
+    return cluster::InvalidArgumentError("--rank must be in [0, --world-size)");
+  }
+  if (f.join_timeout_s < 1) return cluster::InvalidArgumentError("--join-timeout must be >= 1 second");
+  WorldOptions o;
+  o.world_size = f.world_size;
+  o.rank = f.rank;
+  o.tensor_parallel = f.tensor_parallel;
+  o.pipeline_parallel = f.pipeline_parallel;
+  o.rendezvous = f.rendezvous;
+  o.join_timeout = std::chrono::seconds(f.join_timeout_s);
+  for (std::size_t at = 0; at < f.rendezvous_allow.size();) {
+    std::size_t end = f.rendezvous_allow.find(',', at);
+    if (end == std::string::npos) end = f.rendezvous_allow.size();
+    if (end > at) o.allowed_peers.push_back(f.rendezvous_allow.substr(at, end - at));
+    at = end + 1;
+  }
+  o.local_address = f.local_address;
+  if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface != nullptr && *interface != '\0') {
+    o.interface = interface;
+  }
+  if (f.world_size > 1) {
+    CLUSTER_ASSIGN_OR_RETURN(o.token, RendezvousTokenFromEnvironment());
+  }
+  return o;
+}
+
 void AddWorldFlags(CLI::App* app, WorldFlags& w, const std::string& group) {
   app->add_option("--world-size", w.world_size, "Ranks in the cluster")->group(group)->capture_default_str();
   app->add_option("--rank", w.rank, "This process's world rank")->group(group)->capture_default_str();
@@ -129,10 +140,6 @@ void AddWorldFlags(CLI::App* app, WorldFlags& w, const std::string& group) {
                   "This host's cluster address: where the rank's connections come from (default: the address of "
                   "GLOO_SOCKET_IFNAME, else the route to rank 0)")
       ->group(group);
-  app->add_option("--collectives", w.collectives,
-                  "auto (cpu: gloo, cuda: nccl), nccl, gloo, or gloo-through-host (ranks sharing one GPU)")
-      ->group(group)
-      ->capture_default_str();
   app->add_option("--join-timeout", w.join_timeout_s, "Seconds to wait for every rank at the rendezvous")
       ->group(group)
       ->capture_default_str();
@@ -163,6 +170,11 @@ std::string Engine::Summary() const {
     const std::int64_t blocks = cache->shape().num_blocks, bs = cache->shape().block_size;
     line += ", KV cache " + GiB(cache->num_bytes()) + " = " + std::to_string(blocks) + " blocks of " +
             std::to_string(bs) + " (" + std::to_string(blocks * bs) + " tokens)";
+  }
+  // What the device says is taken, this process's CUDA context and libraries included.
+  if (const std::optional<DeviceMemory> device = backend->Memory()) {
+    line += "; device memory in use " + GiB(device->total_bytes - device->free_bytes) + " of " +
+            GiB(device->total_bytes);
   }
   return line;
 }

@@ -66,8 +66,15 @@ struct EngineOptions {
 void AddEngineFlags(CLI::App* app, EngineOptions& options, const std::string& device_group);
 
 // Registers --world-size, --rank, --tensor-parallel, --pipeline-parallel,
-// --rendezvous, --rendezvous-allow, --collectives and --join-timeout in `group`.
+// --rendezvous, --rendezvous-allow, --local-address and --join-timeout in
+// `group` (serve adds --collectives).
 void AddWorldFlags(CLI::App* app, WorldFlags& world, const std::string& group);
+
+// The options to join the world the flags describe, on the CPU (callers on
+// a GPU set device and stream): the token from INFER_ENGINE_RENDEZVOUS_TOKEN
+// for a world of several ranks, the interface from GLOO_SOCKET_IFNAME.
+// InvalidArgument for flags that do not add up or a missing token.
+StatusOr<WorldOptions> WorldOptionsFrom(const WorldFlags& world);
 
 struct Engine {
   std::unique_ptr<Backend> backend;
@@ -81,7 +88,8 @@ struct Engine {
 
   // One line for the log: the device, the dtype and where the memory goes, e.g.
   // "cuda:0 NVIDIA H200 (...) computing in float16; weights 14.96 GiB, workspace 0.31 GiB,
-  //  KV cache 110.20 GiB = 56422 blocks of 16 (902752 tokens)".
+  //  KV cache 110.20 GiB = 56422 blocks of 16 (902752 tokens); device memory in use 125.90 GiB of 139.81 GiB"
+  // (the device part on GPUs only).
   std::string Summary() const;
 };
 

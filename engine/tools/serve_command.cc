@@ -110,7 +110,7 @@ int RunServe(const ServeFlags& f) {
   if (engine->world) {
     const ParallelLayout& layout = engine->world->layout();
     world_model.emplace(*engine->loaded.model, engine->world->control(),
-                        layout.RankAt(layout.pipeline_parallel() - 1, 0));
+                        layout.RankAt(layout.pipeline_parallel() - 1, 0), layout.pipeline_parallel());
     served_model = &*world_model;
   }
   server::TimedModel model(*served_model);
@@ -191,6 +191,10 @@ Subcommand AddServeCommand(CLI::App& parent) {
   const char* world = "Cluster (set by clusterd)";
   AddEngineFlags(app, f.engine, world);
   AddWorldFlags(app, f.engine.world, world);
+  app->add_option("--collectives", f.engine.world.collectives,
+                  "auto (cpu: gloo, cuda: nccl), nccl, gloo, or gloo-through-host (ranks sharing one GPU)")
+      ->group(world)
+      ->capture_default_str();
   app->add_flag("--no-prefix-caching", f.no_prefix_caching, "Do not share KV blocks between common prefixes");
   app->add_option("--max-body-bytes", f.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   app->add_flag("-v,--verbose", f.verbosity, "More logging (-v info, -vv debug)");

@@ -4,6 +4,7 @@
 // document parsed back.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,11 +28,13 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `clusterctl ARGS` in the fixtures folder and captures both streams.
-RunResult Clusterctl(const std::string& args) {
+// Runs `clusterctl ARGS` in the fixtures folder and captures both streams;
+// with `timeout_s`, a run that takes longer is killed (exit code 124).
+RunResult Clusterctl(const std::string& args, int timeout_s = 0) {
   const fs::path err_file = fs::temp_directory_path() / ("validate_test_stderr_" + std::to_string(::getpid()));
-  const std::string command = "cd '" + kFixtures.string() + "' && '" + CLUSTERCTL_BIN + "' " + args + " 2>'" +
-                              err_file.string() + "'";
+  const std::string limit = timeout_s > 0 ? "timeout " + std::to_string(timeout_s) + " " : "";
+  const std::string command = "cd '" + kFixtures.string() + "' && " + limit + "'" + CLUSTERCTL_BIN + "' " + args +
+                              " 2>'" + err_file.string() + "'";
   RunResult r;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -172,6 +175,72 @@ TEST_CASE("With --json, warnings are listed apart from errors") {
   CHECK(doc["cluster"]["gpus"] == 4);
   CHECK(doc["cluster"]["runtime"]["image"] == "vllm/vllm-openai:v0.8.5");
   CHECK_FALSE(doc["cluster"]["runtime"].contains("device"));
+}
+
+TEST_CASE("validate refuses a device, a FIFO and an oversized file at once, exit 2") {
+  // /dev/zero never ends and a FIFO without a writer never answers: neither
+  // may be read (`timeout` turns a hang into a failure of this test).
+  RunResult r = Clusterctl("validate -f /dev/zero", /*timeout_s=*/20);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "/dev/zero: error: is a character device, not a regular file\n"
+        "/dev/zero: invalid: 1 error\n");
+
+  const fs::path dir = fs::temp_directory_path() / ("validate_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path fifo = dir / "cluster.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  r = Clusterctl("validate -f '" + fifo.string() + "'", 20);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == fifo.string() + ": error: is a FIFO, not a regular file\n" + fifo.string() +
+                     ": invalid: 1 error\n");
+
+  const fs::path big = dir / "big.yaml";
+  std::ofstream(big) << "# " << std::string(2 << 20, 'x') << "\n";
+  r = Clusterctl("validate -f '" + big.string() + "'", 20);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == big.string() + ": error: is larger than 1048576 bytes, the most read here (an inventory is a "
+                                "small YAML file; check that -f names the right one)\n" +
+                     big.string() + ": invalid: 1 error\n");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Keys with terminal escapes or bytes that are not UTF-8 are shown safely, and --json still works") {
+  // A crafted key could redraw the terminal (ESC [ 2 J clears it, CR returns
+  // to the line's start), and --json failed with an internal error (exit 1)
+  // on bytes that are not UTF-8 while the human output worked.
+  const fs::path dir = fs::temp_directory_path() / ("validate_test_keys_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ifstream valid(kFixtures / "valid.yaml");
+  std::stringstream base;
+  base << valid.rdbuf();
+  const fs::path escapes = dir / "escapes.yaml";
+  std::ofstream(escapes) << base.str() << "\"bad\\e[2J\\rkey\": 1\n";
+  const fs::path binary = dir / "binary.yaml";
+  std::ofstream(binary) << base.str() << "bad\xff\xfekey: 1\n";
+
+  RunResult r = Clusterctl("validate --skip-artifacts -f '" + escapes.string() + "'");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains(":51:1: error: bad\\x1b[2J\\x0dkey: unknown key (valid keys here: cluster, ssh, "
+                                    "network, hosts, artifacts, runtime)\n"));
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find('\r') == std::string::npos);
+
+  r = Clusterctl("validate --skip-artifacts -f '" + binary.string() + "'");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains(":51:1: error: bad\\xff\\xfekey: unknown key"));
+
+  for (const std::string command : {"--json validate --skip-artifacts", "--json plan"}) {
+    INFO(command);
+    r = Clusterctl(command + " -f '" + binary.string() + "'");
+    CHECK(r.exit_code == 2);
+    const auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc["ok"] == false);
+    bool found = false;
+    for (const auto& e : doc["errors"]) found = found || e["key"] == "bad\xef\xbf\xbd\xef\xbf\xbdkey";  // U+FFFD twice
+    CHECK(found);
+  }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("validate without -f is a usage error") {

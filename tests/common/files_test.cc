@@ -70,6 +70,42 @@ TEST_CASE("ReadFile names the path it could not read") {
   CHECK(r.status().message() == "/nonexistent/cluster.yaml: no such file");
 }
 
+TEST_CASE("ReadFile reads only regular files, at once refusing FIFOs, devices and folders") {
+  fs::path dir = TempDir();
+  const fs::path fifo = dir / "inventory.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No writer ever opens the FIFO: reading it must not wait for one.
+  auto r = ReadFile(fifo);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  CHECK(r.status().message() == fifo.string() + ": is a FIFO, not a regular file");
+
+  r = ReadFile("/dev/zero");  // would never end
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "/dev/zero: is a character device, not a regular file");
+
+  r = ReadFile(dir);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == dir.string() + ": is a folder, expected a file");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ReadFile refuses a file larger than its limit, and reads one at the limit") {
+  fs::path dir = TempDir();
+  const fs::path file = dir / "big.yaml";
+  REQUIRE(WriteFileAtomically(file, std::string(1000, 'x')).ok());
+  auto r = ReadFile(file, 999);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  CHECK(r.status().message() == file.string() + ": is larger than 999 bytes, the most read here");
+  r = ReadFile(file, 1000);
+  REQUIRE(r.ok());
+  CHECK(r->size() == 1000);
+  REQUIRE(WriteFileAtomically(file, "").ok());
+  CHECK(*ReadFile(file, 0) == "");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("Relative paths resolve against the inventory's folder, ~/ against HOME") {
   CHECK(ResolvePath("models/x", "/etc/cluster") == fs::path("/etc/cluster/models/x"));
   CHECK(ResolvePath("/abs/y", "/etc/cluster") == fs::path("/abs/y"));

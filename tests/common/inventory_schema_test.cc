@@ -357,8 +357,9 @@ TEST_CASE("vllm_docker options: image required, docker size syntax, variable nam
               "of an artifacts.images entry)",
               "cluster.yaml:8:15: error: runtime.vllm_docker.shm_size: expected a size in docker's syntax such as "
               "16g, found \"16 gigs\" (unknown unit \"gigs\"; use b, k, m, g, t or p)",
-              "cluster.yaml:9:11: error: runtime.vllm_docker.env.VLLM-LEVEL: expected an environment variable name, "
-              "found \"VLLM-LEVEL\" (a name is letters, digits and \"_\", not starting with a digit)",
+              "cluster.yaml:9:11: error: runtime.vllm_docker.env.VLLM-LEVEL: expected a variable the agents may set "
+              "(docs/agent-protocol.md), found \"VLLM-LEVEL\" ('VLLM-LEVEL' is not an environment variable name "
+              "(expected [A-Z_][A-Z0-9_]*))",
               "cluster.yaml:10:29: error: runtime.vllm_docker.args[1]: expected a string, found a mapping"});
 }
 

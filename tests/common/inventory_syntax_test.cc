@@ -2,10 +2,12 @@
 // "did you mean" suggestions: pure functions of the loader, tested alone.
 #include <catch2/catch.hpp>
 
+#include "common/env_allow_list.h"
 #include "common/src/inventory/spelling.h"
 #include "common/src/inventory/value_syntax.h"
 
 using namespace cluster::inventory;
+using cluster::CheckAllowedEnvName;
 
 TEST_CASE("Edit distance counts one typo as 1, ignoring case and - versus _") {
   CHECK(EditDistance("pipeline_paralel", "pipeline_parallel") == 1);  // a letter left out
@@ -114,10 +116,19 @@ TEST_CASE("Docker sizes are a number and a unit letter, as docker run --shm-size
   CHECK(ParseDockerSize("16gg").status().message() == "unknown unit \"gg\"; use b, k, m, g, t or p");
 }
 
-TEST_CASE("Environment variable names are letters, digits and underscores, not starting with a digit") {
-  CHECK(CheckEnvName("VLLM_LOGGING_LEVEL").ok());
-  CHECK(CheckEnvName("_x1").ok());
-  CHECK_FALSE(CheckEnvName("1X").ok());
-  CHECK_FALSE(CheckEnvName("A-B").ok());
-  CHECK_FALSE(CheckEnvName("").ok());
+TEST_CASE("The environment a request may set is an allow-list of prefixes, never the loader's") {
+  CHECK(CheckAllowedEnvName("VLLM_LOGGING_LEVEL").ok());
+  CHECK(CheckAllowedEnvName("NCCL_SOCKET_IFNAME").ok());
+  CHECK(CheckAllowedEnvName("OMP_NUM_THREADS").ok());
+  CHECK(CheckAllowedEnvName("INFER_ENGINE_RENDEZVOUS_TOKEN").ok());  // by name, not by prefix
+  CHECK_FALSE(CheckAllowedEnvName("INFER_ENGINE_OTHER").ok());
+  CHECK_FALSE(CheckAllowedEnvName("NCCL_").ok());  // a prefix alone names nothing
+  CHECK_FALSE(CheckAllowedEnvName("LD_PRELOAD").ok());
+  CHECK_FALSE(CheckAllowedEnvName("PYTHONPATH").ok());
+  CHECK_FALSE(CheckAllowedEnvName("vllm_x").ok());
+  CHECK_FALSE(CheckAllowedEnvName("1X").ok());
+  CHECK_FALSE(CheckAllowedEnvName("").ok());
+  CHECK(CheckAllowedEnvName("VLLM_API_KEY").message() ==
+        "'VLLM_API_KEY' may not be set by a request: the agent gives vLLM its own copy of the API key "
+        "(runtime.api_key_file), which never travels over the network");
 }

@@ -36,7 +36,8 @@ using TestHandler = std::function<void(Request, std::shared_ptr<Responder>, Runn
 // A ControlServer on 127.0.0.1, port 0, run by a thread of its own.
 class RunningServer {
  public:
-  RunningServer(const Credentials& credentials, TestHandler handler) : handler_(std::move(handler)) {
+  RunningServer(const Credentials& credentials, TestHandler handler, ServerLimits limits = {})
+      : handler_(std::move(handler)) {
     auto server = ControlServer::Listen(io_, "127.0.0.1", 0, credentials,
                                         [this](Request request, std::shared_ptr<Responder> responder) {
                                           ++handled;
@@ -45,7 +46,8 @@ class RunningServer {
                                             peer_name_ = responder->PeerName();
                                           }
                                           handler_(std::move(request), std::move(responder), *this);
-                                        });
+                                        },
+                                        limits);
     REQUIRE(server.ok());
     server_ = std::move(*server);
     thread_ = std::thread([this] { io_.run(); });
@@ -383,4 +385,120 @@ TEST_CASE("A server cannot listen on a port already taken and says where", "[cha
   REQUIRE_FALSE(second.ok());
   CHECK(second.status().code() == StatusCode::kUnavailable);
   CHECK_THAT(second.status().message(), Catch::StartsWith("cannot listen on " + Where(first) + ": "));
+}
+
+namespace {
+
+void AnswerEmpty(Request, std::shared_ptr<Responder> responder, RunningServer&) {
+  responder->Send(json::object(), false);
+}
+
+GangFailureRequest FailureOf(const std::string& host) {
+  GangFailureRequest request;
+  request.deployment = "d1";
+  request.failure.host = host;
+  request.failure.unit = "rank 1";
+  request.failure.message = "exited with code 1";
+  return request;
+}
+
+// A plain TCP connection to the server that never speaks TLS.
+struct RawTcp {
+  asio::io_context io;
+  asio::ip::tcp::socket socket{io};
+  explicit RawTcp(int port) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  }
+  // True when the server closed it (read returns EOF or an error at once).
+  bool ClosedByServer() {
+    socket.non_blocking(true);
+    char byte;
+    boost::system::error_code ec;
+    socket.read_some(asio::buffer(&byte, 1), ec);
+    return ec && ec != asio::error::would_block;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Requests that change state need the operator's certificate, an agent's says hello and reports itself",
+          "[channel]") {
+  // Any certificate of the cluster CA could make every request: root on one
+  // host, with its agent key, could start, stop or shut down every other one.
+  TestCluster cluster;
+  RunningServer server(cluster.agent, AnswerEmpty);
+  auto h2 = cluster.ca->IssueAgent("h2", {"127.0.0.1"});
+  REQUIRE(h2.ok());
+  auto agent = ControlClient::Connect("127.0.0.1", server.port(), *h2, kPatience);
+  REQUIRE(agent.ok());
+  CHECK((*agent)->Call(HelloRequest{}, kPatience).ok());
+  CHECK((*agent)->Call(FailureOf("h2"), kPatience).ok());
+  CHECK(server.handled == 2);
+
+  StartRequest start;
+  start.deployment = "d1";
+  const std::vector<std::pair<Request, std::string>> refused = {
+      {start, "'start' needs the operator's certificate; this connection presented the agent certificate of h2"},
+      {StopRequest{}, "'stop' needs the operator's certificate; this connection presented the agent certificate of h2"},
+      {ShutdownRequest{}, "'shutdown' needs the operator's certificate; this connection presented the agent "
+                          "certificate of h2"},
+      {LogsRequest{}, "'logs' needs the operator's certificate; this connection presented the agent certificate of h2"},
+      {FailureOf("h1"), "'gang-failure' from h2 names host h1; an agent reports only the failures of its own units"},
+  };
+  for (const auto& [request, message] : refused) {
+    auto reply = (*agent)->Call(request, kPatience);  // the connection stays usable after each
+    REQUIRE_FALSE(reply.ok());
+    CHECK(reply.status().code() == StatusCode::kPermissionDenied);
+    CHECK(reply.status().message() == message);
+  }
+  CHECK(server.handled == 2);  // no refused request reached the handler
+
+  auto operator_client = ControlClient::Connect("127.0.0.1", server.port(), cluster.operator_credentials, kPatience);
+  REQUIRE(operator_client.ok());
+  CHECK((*operator_client)->Call(start, kPatience).ok());
+  CHECK((*operator_client)->Call(StopRequest{}, kPatience).ok());
+  auto failure = (*operator_client)->Call(FailureOf("h1"), kPatience);
+  CHECK(failure.status().message() ==
+        "'gang-failure' needs an agent's certificate; this connection presented the operator's certificate");
+}
+
+TEST_CASE("Raw TCP connections that never speak TLS do not keep the operator out", "[channel]") {
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.max_handshakes = 4;
+  limits.handshake_timeout = std::chrono::seconds(60);  // so that only eviction can make room
+  RunningServer server(cluster.agent, AnswerHello, limits);
+  std::vector<std::unique_ptr<RawTcp>> raw;
+  for (int i = 0; i < 20; ++i) raw.push_back(std::make_unique<RawTcp>(server.port()));
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(ConnectAndHello(server, cluster.operator_credentials).ok());
+  int held = 0;
+  for (auto& r : raw) held += r->ClosedByServer() ? 0 : 1;
+  CHECK(held <= 4);
+}
+
+TEST_CASE("Connections beyond the limit are closed, and an idle authenticated peer is dropped", "[channel]") {
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.max_connections = 3;
+  limits.idle_timeout = milliseconds(1500);
+  RunningServer server(cluster.agent, AnswerHello, limits);
+  std::vector<std::unique_ptr<ControlClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto client = ControlClient::Connect("127.0.0.1", server.port(), cluster.operator_credentials, kPatience);
+    REQUIRE(client.ok());
+    REQUIRE((*client)->Call(HelloRequest{}, kPatience).ok());
+    clients.push_back(std::move(*client));
+  }
+  Status fourth = ConnectAndHello(server, cluster.operator_credentials);
+  CHECK(fourth.code() == StatusCode::kUnavailable);
+
+  clients.pop_back();
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(ConnectAndHello(server, cluster.operator_credentials).ok());
+
+  // Held without a request past idle_timeout, a connection is closed.
+  std::this_thread::sleep_for(milliseconds(2500));
+  auto late = clients.front()->Call(HelloRequest{}, kPatience);
+  CHECK(late.status().code() == StatusCode::kUnavailable);
 }

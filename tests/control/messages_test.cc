@@ -289,6 +289,24 @@ TEST_CASE("A missing required field is named", "[messages]") {
   CHECK(DecodeError("start", body) == "start.ranks[0].rendezvous: required field is missing");
   CHECK(DecodeError("probe", json::object()) == "probe.peer: required field is missing");
   CHECK(DecodeError("gang-failure", json{{"deployment", "d"}}) == "gang-failure.failure: required field is missing");
+}
+
+TEST_CASE("A deployment id is a name: never '.', '..', a path or empty", "[messages]") {
+  // "." and ".." were accepted and ended up in the agents' log paths.
+  for (const char* bad : {".", "..", "../etc", "a/b", "", ".hidden", "-x"}) {
+    INFO(bad);
+    json body = StartBody();
+    body["deployment"] = bad;
+    CHECK(DecodeError("start", body) ==
+          std::string("start.deployment: '") + bad +
+              "' is not a deployment id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    CHECK_FALSE(DecodeError("gang-failure", json{{"deployment", bad}}).empty());
+  }
+  json body = StartBody();
+  body["deployment"] = std::string(65, 'd');
+  CHECK_FALSE(DecodeError("start", body).empty());
+  body["deployment"] = "20240101-101500-ab12";
+  CHECK(DecodeError("start", body).empty());
   body = StartBody();
   body["container"] = json{{"name", "c"}};
   body["runtime"] = "vllm-docker";
@@ -320,19 +338,42 @@ TEST_CASE("A request list over 256 items is refused", "[messages]") {
         "facts.ports: list of 257 items exceeds the 256-item limit");
 }
 
-TEST_CASE("An env map holds at most 64 entries named like environment variables", "[messages]") {
+TEST_CASE("An env map holds at most 64 entries, each on the allow-list of variables", "[messages]") {
   json body = StartBody();
   json env = json::object();
-  for (int i = 0; i < 64; ++i) env["VAR_" + std::to_string(i)] = "x";
+  for (int i = 0; i < 64; ++i) env["NCCL_VAR_" + std::to_string(i)] = "x";
   body["ranks"][0]["env"] = env;
   CHECK(DecodeError("start", body).empty());
-  env["VAR_64"] = "x";
+  env["NCCL_VAR_64"] = "x";
   body["ranks"][0]["env"] = env;
   CHECK(DecodeError("start", body) == "start.ranks[0].env: 65 entries exceed the 64-entry limit");
 
+  // Any [A-Z_][A-Z0-9_]* name used to pass: LD_PRELOAD ran code of the
+  // caller's choosing in the rank, as the agent's user.
+  body["ranks"][0]["env"] = json{{"LD_PRELOAD", "/tmp/x.so"}};
+  CHECK(DecodeError("start", body) ==
+        "start.ranks[0].env: 'LD_PRELOAD' is not one of the variables a request may set (NCCL_*, GLOO_*, CUDA_*, "
+        "NVIDIA_*, TORCH_*, PYTORCH_*, OMP_*, MKL_*, HF_*, TRANSFORMERS_*, TOKENIZERS_*, RAY_*, VLLM_*, "
+        "INFER_ENGINE_RENDEZVOUS_TOKEN); the loader's (LD_*) and the like never are");
+  // What `clusterctl up` sets for a multi-rank engine world passes.
+  body["ranks"][0]["env"] = json{{"INFER_ENGINE_RENDEZVOUS_TOKEN", "0123abcd"}, {"GLOO_SOCKET_IFNAME", "eth0"}};
+  CHECK(DecodeError("start", body).empty());
+  for (const char* refused : {"LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH", "BASH_ENV", "NCCL_", "HOME",
+                              "INFER_ENGINE_OTHER"}) {
+    body["ranks"][0]["env"] = json{{refused, "x"}};
+    CHECK_FALSE(DecodeError("start", body).empty());
+  }
+  body["container"] = json{{"name", "c"}, {"image", "i"}, {"model_path", "/m"}, {"head", true},
+                           {"node_address", "10.0.0.1"}, {"head_address", "10.0.0.1"},
+                           {"env", {{"VLLM_API_KEY", "sk-secret"}}}};
+  body["ranks"][0]["env"] = json::object();
+  CHECK(DecodeError("start", body) ==
+        "start.container.env: 'VLLM_API_KEY' may not be set by a request: the agent gives vLLM its own copy of the "
+        "API key (runtime.api_key_file), which never travels over the network");
+  body.erase("container");
   body["ranks"][0]["env"] = json{{"ld_preload", "/tmp/x.so"}};
   CHECK(DecodeError("start", body) ==
-        "start.ranks[0].env: key 'ld_preload' is not an environment variable name (expected [A-Z_][A-Z0-9_]*)");
+        "start.ranks[0].env: 'ld_preload' is not an environment variable name (expected [A-Z_][A-Z0-9_]*)");
   body["ranks"][0]["env"] = json{{"1X", "y"}};
   CHECK_FALSE(DecodeError("start", body).empty());
   body["ranks"][0]["env"] = json{{"NCCL_DEBUG", 1}};

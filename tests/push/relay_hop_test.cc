@@ -64,7 +64,7 @@ struct Hop {
     fs::remove_all(home);
     fs::create_directories(home);
     receiver.emplace(*Subprocess::Start({"env", "HOME=" + home.string(), CLUSTERD_BIN, "receive"}));
-    const std::string request = "relay-accept " + (home / "f.bin").string() + " " + std::to_string(data.size()) +
+    const std::string request = "relay-accept " + home.string() + " f.bin " + std::to_string(data.size()) +
                                 " " + HashBytes(data) + " 0 0 127.0.10.5 127.0.0.1 " + token + "\n";
     REQUIRE(WriteAll(receiver->stdin_fd(), request.data(), request.size()));
     const std::string reply = ReadLine(receiver->stdout_fd());

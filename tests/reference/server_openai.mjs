@@ -3,13 +3,17 @@
 //
 //   node server_openai.mjs INFER_ENGINE_BIN MODEL_DIR WORK_DIR
 //
+// INFER_ENGINE_SERVE_ARGS, when set, adds serve flags to both servers
+// (e.g. "--device cuda" on a GPU machine: scripts/gpu/run-tests).
+//
 // Starts two servers on 127.0.0.1 (ephemeral ports), each stopped by its pid
 // at the end (SIGTERM; a clean exit 0 is checked too):
 //   1. MODEL_DIR (models/demo: a chat model, no <think>) with an API key;
 //   2. a copy of it in WORK_DIR whose chat template opens a <think> block, as
 //      the DeepSeek-R1 distills do.
 // Covers completions, chat, streaming with usage, logprobs, stop strings,
-// n > 1, seeds, several prompts, error mapping and the API key. Without node
+// n > 1, seeds, several prompts, error mapping, the API key, and a bounded
+// load: 200 requests at concurrency 64, half of the clients leaving early. Without node
 // 20+ or the npm packages it prints "skipped: <why>" and exits 4.
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -79,10 +83,11 @@ const thinkTemplate = template.replace("{{ '<|assistant|>\\n' }}", "{{ '<|assist
 assert.notEqual(thinkTemplate, template, "the demo template's generation prompt was not found");
 fs.writeFileSync(path.join(thinkDir, "chat_template.jinja"), thinkTemplate);
 
-const demo = await startServer(bin, ["--model", modelDir, "--api-key-file", keyFile]);
+const extra = (process.env.INFER_ENGINE_SERVE_ARGS ?? "").split(/\s+/).filter((a) => a.length > 0);
+const demo = await startServer(bin, ["--model", modelDir, "--api-key-file", keyFile, ...extra]);
 let think;
 try {
-  think = await startServer(bin, ["--model", thinkDir, "--served-model-name", "demo-think"]);
+  think = await startServer(bin, ["--model", thinkDir, "--served-model-name", "demo-think", ...extra]);
 } catch (e) {
   await demo.stop();
   throw e;
@@ -275,6 +280,61 @@ test("a reasoning template's answer comes as reasoning_content, whole and stream
   const content = chunks.flatMap((c) => c.choices.map((x) => x.delta.content ?? "")).join("");
   assert.equal(reasoning, message.reasoning_content);
   assert.equal(content, "");
+});
+
+// Reads one gauge from /metrics.
+async function gauge(name) {
+  const text = await (await fetch(`${demo.url}/metrics`, { headers: { Authorization: `Bearer ${apiKey}` } })).text();
+  const m = text.match(new RegExp(`^${name} (\\d+)$`, "m"));
+  assert.ok(m, `/metrics has no ${name}`);
+  return Number(m[1]);
+}
+
+test("200 streamed chats at concurrency 64, every second client leaving after two chunks: no 5xx, every KV block back", async () => {
+  const total = 200, concurrency = 64;
+  let next = 0;
+  const outcomes = { finished: 0, left: 0 };
+  const serverErrors = [];
+  async function client_loop() {
+    while (next < total) {
+      const i = next++;
+      const leaves = i % 2 === 1;
+      const stream = await client.chat.completions.create({
+        ...greedy, stream: true, stream_options: { include_usage: true }, max_tokens: 24, ignore_eos: true,
+        messages: [{ role: "user", content: `Question ${i}: tell me something about computers.` }],
+      }).catch((e) => {
+        serverErrors.push(`request ${i}: ${e.status} ${e.message}`);
+        return null;
+      });
+      if (stream === null) continue;
+      let chunks = 0, generated = 0;
+      try {
+        for await (const chunk of stream) {
+          if (chunk.choices.length > 0) ++chunks;
+          if (chunk.usage) generated = chunk.usage.completion_tokens;
+          if (leaves && chunks === 2) break;  // leaving: the client closes the connection
+        }
+      } catch (e) {
+        serverErrors.push(`request ${i} while streaming: ${e.message}`);
+        continue;
+      }
+      if (leaves) ++outcomes.left;
+      else if (generated === 24) ++outcomes.finished;
+      else serverErrors.push(`request ${i}: ${generated} tokens of 24`);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, client_loop));
+  assert.deepEqual(serverErrors, []);
+  assert.deepEqual(outcomes, { finished: 100, left: 100 });
+  // The server notices a closed connection at its next write: allow it a few seconds.
+  let used = -1;
+  for (let tries = 0; tries < 100 && used !== 0; ++tries) {
+    used = await gauge("infer_kv_blocks_used");
+    if (used !== 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(used, 0, "KV blocks still held by sequences after every client is gone");
+  assert.equal(await gauge("infer_kv_blocks_free") + await gauge("infer_kv_blocks_cached"),
+               await gauge("infer_kv_blocks_total"));
 });
 
 let failed;

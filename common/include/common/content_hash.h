@@ -38,6 +38,11 @@ class ContentHasher {
 StatusOr<std::uint64_t> HashFileInto(const std::filesystem::path& path, ContentHasher& hasher,
                                      std::uint64_t limit = std::numeric_limits<std::uint64_t>::max());
 
+// The same for an open file, read from its current offset; `name` is for
+// errors. The descriptor stays open.
+StatusOr<std::uint64_t> HashDescriptorInto(int fd, const std::string& name, ContentHasher& hasher,
+                                           std::uint64_t limit = std::numeric_limits<std::uint64_t>::max());
+
 // The hex hash of a whole file.
 StatusOr<std::string> HashFile(const std::filesystem::path& path);
 

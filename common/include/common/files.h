@@ -1,6 +1,7 @@
 // File helpers shared by every program. All return Status; none throw.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -9,8 +10,19 @@
 
 namespace cluster {
 
-// Reads a whole file. NotFound if it does not exist; the message names the path.
-StatusOr<std::string> ReadFile(const std::filesystem::path& path);
+// The most ReadFile reads unless the caller says otherwise: enough for the
+// largest file read whole (tokenizer.json, the agent binary), and a bound
+// on what a file named by a user can make a program allocate.
+inline constexpr std::uint64_t kMaxReadFileBytes = std::uint64_t{512} << 20;
+
+// Reads a whole regular file of at most `max_bytes`. Anything else is
+// refused at once, without reading or blocking: a folder, a FIFO (which
+// would wait for a writer), a device such as /dev/zero (which never ends),
+// a socket. Errors name the path: NotFound "PATH: no such file",
+// PermissionDenied "PATH: cannot open: ...", InvalidArgument "PATH: is a
+// folder, expected a file" / "PATH: is a FIFO, not a regular file" /
+// "PATH: is larger than N bytes, the most read here".
+StatusOr<std::string> ReadFile(const std::filesystem::path& path, std::uint64_t max_bytes = kMaxReadFileBytes);
 
 // Writes `contents` to `path` so that readers see either the old file or the
 // whole new one, never a half-written file: writes a temporary file in the

@@ -13,8 +13,9 @@
 
 namespace cluster::receiver {
 
-// Bumped whenever a request or reply changes shape.
-inline constexpr int kProtocolVersion = 1;
+// Bumped whenever a request or reply changes shape. 2: files are named by
+// their destination folder and a path relative to it (ROOT FILE).
+inline constexpr int kProtocolVersion = 2;
 
 // Where the bytes of `final_path` gather until they are verified: a hidden
 // file beside it, ".NAME.clusterd-partial". It never takes the real name

@@ -72,8 +72,17 @@ inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, st
 inline Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
+namespace internal {
+// Reading the value of a failed StatusOr is a bug. It must not become
+// undefined behaviour in a release build: this prints
+//   "fatal: StatusOr::value() on an error: CODE: MESSAGE"
+// to stderr and aborts, in every build type.
+[[noreturn]] void DieOfValueOnError(const Status& status);
+}  // namespace internal
+
 // Either a value or a non-OK Status. Accessing the value of a failed StatusOr
-// is a programming error (asserted in debug builds).
+// is a programming error: the process aborts with the Status it held
+// (internal::DieOfValueOnError), in release builds too.
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
@@ -87,9 +96,18 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    if (!ok()) internal::DieOfValueOnError(status_);
+    return *value_;
+  }
+  const T& value() const& {
+    if (!ok()) internal::DieOfValueOnError(status_);
+    return *value_;
+  }
+  T&& value() && {
+    if (!ok()) internal::DieOfValueOnError(status_);
+    return std::move(*value_);
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }

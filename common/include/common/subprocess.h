@@ -1,13 +1,26 @@
-// Child processes with pipes: the agent runs `docker`, LocalTransport runs the
-// receiver on this machine, the test harness runs sshd and dockerd.
+// Child processes: the one place where this project forks and execs
+// (docs/security.md, "Processes"). The agent runs its units (engine ranks,
+// `docker run`) and docker commands, LocalTransport runs the receiver on
+// this machine, the test harness runs sshd and dockerd - all through Spawn.
 //
-// Programs are run from an argv (no shell unless the caller names one), with
-// stdin/stdout/stderr connected to pipes owned by the Subprocess object.
-// A Subprocess is owned by one thread at a time.
+// What every child gets, whoever starts it:
+//   - argv as given, never through a shell (unless the caller names one);
+//     argv[0] is looked up in the child's PATH like execvp;
+//   - no descriptor of ours beyond stdin, stdout and stderr (everything from
+//     3 up is closed on exec, whether or not it was opened O_CLOEXEC);
+//   - our environment without the dynamic loader's variables (LD_PRELOAD,
+//     LD_LIBRARY_PATH, LD_AUDIT, ... every LD_*), plus `env` on top;
+//   - default signal dispositions and an empty signal mask;
+//   - stdin from a pipe or /dev/null, never our terminal.
+// Signals are sent only to children that have not been reaped: until then
+// the kernel keeps the pid, and so the process group id, for them.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,16 +28,39 @@
 
 namespace cluster {
 
+struct SpawnOptions {
+  bool pipe_stdin = true;         // false: /dev/null
+  bool pipe_stdout = true;        // false: inherit ours
+  bool pipe_stderr = true;        // false: inherit ours (unless stderr_to_stdout)
+  bool stderr_to_stdout = false;  // stderr goes into stdout (one stream, in order)
+  bool new_process_group = false; // setpgid: a signal to the group reaches what it starts
+  bool new_session = false;       // setsid: its own session and process group (pgid == pid)
+  bool die_with_parent = false;   // PR_SET_PDEATHSIG SIGKILL: it ends when the starting thread's process does
+  std::map<std::string, std::string> env;  // added to the environment, replacing same-named variables
+};
+
+// A started child and the parent's ends of its pipes (-1 where not piped;
+// O_CLOEXEC), which the caller owns.
+struct SpawnedProcess {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int exec_errno = 0;  // non-zero: execve failed, and the child is exiting with code 127
+};
+
+// Forks and execs `argv` with `options`. Returns once the child has exec'd
+// or failed to (exec_errno). Unavailable (with errno text) when no child
+// could be made. Safe to call while other threads run: between fork and
+// exec the child makes only async-signal-safe calls.
+StatusOr<SpawnedProcess> Spawn(const std::vector<std::string>& argv, const SpawnOptions& options);
+
+// A child with pipes, owned by one thread at a time, that reaps it.
 class Subprocess {
  public:
-  struct Options {
-    bool pipe_stdin = true;
-    bool pipe_stdout = true;
-    bool pipe_stderr = true;  // false: inherit ours
-    bool new_process_group = false;
-  };
+  using Options = SpawnOptions;
 
-  // Starts `argv[0]` (looked up in PATH) with `argv`. NotFound when it cannot be run.
+  // Starts `argv`. NotFound when it cannot be run (the exec failed).
   static StatusOr<Subprocess> Start(const std::vector<std::string>& argv, const Options& options);
   static StatusOr<Subprocess> Start(const std::vector<std::string>& argv) { return Start(argv, Options{}); }
 
@@ -45,7 +81,8 @@ class Subprocess {
   int Wait();
   // Waits at most `timeout_ms`; true (and the child reaped) if it ended.
   bool WaitFor(int timeout_ms);
-  // Sends `signal` to the child (its group with new_process_group).
+  // Sends `signal` to the child (its group with new_process_group or
+  // new_session) unless it has been reaped already.
   void Kill(int signal);
 
  private:
@@ -55,6 +92,22 @@ class Subprocess {
   bool group_ = false;
   int in_ = -1, out_ = -1, err_ = -1;
 };
+
+// The state of a child of ours that another part of the program reaps when
+// it chooses (the agent's supervisor): none of these reap a process other
+// than the pid given, so other children stay with their owners.
+//
+// True when `pid` has ended, without reaping it: its pid, and so its
+// process group id, stays reserved until ReapProcess.
+bool HasEnded(pid_t pid);
+// Reaps `pid` if it has ended: its wait status.
+std::optional<int> ReapProcess(pid_t pid);
+// Polls until `pid` has ended or `timeout` passes (blocking the caller).
+bool WaitEnded(pid_t pid, std::chrono::milliseconds timeout);
+// The exit code a wait status stands for: the code, or 128+signal.
+int ExitCodeOf(int wait_status);
+// "exited with code 3" | "killed by signal 9 (SIGKILL)".
+std::string DescribeWaitStatus(int wait_status);
 
 struct ProcessResult {
   int exit_code = -1;

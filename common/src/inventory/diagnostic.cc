@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/inventory/loader.h"
+#include "common/untrusted_text.h"
 
 namespace cluster::inventory {
 
@@ -19,7 +20,8 @@ std::string Diagnostic::ToString() const {
   if (!key_path.empty()) out += key_path + ": ";
   out += message;
   if (!hint.empty()) out += " (" + hint + ")";
-  return out;
+  // Keys and values quoted from the file may hold terminal escapes.
+  return PrintableText(out);
 }
 
 int LoadResult::error_count() const {

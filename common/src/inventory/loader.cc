@@ -91,15 +91,17 @@ void AddModelDiagnostics(const Inventory& inventory, LoadContext* ctx) {
 }  // namespace
 
 LoadResult LoadInventory(const std::filesystem::path& file, const LoadOptions& options) {
-  StatusOr<std::string> text = ReadFile(file);
+  StatusOr<std::string> text = ReadFile(file, kMaxInventoryBytes);
   if (!text.ok()) {
     // ReadFile's message starts with the path, which the diagnostic shows already.
     std::string message = text.status().message();
     const std::string prefix = file.string() + ": ";
     if (message.starts_with(prefix)) message.erase(0, prefix.size());
+    std::string hint;
+    if (message.starts_with("is larger than")) hint = "an inventory is a small YAML file; check that -f names the right one";
     LoadResult result;
     result.diagnostics.push_back(
-        Diagnostic{Diagnostic::Severity::kError, SourceLocation{file.string(), 0, 0}, "", message, ""});
+        Diagnostic{Diagnostic::Severity::kError, SourceLocation{file.string(), 0, 0}, "", message, hint});
     return result;
   }
   return LoadInventoryFromString(*text, file, options);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/env_allow_list.h"
 #include "schema.h"
 #include "value_syntax.h"
 
@@ -60,10 +61,12 @@ void ReadVllmDockerOptions(const Field& field, VllmDockerOptions* vllm, LoadCont
     if (auto env = ReadStringMap(*f, ctx)) {
       bool ok = true;
       for (const auto& [name, value] : *env) {
-        if (Status s = CheckEnvName(name); !s.ok()) {
+        if (Status s = CheckAllowedEnvName(name); !s.ok()) {
           const std::string path = fmt::format("{}.{}", f->path, name);
           ctx->Error(ctx->locations().Key(path), path,
-                     fmt::format("expected an environment variable name, found \"{}\"", name), s.message());
+                     fmt::format("expected a variable the agents may set (docs/agent-protocol.md), found \"{}\"",
+                                 name),
+                     s.message());
           ok = false;
         }
       }

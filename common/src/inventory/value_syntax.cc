@@ -84,13 +84,6 @@ Status CheckHostName(std::string_view name) {
   return Status::Ok();
 }
 
-Status CheckEnvName(std::string_view name) {
-  bool ok = !name.empty() && !IsDigit(name.front());
-  for (char c : name) ok = ok && (IsAlnum(c) || c == '_');
-  if (!ok) return InvalidArgumentError("a name is letters, digits and \"_\", not starting with a digit");
-  return Status::Ok();
-}
-
 Status CheckInterfaceName(std::string_view name) {
   if (name.empty() || name.size() > 15) {
     return InvalidArgumentError(fmt::format("it has {} characters", name.size()));

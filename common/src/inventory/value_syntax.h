@@ -25,9 +25,6 @@ Status CheckClusterName(std::string_view name);
 // or '.'. It names per-host log and state files and `--host` picks it.
 Status CheckHostName(std::string_view name);
 
-// An environment variable name: [A-Za-z_][A-Za-z0-9_]*.
-Status CheckEnvName(std::string_view name);
-
 // A network interface name under the Linux rules (dev_valid_name): 1 to 15
 // bytes (IFNAMSIZ is 16 with the terminating NUL), not "." or "..", and no
 // '/', ':' or whitespace.

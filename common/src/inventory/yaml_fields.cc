@@ -132,7 +132,9 @@ std::vector<Field> MappingEntries(const Field& field, LoadContext* ctx) {
   if (!field.value.IsMap()) return out;
   std::map<std::string, SourceLocation> seen;
   for (auto it = field.value.begin(); it != field.value.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy (a cheap handle): it->first is a member of a temporary proxy
+    // that yaml-cpp's iterator returns, gone at the end of this statement.
+    const YAML::Node key = it->first;
     const SourceLocation key_at = At(key, *ctx);
     if (!key.IsScalar()) {
       ctx->Error(key_at, field.path, fmt::format("expected a key name, found {}", Describe(key)));

@@ -195,7 +195,7 @@ void ExpectOneProcessResults(const std::string& model, int tp, int pp) {
       std::printf("rank %d: %s\n", rank, s.ok() ? "ok" : s.ToString().c_str());
       return s.ok() ? 0 : 1;
     }
-    WorldModel world_model(*loaded->model, control, (*world)->layout().RankAt(pp - 1, 0));
+    WorldModel world_model(*loaded->model, control, (*world)->layout().RankAt(pp - 1, 0), pp);
     const std::vector<std::string> problems = CheckAgainstOneProcess(dir, world_model, *cache, loaded->eos_token_ids);
     const Status stopped = world_model.Stop();
     for (const std::string& p : problems) std::printf("rank 0: %s\n", p.c_str());

@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <deque>
+#include <utility>
+
 #include "scheduler_test_support.h"
 
 using namespace engine;
@@ -287,4 +291,103 @@ TEST_CASE("A model error finishes the sequences of that step with the error and 
   CHECK(r.final.status.code() == StatusCode::kInternal);
   CHECK(r.final.status.message() == "device lost");
   CHECK(cache->num_free_blocks() == 16);
+}
+
+namespace {
+
+// A model whose later pipeline stages are elsewhere, as the world model of
+// rank 0 (world_model.h): up to `depth` steps in flight; a step is computed
+// only when collected, in submission order. A scheduler that planned a
+// sequence again before its step came back would feed it a stale token and
+// get other output than one step at a time.
+class PipelinedModel final : public LanguageModel {
+ public:
+  PipelinedModel(LanguageModel& inner, int depth) : inner_(inner), depth_(depth) {}
+  const ModelConfig& config() const override { return inner_.config(); }
+  KvCacheShape CacheShape(std::int64_t n, std::int64_t b) const override { return inner_.CacheShape(n, b); }
+  Status Prepare(const StepLimits& limits) override { return inner_.Prepare(limits); }
+  ModelMemory memory() const override { return inner_.memory(); }
+  StatusOr<Logits> Forward(const ForwardBatch& batch, KvCache& cache) override { return inner_.Forward(batch, cache); }
+  int pipeline_depth() const override { return depth_; }
+  void Submit(const ForwardBatch& batch, KvCache& cache) override {
+    REQUIRE(static_cast<int>(in_flight_.size()) < depth_);
+    in_flight_.push_back({batch, &cache});
+    max_in_flight = std::max(max_in_flight, static_cast<int>(in_flight_.size()));
+  }
+  StatusOr<Logits> Collect() override {
+    REQUIRE_FALSE(in_flight_.empty());
+    auto [batch, cache] = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    return inner_.Forward(batch, *cache);
+  }
+  int max_in_flight = 0;
+
+ private:
+  LanguageModel& inner_;
+  const int depth_;
+  std::deque<std::pair<ForwardBatch, KvCache*>> in_flight_;
+};
+
+}  // namespace
+
+TEST_CASE("With two pipeline stages, two micro-batches of different sequences are in flight at once, and every "
+          "sequence gets the tokens it gets alone") {
+  testing::TinyFixture tiny;
+  auto cache = tiny.fixture->NewCache(64, 4);
+  PipelinedModel pipelined(tiny.fixture->model(), 2);
+  testing::Collector collector;
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (int i = 0; i < 6; ++i) prompts.push_back(testing::Prompt(3 + 2 * i, 40, 5 + i));
+  {
+    ContinuousBatch batch(pipelined, *cache, Options(/*max_batch_tokens=*/16), tiny.fixture->loaded.eos_token_ids,
+                          nullptr);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      batch.Add(std::make_unique<Sequence>(static_cast<SequenceId>(i + 1), Request(prompts[i], LongGreedy(8)),
+                                           collector.Callback(), 64, Sequence::Clock::now()));
+    }
+    batch.FillPipeline();
+    CHECK(batch.num_in_flight() == 2);
+    for (int i = 0; i < 1000 && batch.has_work(); ++i) batch.Step();
+    CHECK_FALSE(batch.has_work());
+    CHECK(batch.Metrics().kv_blocks_used == 0);
+  }
+  CHECK(pipelined.max_in_flight == 2);
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    INFO("sequence " << i + 1);
+    CHECK(collector.Get(static_cast<SequenceId>(i + 1)).tokens ==
+          tiny.fixture->Generate(prompts[i], LongGreedy(8)).generated_ids);
+  }
+  CHECK(cache->num_free_blocks() == 64);
+}
+
+TEST_CASE("A sequence cancelled while its micro-batch is in flight finishes at once, the step's result for it is "
+          "dropped and the others go on") {
+  testing::TinyFixture tiny;
+  auto cache = tiny.fixture->NewCache(64, 4);
+  PipelinedModel pipelined(tiny.fixture->model(), 2);
+  testing::Collector collector;
+  {
+    ContinuousBatch batch(pipelined, *cache, Options(), tiny.fixture->loaded.eos_token_ids, nullptr);
+    for (SequenceId id = 1; id <= 4; ++id) {
+      batch.Add(std::make_unique<Sequence>(id, Request({3, static_cast<std::int32_t>(4 + id), 5}, LongGreedy(6)),
+                                           collector.Callback(), 64, Sequence::Clock::now()));
+    }
+    batch.FillPipeline();
+    REQUIRE(batch.num_in_flight() == 2);  // sequences 1, 2 in the first micro-batch; 3, 4 in the second
+    CHECK(batch.Cancel(1, cluster::CancelledError("client left")));
+    batch.DeliverUpdates();
+    CHECK(collector.Get(1).finished_updates == 1);
+    CHECK(collector.Get(1).final.status.code() == StatusCode::kCancelled);
+    batch.CompleteOldest();  // sequence 2 gets its token; 1's row is dropped
+    batch.DeliverUpdates();
+    CHECK(collector.Get(1).tokens.empty());
+    CHECK(collector.Get(2).tokens.size() == 1);
+    for (int i = 0; i < 1000 && batch.has_work(); ++i) batch.Step();
+    CHECK(batch.Metrics().requests_cancelled == 1);
+  }
+  for (SequenceId id = 2; id <= 4; ++id) {
+    CHECK(collector.Get(id).tokens ==
+          tiny.fixture->Generate({3, static_cast<std::int32_t>(4 + id), 5}, LongGreedy(6)).generated_ids);
+  }
+  CHECK(cache->num_free_blocks() == 64);
 }

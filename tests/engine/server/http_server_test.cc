@@ -79,6 +79,33 @@ TEST_CASE("Bad requests are answered with the status and OpenAI error body that 
       {"GET", "/v1/completions", "", 405, "Method GET is not allowed on /v1/completions; use POST.", std::nullopt},
       {"DELETE", "/v1/models", "", 405, "Method DELETE is not allowed on /v1/models; use GET.", std::nullopt},
       {"POST", "/v1/embeddings", "{}", 404, "Unknown route: POST /v1/embeddings. ...", std::nullopt},
+      // A number beyond a double: 400 (was a 500 echoing the whole number).
+      {"POST", "/v1/completions", R"({"model": "demo", "prompt": "x", "temperature": 1e400})", 400,
+       "We could not parse the JSON body of your request: number overflow parsing '1e400'. Send a JSON object with "
+       "Content-Type: application/json.",
+       std::nullopt},
+      {"POST", "/v1/completions", R"({"model": "demo", "prompt": "x", "seed": 1)" + std::string(3000, '0') + "}", 400,
+       "We could not parse the JSON body of your request: number overflow parsing '1" + std::string(174, '0') +
+           "... (3027 bytes). Send a JSON object with Content-Type: application/json.",
+       std::nullopt},
+      // max_tokens near 2^63: the requested total must not wrap negative.
+      {"POST", "/v1/completions", R"({"model": "demo", "prompt": [5], "max_tokens": 9223372036854775807})", 400,
+       "This model's maximum context length is 512 tokens. However, you requested 9223372036854775808 tokens (1 in "
+       "the prompt, 9223372036854775807 in the completion). Please reduce the length of the prompt or the "
+       "completion.",
+       "prompt"},
+      // What the client sent is quoted as a short excerpt.
+      {"POST", "/v1/completions", R"({"model": ")" + std::string(3000, 'm') + R"(", "prompt": "x"})", 404,
+       "The model '" + std::string(64, 'm') +
+           "... (3000 bytes)' does not exist; this server serves 'demo' (see GET /v1/models).",
+       "model"},
+      {"POST", "/v1/chat/completions",
+       R"({"model": "demo", "messages": [{"role": "user", "content": [{"type": "\u001b[2J)" + std::string(100, 'i') +
+           R"(", "text": "x"}]}]})",
+       400,
+       "Invalid 'messages[0].content[0].type': only text content parts are supported, got '\\x1b[2J" +
+           std::string(60, 'i') + "... (104 bytes)'.",
+       "messages[0].content[0].type"},
       {"POST", "/v1/completions", R"({"model": "demo", "prompt": ")" + std::string(5000, 'x') + "\"}", 413,
        "The request body is larger than this server's limit of 4096 bytes; send a shorter prompt (or raise "
        "--max-body-bytes).",
@@ -116,6 +143,23 @@ TEST_CASE("The chat template's own refusal is passed on in the 400") {
                         R"({"model": "demo", "messages": [{"role": "tool", "content": "x"}]})");
   CHECK(r.status == 400);
   CHECK_THAT(json::parse(r.body)["error"]["message"].get<std::string>(), Contains("Unknown role: tool"));
+}
+
+TEST_CASE("A chat template's refusal never names a file of the server") {
+  // The demo model's template comes from models/demo/chat_template.jinja (or
+  // its tokenizer_config.json): a client must not learn that path.
+  DemoServedModel demo;
+  FakeSequenceService service;
+  TestServer server(demo.model, service);
+  TestResponse r = Send(server.port(), "POST", "/v1/chat/completions",
+                        R"({"model": "demo", "messages": [{"role": "tool", "content": "x"}]})");
+  CHECK(r.status == 400);
+  const std::string message = json::parse(r.body)["error"]["message"].get<std::string>();
+  CHECK_THAT(message, StartsWith("The chat template could not render these messages: chat template: "));
+  CHECK(message.find(CLUSTER_SOURCE_DIR) == std::string::npos);
+  CHECK(message.find("models/demo") == std::string::npos);
+  CHECK(message.find(".json") == std::string::npos);
+  CHECK(message.find(".jinja") == std::string::npos);
 }
 
 TEST_CASE("A full scheduler queue is 429 with Retry-After") {

@@ -58,6 +58,13 @@ void TestConnection::Write(const std::string& bytes) {
   net::write(impl_->stream, net::buffer(bytes));
 }
 
+bool TestConnection::TryWrite(const std::string& bytes) {
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  beast::error_code ec;
+  net::write(impl_->stream, net::buffer(bytes), ec);
+  return !ec;
+}
+
 TestResponse TestConnection::Read() {
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);

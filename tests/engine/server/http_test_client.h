@@ -31,6 +31,9 @@ class TestConnection {
                     const std::map<std::string, std::string>& headers = {});
   // Writes raw bytes.
   void Write(const std::string& bytes);
+  // Writes raw bytes; false when the server closed or reset the connection
+  // meanwhile (it may refuse a request before reading all of it).
+  bool TryWrite(const std::string& bytes);
   // Reads one response (e.g. after Write).
   TestResponse Read();
   // Reads up to `at_least` bytes (or until the peer closes), returns them raw.

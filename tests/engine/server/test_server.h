@@ -38,15 +38,24 @@ struct DemoServedModel {
   }
 };
 
+// The options of a test server: 127.0.0.1, an ephemeral port, no signals.
+inline ServerOptions TestServerOptions(RequestLimits limits = {}) {
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.limits = limits;
+  options.handle_signals = false;
+  return options;
+}
+
 class TestServer {
  public:
   TestServer(const ServedModel& model, SequenceService& service, std::optional<ApiKey> key = std::nullopt,
-             RequestLimits limits = {}, std::function<ModelTiming()> timing = nullptr) {
-    ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.limits = limits;
-    options.handle_signals = false;
+             RequestLimits limits = {}, std::function<ModelTiming()> timing = nullptr)
+      : TestServer(TestServerOptions(limits), model, service, std::move(key), std::move(timing)) {}
+  // With other timeouts or connection limits (`options` from TestServerOptions).
+  TestServer(const ServerOptions& options, const ServedModel& model, SequenceService& service,
+             std::optional<ApiKey> key = std::nullopt, std::function<ModelTiming()> timing = nullptr) {
     auto server = HttpServer::Create(options, model, service, std::move(key), std::move(timing));
     if (!server.ok()) throw std::runtime_error(server.status().ToString());
     server_ = std::move(*server);

@@ -3,6 +3,7 @@
 // checks. Every problem of a file is reported in one run, not just the first.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -21,7 +22,9 @@ struct Diagnostic {
   std::string message;      // what was expected and what was found
   std::string hint;         // what to do, e.g. "did you mean pipeline_parallel?"; may be empty
 
-  // "FILE:LINE:COL: error: KEY_PATH: MESSAGE (HINT)" -- the one format users see.
+  // "FILE:LINE:COL: error: KEY_PATH: MESSAGE (HINT)" -- the one format users
+  // see, made printable (untrusted_text.h): text quoted from the file cannot
+  // drive the terminal.
   std::string ToString() const;
 };
 
@@ -42,7 +45,11 @@ struct LoadOptions {
   bool require_artifacts = true;
 };
 
-// Reads, parses and validates `file`. Never throws.
+// The largest inventory file read (1 MiB): a real one is a few KiB.
+inline constexpr std::uint64_t kMaxInventoryBytes = std::uint64_t{1} << 20;
+
+// Reads, parses and validates `file` (a regular file of at most
+// kMaxInventoryBytes: a FIFO or a device is an error, never waited on). Never throws.
 LoadResult LoadInventory(const std::filesystem::path& file, const LoadOptions& options = {});
 
 // Same, from text; `file` is used for messages and to resolve relative paths.

@@ -1,0 +1,57 @@
+// What `up` asks each agent to start (cli/lifecycle/deployment.h): the API
+// key of the endpoint never travels in a start request; the head's request
+// only says that vLLM requires it.
+#include "cli/lifecycle/deployment.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/inventory/loader.h"
+#include "common/inventory/placement.h"
+
+using namespace cluster;
+using namespace cluster::cli;
+namespace fs = std::filesystem;
+
+TEST_CASE("A vllm-docker start request says the API key is required, never what it is") {
+  // The fixtures' api-key file holds the key; it used to travel to the head
+  // as VLLM_API_KEY in the container's env, contrary to the protocol's rule.
+  const fs::path fixtures = fs::path(CLUSTER_SOURCE_DIR) / "tests/fixtures/inventories";
+  const std::string yaml =
+      "cluster: {name: docker-lab}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: 10.0.0.11, gpus: 2}\n"
+      "  - {name: gpu2, address: 10.0.0.12, gpus: 2}\n"
+      "artifacts:\n"
+      "  images: [{name: \"vllm/vllm-openai:v0.8.5\", file: images/vllm-openai.tar}]\n"
+      "  models: [{name: tiny-llama, source: models/tiny-llama}]\n"
+      "runtime:\n"
+      "  kind: vllm-docker\n"
+      "  model: tiny-llama\n"
+      "  tensor_parallel: 2\n"
+      "  pipeline_parallel: 2\n"
+      "  api_key_file: api-key\n"
+      "  vllm_docker: {image: \"vllm/vllm-openai:v0.8.5\"}\n";
+  inventory::LoadOptions options;
+  options.require_artifacts = false;
+  const auto loaded = inventory::LoadInventoryFromString(yaml, fixtures / "cluster.yaml", options);
+  REQUIRE(loaded.ok());
+  const auto placement = inventory::PlaceRanks(*loaded.inventory, std::nullopt);
+  REQUIRE(placement.ok());
+  const auto requests = BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+  const std::string key = "test-api-key";  // what tests/fixtures/inventories/api-key holds
+  REQUIRE(requests.at("gpu1").container.has_value());
+  CHECK(requests.at("gpu1").container->head);
+  CHECK(requests.at("gpu1").container->api_key);
+  CHECK_FALSE(requests.at("gpu2").container->api_key);
+  for (const auto& [host, request] : requests) {
+    const std::string wire = control::EncodeRequest(request).dump();
+    INFO(host << ": " << wire);
+    CHECK(wire.find("VLLM_API_KEY") == std::string::npos);
+    CHECK(wire.find(key) == std::string::npos);
+  }
+}
