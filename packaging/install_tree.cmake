@@ -39,10 +39,14 @@ function(cluster_copy_libraries tree programs which)
     get_filename_component(name "${library}" NAME)
     file(REAL_PATH "${library}" real)
     if(which STREQUAL "UNPACKAGED" AND (real MATCHES "^/usr/lib/" OR real MATCHES "^/lib/"))
-      # Debian's own libraries live here (and only they, on a build machine
-      # without third-party packages there): `dpkg-shlibdeps` declares them.
-      execute_process(COMMAND dpkg -S "${real}" RESULT_VARIABLE owned OUTPUT_QUIET ERROR_QUIET)
-      if(owned EQUAL 0)
+      # A library a Debian package owns is declared by `dpkg-shlibdeps`, not
+      # copied. dpkg knows a file by the path its package installed, /lib or
+      # /usr/lib (merged /usr makes them one folder): ask for both.
+      string(REGEX REPLACE "^/usr/lib/" "/lib/" under_lib "${real}")
+      string(REGEX REPLACE "^/lib/" "/usr/lib/" under_usr "${under_lib}")
+      execute_process(COMMAND dpkg -S "${under_lib}" RESULT_VARIABLE owned_lib OUTPUT_QUIET ERROR_QUIET)
+      execute_process(COMMAND dpkg -S "${under_usr}" RESULT_VARIABLE owned_usr OUTPUT_QUIET ERROR_QUIET)
+      if(owned_lib EQUAL 0 OR owned_usr EQUAL 0)
         continue()
       endif()
     endif()

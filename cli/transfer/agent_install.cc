@@ -50,13 +50,16 @@ StatusOr<LocalAgent> OpenBundle(const fs::path& bundle, const std::string& versi
   return LocalAgent{"", bundle, hash, version};
 }
 
-// The one clusterd-VERSION-*.tar in `dir`, or "" when there is none.
+// The one clusterd-VERSION-*.tar in `dir` (not a -debug.tar), or "" when there is none.
 StatusOr<fs::path> BundleIn(const fs::path& dir, const std::string& version) {
   std::vector<fs::path> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("clusterd-" + version + "-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".tar")
+    auto ends_with = [&](const std::string& tail) {
+      return name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    if (name.rfind("clusterd-" + version + "-", 0) == 0 && ends_with(".tar") && !ends_with("-debug.tar"))
       found.push_back(e.path());
   }
   if (found.size() > 1) {
@@ -129,8 +132,8 @@ StatusOr<std::string> EnsureBundle(Transport& transport, const LocalAgent& agent
       "rm -rf \"$t\"; mkdir -p \"$t\"; "
       "tar -xf \"$p\" -C \"$t\" --strip-components=1 --no-same-owner || fail 'the bundle does not unpack (is tar "
       "installed and the disk not full?)'; "
-      "(cd \"$t\" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1) || fail 'the unpacked bundle does not "
-      "match its SHA256SUMS (is the disk full?)'; "
+      "(cd \"$t\" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1) || fail 'the unpacked files do not "
+      "match the SHA256SUMS of a host bundle (is it one? is the disk full?)'; "
       "echo {2} > \"$t/BUNDLE_SHA256\"; rm -rf {3}; mv \"$t\" {3}; rm -f \"$p\"",
       part, id, agent.hash, dir);
   CLUSTER_ASSIGN_OR_RETURN(CommandResult installed, transport.Run(install));
