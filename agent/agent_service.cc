@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/comm_check.h"
 #include "agent/daemon.h"
 #include "agent/engine_rank.h"
 #include "agent/gpu_facts.h"
@@ -462,6 +463,16 @@ struct AgentService::Impl {
     StopUnits("the agent is shutting down");
     r->Send(nlohmann::json::object(), false);
     if (on_shutdown) OnIo(on_shutdown);
+  }
+
+  void On(const control::CommCheckRequest& req, const std::shared_ptr<Responder>& r) {
+    if (Status s = ValidateCommCheck(req); !s.ok()) return r->Fail(s);
+    auto engine = FindEngineBinary(self);
+    if (!engine.ok()) return r->Fail(engine.status());
+    OnWorker([this, req, engine = *engine, r] {
+      control::CommCheckReply reply = RunCommCheck(req, engine);
+      OnIo([r, reply = std::move(reply)] { r->Send(control::ToJson(reply), false); });
+    });
   }
 };
 

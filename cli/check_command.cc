@@ -1,4 +1,4 @@
-// clusterctl check -f FILE [--json] [--no-hash]
+// clusterctl check -f FILE [--json] [--no-hash] [--comm [--comm-sizes 64K,1M,16M]]
 //
 // Starts (or upgrades) the agent on every host, asks each for its facts
 // (GPUs, interfaces, shm, disk, ports, clock, model hash, Docker) and each
@@ -20,10 +20,13 @@ constexpr const char* kFooter =
     "network (the interface that carries each host's address, subnet, MTU, link speed,\n"
     "agent-to-agent reachability to the head), /dev/shm, free disk, free ports, clock skew,\n"
     "the model at the same path with the same manifest hash on every host, and Docker with\n"
-    "the image for runtime vllm-docker. Starts the agents if they do not run.\n"
+    "the image for runtime vllm-docker. Starts the agents if they do not run. With --comm,\n"
+    "the agents then run the engine's collectives on the placement (all-reduce within each\n"
+    "stage, send/recv between stages) and the stage pairs are judged against the link speed.\n"
     "\n"
     "Examples:\n"
     "  clusterctl check -f cluster.yaml\n"
+    "  clusterctl check -f cluster.yaml --comm\n"
     "  clusterctl check -f cluster.yaml --json | jq '.rows[] | select(.verdict==\"fail\")'\n"
     "\n"
     "Exit codes: 0 nothing fails, 1 a check failed, 2 usage or inventory error.";
@@ -31,6 +34,8 @@ constexpr const char* kFooter =
 struct CheckFlags {
   LifecycleFlags lifecycle;
   bool no_hash = false;
+  bool comm = false;
+  std::string comm_sizes = "64K,1M,16M";
 };
 
 int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
@@ -39,6 +44,8 @@ int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
   LoadedCluster& cluster = std::get<LoadedCluster>(opened);
   CheckRunOptions options;
   options.hash_model = !flags.no_hash;
+  options.comm = flags.comm;
+  options.comm_sizes = flags.comm_sizes;
   const CheckReport report = RunCheck(*cluster.access, options);
   if (global.json) std::cout << JsonText(CheckReportJson(report)) << "\n";
   else PrintCheckTable(report, std::cout);
@@ -52,6 +59,10 @@ void AddCheckCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* 
   auto flags = std::make_shared<CheckFlags>();
   AddLifecycleFlags(cmd, flags->lifecycle);
   cmd->add_flag("--no-hash", flags->no_hash, "Do not hash the model on the hosts (faster; no equality check)");
+  cmd->add_flag("--comm", flags->comm,
+                "Then measure the engine's collectives on the placement (infer-engine bench-comm on every rank): "
+                "all-reduce per stage, send/recv between stages against the link speed");
+  cmd->add_option("--comm-sizes", flags->comm_sizes, "Message sizes for --comm")->capture_default_str();
   cmd->footer(kFooter);
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunCheckCommand(*flags, global); }; });
 }

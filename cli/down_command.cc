@@ -26,6 +26,17 @@ struct DownFlags {
   bool purge = false;
 };
 
+// What a clean `down` leaves, in words: the agents stay unless purged.
+std::string DownSummary(const std::vector<HostStopResult>& results, bool purged) {
+  if (purged) return "down: nothing left running; agents removed";
+  std::size_t agents = 0;
+  for (const auto& r : results) agents += r.via_ssh ? 0 : 1;
+  if (agents == 0) return "down: nothing left running";
+  return fmt::format("down: nothing of the deployment left running; agents still running on {} host{} "
+                     "(clusterctl down --purge removes them)",
+                     agents, agents == 1 ? "" : "s");
+}
+
 int RunDown(const DownFlags& flags, const GlobalOptions& global) {
   auto opened = OpenCluster(flags.lifecycle, global);
   if (auto* code = std::get_if<int>(&opened)) return *code;
@@ -41,7 +52,11 @@ int RunDown(const DownFlags& flags, const GlobalOptions& global) {
       j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
       hosts.push_back(j);
     }
-    std::cout << JsonText(nlohmann::ordered_json{{"ok", clean}, {"purged", flags.purge && clean}, {"hosts", hosts}}) << "\n";
+    std::size_t agents = 0;
+    for (const auto& r : results) agents += flags.purge || r.via_ssh ? 0 : 1;
+    std::cout << JsonText(nlohmann::ordered_json{{"ok", clean}, {"purged", flags.purge && clean},
+                                                 {"agents_running", agents}, {"hosts", hosts}})
+              << "\n";
   } else {
     Table table({"HOST", "STOPPED", "LEFT", "VIA"});
     const auto& hosts = cluster.inventory().hosts;
@@ -56,7 +71,7 @@ int RunDown(const DownFlags& flags, const GlobalOptions& global) {
     for (const auto& r : results) {
       if (!r.error.empty()) std::cerr << "error: " << PrintableText(r.error) << "\n";
     }
-    if (clean) std::cout << (flags.purge ? "down: nothing left running; agents removed\n" : "down: nothing left running\n");
+    if (clean) std::cout << DownSummary(results, flags.purge) << "\n";
     else std::cerr << "down: something is left (above); run `clusterctl down` again once the hosts are reachable\n";
   }
   return clean ? kExitOk : kExitFailure;

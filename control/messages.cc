@@ -19,7 +19,7 @@ using codec::Where;
 
 // The wire names, in the order of Request's alternatives.
 constexpr std::array<const char*, std::variant_size_v<Request>> kRequestTypes = {
-    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown"};
+    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown", "comm-check"};
 
 std::string AcceptedTypes() {
   std::string list;
@@ -161,5 +161,6 @@ StatusOr<StartReply> StartReplyFromJson(const json& j) { return DecodeReply<Star
 StatusOr<StatusReply> StatusReplyFromJson(const json& j) { return DecodeReply<StatusReply>(j, "status"); }
 StatusOr<LogsReply> LogsReplyFromJson(const json& j) { return DecodeReply<LogsReply>(j, "logs"); }
 StatusOr<StopReply> StopReplyFromJson(const json& j) { return DecodeReply<StopReply>(j, "stop"); }
+StatusOr<CommCheckReply> CommCheckReplyFromJson(const json& j) { return DecodeReply<CommCheckReply>(j, "comm-check"); }
 
 }  // namespace cluster::control

@@ -269,11 +269,32 @@ struct GangFailureRequest {
 // Stops every unit, replies, then the agent exits (down --purge).
 struct ShutdownRequest {};
 
+// ---- comm check: the collectives measured on the placement -----------------
+// `clusterctl check --comm` asks every host's agent at once to run
+// `infer-engine bench-comm --json` for each of its ranks (the world `up`
+// would start, with a token of its own) and to wait for them, killing what
+// still runs after timeout_s. Rank 0's output is the measurement.
+struct CommCheckRequest {
+  std::vector<RankSpec> ranks;        // this host's ranks
+  std::string sizes = "64K,1M,16M";   // bench-comm --sizes
+  int iterations = 10;                // bench-comm --iterations
+  int timeout_s = 120;                // the whole run, rendezvous included
+};
+struct CommCheckRank {
+  int rank = 0;
+  std::optional<int> exit_code;       // nullopt: still running at timeout_s (killed)
+  std::string output;                 // stdout, at most 256 KiB (rank 0: the JSON document)
+  std::string error;                  // the end of stderr, at most 4 KiB
+};
+struct CommCheckReply {
+  std::vector<CommCheckRank> ranks;
+};
+
 using Request = std::variant<HelloRequest, FactsRequest, ProbeRequest, StartRequest, StatusRequest, LogsRequest,
-                             StopRequest, GangFailureRequest, ShutdownRequest>;
+                             StopRequest, GangFailureRequest, ShutdownRequest, CommCheckRequest>;
 
 // The wire name of a request ("hello", "facts", "probe", "start", "status",
-// "logs", "stop", "gang-failure", "shutdown").
+// "logs", "stop", "gang-failure", "shutdown", "comm-check").
 const char* RequestType(const Request& request);
 
 // JSON codec. Decode* return InvalidArgument naming the field when a field is
@@ -290,6 +311,7 @@ nlohmann::json ToJson(const StartReply&);
 nlohmann::json ToJson(const StatusReply&);
 nlohmann::json ToJson(const LogsReply&);
 nlohmann::json ToJson(const StopReply&);
+nlohmann::json ToJson(const CommCheckReply&);
 StatusOr<HelloReply> HelloReplyFromJson(const nlohmann::json&);
 StatusOr<NodeFacts> NodeFactsFromJson(const nlohmann::json&);
 StatusOr<ProbeReply> ProbeReplyFromJson(const nlohmann::json&);
@@ -297,6 +319,7 @@ StatusOr<StartReply> StartReplyFromJson(const nlohmann::json&);
 StatusOr<StatusReply> StatusReplyFromJson(const nlohmann::json&);
 StatusOr<LogsReply> LogsReplyFromJson(const nlohmann::json&);
 StatusOr<StopReply> StopReplyFromJson(const nlohmann::json&);
+StatusOr<CommCheckReply> CommCheckReplyFromJson(const nlohmann::json&);
 
 const char* UnitStateName(UnitState state);  // "starting" | "running" | "exited" | "failed" | "stopped"
 const char* RuntimeKindName(RuntimeKind kind);  // "engine" | "vllm-docker"

@@ -69,7 +69,8 @@ CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vect
     const control::NodeFacts& facts = *observation.facts;
     check::AnsweredHost a{&host, static_cast<int>(found - inventory.hosts.begin()), &observation, &facts};
     AddRow(report, host.name, "agent", "clusterd", CheckRow::Verdict::kPass,
-           fmt::format("clusterd {} on {}", facts.agent_version, facts.hostname));
+           fmt::format("clusterd {} on {}{}", facts.agent_version, facts.hostname,
+                       observation.agent_action.empty() ? "" : " (" + observation.agent_action + " by this check)"));
     check::CheckHostGpus(inventory, a, report);
     check::CheckHostNetwork(inventory, a, report);
     check::CheckHostNode(inventory, a, report);

@@ -31,6 +31,7 @@ struct HostObservation {
   std::string host;                              // inventory host name
   std::optional<control::NodeFacts> facts;       // nullopt: the agent did not answer
   std::string unreachable_error;                 // why, when facts is nullopt
+  std::string agent_action;                      // what check did to the agent: "started", "upgraded", "replaced"; "" if nothing
   std::optional<control::ProbeReply> probe_to_head;  // non-head hosts: their agent's probe of the head's
   std::optional<std::int64_t> clock_offset_ms;   // host clock minus clusterctl's, RTT-corrected
   // Required ports that this cluster's own running deployment holds (port ->

@@ -66,6 +66,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
         o.unreachable_error = started.status().message();
         return;
       }
+      if (*started != "running") o.agent_action = *started;
     }
     auto client = access.Connect(host);
     if (!client.ok()) {
@@ -102,6 +103,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
   });
   CheckReport report = EvaluateCheck(inv, observed);
   if (std::optional<CheckRow> row = RuntimeRow(inv)) report.rows.push_back(std::move(*row));
+  if (options.comm) AddCommRows(access, observed, options, report);
   return report;
 }
 

@@ -316,8 +316,10 @@ bool WriteAll(int fd, const void* data, size_t size) {
 namespace {
 
 // RunProcess and RunProcessWithin: `timeout_ms` < 0 waits for ever.
-StatusOr<ProcessResult> Run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms) {
+StatusOr<ProcessResult> Run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms,
+                            const std::map<std::string, std::string>& env = {}) {
   Subprocess::Options options;
+  options.env = env;
   options.new_process_group = timeout_ms >= 0;  // so that a kill reaches what it started
   CLUSTER_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start(argv, options));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -377,8 +379,8 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const s
 }
 
 StatusOr<ProcessResult> RunProcessWithin(const std::vector<std::string>& argv, int timeout_ms,
-                                         const std::string& input) {
-  return Run(argv, input, std::max(0, timeout_ms));
+                                         const std::string& input, const std::map<std::string, std::string>& env) {
+  return Run(argv, input, std::max(0, timeout_ms), env);
 }
 
 }  // namespace cluster

@@ -158,6 +158,15 @@ TEST_CASE("A healthy cluster passes every row and fixes each host's interface fo
 
 // ---- agent --------------------------------------------------------------------
 
+TEST_CASE("An agent that check had to start or replace says so in its row") {
+  auto hosts = HealthyPair();
+  hosts[0].agent_action = "started";
+  hosts[1].agent_action = "replaced";
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
+  CHECK(Row(report, "gpu1", "agent", "clusterd").detail == "clusterd 0.1.0 on gpu1 (started by this check)");
+  CHECK(Row(report, "gpu2", "agent", "clusterd").detail == "clusterd 0.1.0 on gpu2 (replaced by this check)");
+}
+
 TEST_CASE("An agent that does not answer fails its host and says how to start it, the others are still checked") {
   auto hosts = HealthyPair();
   hosts[1].facts.reset();

@@ -172,6 +172,32 @@ TEST_CASE("A start request round-trips ranks, the container and peers", "[messag
   CHECK(back.peers[0].port == 7412);
 }
 
+TEST_CASE("A comm-check request round-trips its ranks and bounds, and its reply its ranks' outcomes", "[messages]") {
+  CommCheckRequest request;
+  request.ranks = {SampleRank()};
+  request.sizes = "1M";
+  request.iterations = 3;
+  request.timeout_s = 60;
+  auto back = std::get<CommCheckRequest>(RoundTrip(request));
+  REQUIRE(back.ranks.size() == 1);
+  CHECK(back.ranks[0].env.at("NCCL_SOCKET_IFNAME") == "eth1");
+  CHECK(back.sizes == "1M");
+  CHECK(back.iterations == 3);
+  CHECK(back.timeout_s == 60);
+  CHECK(std::string(RequestType(Request(request))) == "comm-check");
+
+  CommCheckReply reply;
+  reply.ranks = {CommCheckRank{0, 0, "{}", ""}, CommCheckRank{1, std::nullopt, "", "did not finish"}};
+  auto decoded = CommCheckReplyFromJson(ToJson(reply));
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->ranks.size() == 2);
+  CHECK(decoded->ranks[0].exit_code == 0);
+  CHECK(decoded->ranks[0].output == "{}");
+  CHECK_FALSE(decoded->ranks[1].exit_code.has_value());
+  CHECK(decoded->ranks[1].error == "did not finish");
+  CHECK(DecodeError("comm-check", json::object()) == "comm-check.ranks: required field is missing");
+}
+
 TEST_CASE("A start request leaves optional fields to their defaults", "[messages]") {
   auto decoded = DecodeRequest(json{{"type", "start"}, {"body", StartBody()}});
   REQUIRE(decoded.ok());
@@ -254,7 +280,7 @@ TEST_CASE("Enum names are the documented wire words", "[messages]") {
 TEST_CASE("An unknown request type is refused with the list of accepted types", "[messages]") {
   CHECK(DecodeError("exec", json::object()) ==
         "unknown request type 'exec'; this agent accepts: hello, facts, probe, start, status, logs, stop, "
-        "gang-failure, shutdown");
+        "gang-failure, shutdown, comm-check");
 }
 
 TEST_CASE("A request that is not an object or lacks its type is refused", "[messages]") {

@@ -106,7 +106,8 @@ TEST_CASE("up serves the demo model on the head and the openai client gets an an
   CHECK_FALSE(Alive(rank_pid));
   Run twice = f.Clusterctl({"down"});
   CHECK(twice.exit_code == 0);
-  CHECK(twice.out.find("down: nothing left running") != std::string::npos);
+  CHECK(twice.out.find("down: nothing of the deployment left running; agents still running on 2 hosts (clusterctl "
+                       "down --purge removes them)") != std::string::npos);
 }
 
 TEST_CASE("a killed rank stops the deployment and status names that rank within seconds", "[lifecycle][hosts]") {
@@ -202,6 +203,27 @@ TEST_CASE("2 hosts x TP2 x PP2 on CPU serve the one-rank answer, a killed rank s
 
   // Four ranks: stage 0 (ranks 0 and 1) on h1, stage 1 (ranks 2 and 3) on h2.
   f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2, /*tensor_parallel=*/2));
+
+  // check --comm: the agents run bench-comm on the four ranks; each stage's
+  // all-reduce and both stage pairs are measured (the namespaces' loopback
+  // has no link speed, so nothing is compared).
+  Run comm = f.Clusterctl({"check", "--comm", "--comm-sizes", "64K,1M", "--json"});
+  INFO(comm.out << comm.err);
+  REQUIRE(comm.exit_code == 0);
+  std::vector<std::string> comm_rows;
+  for (const auto& row : comm.json["rows"]) {
+    if (row["area"] != "comm") continue;
+    comm_rows.push_back(row["host"].get<std::string>() + " " + row["item"].get<std::string>() + " " +
+                        row["verdict"].get<std::string>());
+    if (row["item"] == "stage 0 -> 1") {
+      CHECK_THAT(row["detail"].get<std::string>(),
+                 Catch::Matches("rank [01] \\(h1\\) -> rank [23] \\(h2\\): [0-9.]+ GB/s for 1 MiB messages; link "
+                                "speed unknown, nothing to compare"));
+    }
+  }
+  CHECK(comm_rows == std::vector<std::string>{"h1 stage 0 all-reduce pass", "h2 stage 1 all-reduce pass",
+                                              "h2 stage 0 -> 1 pass", "h2 stage 0 -> 1 pass"});
+
   Run up = f.Clusterctl({"up"});
   INFO(up.out << up.err);
   REQUIRE(up.exit_code == 0);
@@ -216,6 +238,13 @@ TEST_CASE("2 hosts x TP2 x PP2 on CPU serve the one-rank answer, a killed rank s
   std::vector<long> pids = {UnitPid(status.json, "h1", "rank 0"), UnitPid(status.json, "h1", "rank 1"),
                             UnitPid(status.json, "h2", "rank 2"), UnitPid(status.json, "h2", "rank 3")};
   for (long pid : pids) CHECK(Alive(pid));
+  // While the deployment runs, its rank 0 holds the rendezvous port: --comm says so and measures nothing.
+  Run busy = f.Clusterctl({"check", "--comm"});
+  INFO(busy.out << busy.err);
+  CHECK(busy.exit_code == 0);
+  CHECK(busy.out.find("not run: rank 0 of the running deployment holds the rendezvous port") != std::string::npos);
+  CHECK(busy.out.find("run clusterctl check --comm before clusterctl up, or after clusterctl down") !=
+        std::string::npos);
   Run logs = f.Clusterctl({"logs", "--rank", "2", "--tail", "5"});
   CHECK(logs.out.find("h2 rank 2 | infer-engine: rank 2 (stage 1 of 2, tensor-parallel rank 0 of 2, layers 3-5)") !=
         std::string::npos);

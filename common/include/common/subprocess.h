@@ -122,9 +122,11 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const s
 // The same, bounded: a program still running (or holding its output open)
 // after `timeout_ms` is killed with everything it started (it runs in its
 // own process group), and the result is DeadlineExceeded naming it. For
-// tools that can hang, such as nvidia-smi on a failing GPU.
+// tools that can hang, such as nvidia-smi on a failing GPU. `env` is added
+// to the child's environment (SpawnOptions::env).
 StatusOr<ProcessResult> RunProcessWithin(const std::vector<std::string>& argv, int timeout_ms,
-                                         const std::string& input = "");
+                                         const std::string& input = "",
+                                         const std::map<std::string, std::string>& env = {});
 
 // Writes all of `data` to `fd`, retrying short writes. False on error (errno set).
 bool WriteAll(int fd, const void* data, size_t size);
