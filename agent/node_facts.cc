@@ -66,8 +66,11 @@ std::uint64_t FileSystemBytes(const fs::path& path, bool free_only) {
   return static_cast<std::uint64_t>(free_only ? s.f_bavail : s.f_blocks) * s.f_frsize;
 }
 
-// Binds a TCP socket to ADDRESS:PORT with SO_REUSEADDR off, the strictest
-// test: a port held by a listener, or by a connection in TIME_WAIT, is busy.
+// Binds a TCP socket to ADDRESS:PORT with SO_REUSEADDR on, as the servers
+// that will listen there do (the engine's HTTP server and rendezvous, vLLM,
+// Ray): a port held by a listener is busy; connections of an earlier
+// listener still in TIME_WAIT (a check --comm just before, a restart) are
+// not, since they would not stop those servers from binding it.
 control::PortFacts ProbePort(const std::string& bind_address, int port) {
   control::PortFacts facts;
   facts.port = port;
@@ -97,8 +100,8 @@ control::PortFacts ProbePort(const std::string& bind_address, int port) {
     facts.error = ErrnoText(errno);
     return facts;
   }
-  const int off = 0;
-  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
+  const int on = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&storage), length) == 0) {
     facts.free = true;
   } else {

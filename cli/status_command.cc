@@ -8,7 +8,9 @@
 // otherwise (also when nothing is deployed); 2 usage or inventory error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -53,8 +55,13 @@ double Requests(const std::map<std::string, double>& m) {
   }
   return sum;
 }
+// The bundled engine exposes vLLM's names beside its own (for vLLM's
+// dashboards): count its own then, vLLM's only from vLLM.
 double Tokens(const std::map<std::string, double>& m) {
-  return SumMetric(m, "infer_generation_tokens_total") + SumMetric(m, "vllm:generation_tokens_total");
+  const bool engine = std::any_of(m.begin(), m.end(), [](const auto& entry) {
+    return entry.first.rfind("infer_generation_tokens_total", 0) == 0;
+  });
+  return engine ? SumMetric(m, "infer_generation_tokens_total") : SumMetric(m, "vllm:generation_tokens_total");
 }
 
 Rates RatesBetween(const EndpointHealth& a, const EndpointHealth& b, double seconds) {
@@ -178,6 +185,16 @@ std::string SnapshotText(const Snapshot& s) {
   return out;
 }
 
+// The first line of each --watch refresh: when it was taken (local time, as
+// a person at the terminal reads clocks) and how often it comes.
+std::string RefreshLine(std::time_t at, double interval_s) {
+  std::tm local{};
+  ::localtime_r(&at, &local);
+  char stamp[32];
+  const std::size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &local);
+  return fmt::format("status at {} (every {:g} s; Ctrl-C to stop)\n", std::string_view(stamp, n), interval_s);
+}
+
 int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {
   auto opened = OpenCluster(flags.lifecycle, global);
   if (auto* code = std::get_if<int>(&opened)) return *code;
@@ -196,6 +213,7 @@ int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {
       std::cout << JsonText(SnapshotJson(now, cluster.inventory().cluster_name)) << std::endl;
     } else {
       if (flags.watch && tty) std::cout << "\x1b[H\x1b[2J";  // redraw in place
+      if (flags.watch) std::cout << RefreshLine(std::time(nullptr), flags.interval_s);
       std::cout << SnapshotText(now) << std::flush;
     }
     if (!flags.watch) return now.healthy ? kExitOk : kExitFailure;

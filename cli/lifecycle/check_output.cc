@@ -76,12 +76,15 @@ void PrintCheckTable(const CheckReport& report, std::ostream& out) {
   }
   out << "\n"
       << fmt::format("{} failed, {} warning{}, {} passed", failed, warned, warned == 1 ? "" : "s", passed) << "\n";
+  // The interface and address chosen per host, as the environment `up` gives
+  // its ranks or containers, so a person sees what NCCL and Gloo will bind.
   if (!report.network.empty()) {
-    out << "cluster network:";
+    out << "cluster network (the environment `up` sets):\n";
     for (const auto& [host, network] : report.network) {
-      out << fmt::format(" {} {} ({})", host, network.interface, network.address);
+      out << "  " << host << ":";
+      for (const auto& [name, value] : report.EnvFor(host)) out << " " << name << "=" << value;
+      out << "\n";
     }
-    out << "\n";
   }
 }
 

@@ -27,14 +27,7 @@ class BlockTableGuard {
 StatusOr<Logits> Step(LanguageModel& model, KvCache& cache, KvBlockTable& table, std::span<const std::int32_t> ids,
                       std::int64_t start, bool full) {
   CLUSTER_RETURN_IF_ERROR(cache.Reserve(table, start + static_cast<std::int64_t>(ids.size())));
-  ForwardBatch batch;
-  batch.token_ids.assign(ids.begin(), ids.end());
-  batch.attention.block_size = cache.block_size();
-  batch.attention.block_tables = {table.blocks};
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    batch.attention.token_seq.push_back(0);
-    batch.attention.positions.push_back(static_cast<std::int32_t>(start + static_cast<std::int64_t>(i)));
-  }
+  ForwardBatch batch = OneSequenceStep(ids, start, table.blocks, cache.block_size());
   batch.logit_rows = {static_cast<std::int32_t>(ids.size() - 1)};
   batch.full_logits = {full};
   return model.Forward(batch, cache);

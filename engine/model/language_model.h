@@ -31,6 +31,29 @@ struct ForwardBatch {
   std::vector<bool> full_logits;
 };
 
+// A step of one sequence: `ids` at positions [start, start + ids.size()) of
+// the sequence whose KV blocks are `blocks`. No logit rows: the caller names
+// those it needs.
+inline ForwardBatch OneSequenceStep(std::span<const std::int32_t> ids, std::int64_t start,
+                                    const std::vector<std::int32_t>& blocks, int block_size) {
+  ForwardBatch batch;
+  batch.token_ids.assign(ids.begin(), ids.end());
+  batch.attention.block_size = block_size;
+  batch.attention.block_tables = {blocks};
+  batch.attention.token_seq.assign(ids.size(), 0);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    batch.attention.positions.push_back(static_cast<std::int32_t>(start + static_cast<std::int64_t>(i)));
+  }
+  return batch;
+}
+
+// Every token's row, [0, n).
+inline std::vector<std::int32_t> AllRows(std::size_t n) {
+  std::vector<std::int32_t> rows(n);
+  for (std::size_t i = 0; i < n; ++i) rows[i] = static_cast<std::int32_t>(i);
+  return rows;
+}
+
 // The step's results for the requested logit rows: the argmax of every row
 // (computed where the logits are), and the float32 values of the rows asked for.
 struct Logits {

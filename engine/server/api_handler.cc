@@ -20,13 +20,15 @@ HttpReply ErrorReply(const ApiError& error) {
 }
 
 ApiHandler::ApiHandler(const ServedModel& model, SequenceService& service, std::optional<ApiKey> api_key,
-                       RequestLimits limits, PostToIoThread post, std::function<ModelTiming()> model_timing)
+                       RequestLimits limits, PostToIoThread post, std::function<ModelTiming()> model_timing,
+                       RequestStats stats)
     : model_(model),
       service_(service),
       api_key_(std::move(api_key)),
       limits_(limits),
       post_(std::move(post)),
       model_timing_(std::move(model_timing)),
+      stats_(std::move(stats)),
       id_rng_(std::random_device{}()) {}
 
 void ApiHandler::Handle(const HttpRequest& request, std::shared_ptr<Exchange> exchange) {
@@ -70,8 +72,11 @@ void ApiHandler::Dispatch(Endpoint endpoint, const HttpRequest& request, const s
       const ModelTiming timing = model_timing_ ? model_timing_() : ModelTiming{};
       // Counted before rendering, so a scrape sees itself.
       counters_.Record(label, Outcome::kOk);
+      const SchedulerMetrics scheduler = service_.Metrics();
       exchange->Reply(HttpReply{200, "text/plain; version=0.0.4; charset=utf-8",
-                                PrometheusText(service_.Metrics(), counters_, timing), {}});
+                                PrometheusText(scheduler, counters_, timing) +
+                                    VllmPrometheusText(scheduler, stats_, model_.name),
+                                {}});
       return;
     }
     case Endpoint::kCompletions:

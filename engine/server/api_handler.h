@@ -24,6 +24,7 @@
 #include "engine/server/generation_job.h"
 #include "engine/server/request_counters.h"
 #include "engine/server/request_limits.h"
+#include "engine/server/request_stats.h"
 #include "engine/server/router.h"
 #include "engine/server/sequence_service.h"
 #include "engine/server/served_model.h"
@@ -35,9 +36,11 @@ class ApiHandler {
  public:
   // `model` and `service` must outlive the handler. `api_key`: absent means
   // no authentication. `model_timing` reports the model's forward time for
-  // /metrics (may be empty).
+  // /metrics (may be empty). `stats` times the generation requests and logs
+  // each when it finishes.
   ApiHandler(const ServedModel& model, SequenceService& service, std::optional<ApiKey> api_key,
-             RequestLimits limits, PostToIoThread post, std::function<ModelTiming()> model_timing);
+             RequestLimits limits, PostToIoThread post, std::function<ModelTiming()> model_timing,
+             RequestStats stats = RequestStats());
 
   // Answers `request` on `exchange` (now, or later for generation).
   void Handle(const HttpRequest& request, std::shared_ptr<Exchange> exchange);
@@ -47,6 +50,7 @@ class ApiHandler {
 
   const RequestLimits& limits() const { return limits_; }
   const RequestCounters& counters() const { return counters_; }
+  const RequestStats& stats() const { return stats_; }
 
  private:
   void Dispatch(Endpoint endpoint, const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
@@ -68,6 +72,7 @@ class ApiHandler {
   PostToIoThread post_;
   std::function<ModelTiming()> model_timing_;
   RequestCounters counters_;
+  RequestStats stats_;
   std::mt19937_64 id_rng_;
 };
 

@@ -58,11 +58,11 @@ void ApiHandler::ServeCompletions(const std::string& body, const std::shared_ptr
   options.include_usage = request->stream.stream && request->stream.include_usage;
   options.logprobs = request->logprobs.has_value();
   options.choices_per_prompt = static_cast<std::size_t>(request->n);
-  auto format = std::make_unique<CompletionFormat>(ResponseHeader{NewId("cmpl-"), UnixNow(), model_.name},
+  options.request_id = NewId("cmpl-");
+  auto format = std::make_unique<CompletionFormat>(ResponseHeader{options.request_id, UnixNow(), model_.name},
                                                    Speller(request->tokens_as_ids));
   auto job = std::make_shared<GenerationJob>(options, std::move(format), Speller(request->tokens_as_ids), exchange,
-                                             service_, post_,
-                                             CountAs(label));
+                                             service_, post_, CountAs(label), stats_);
   job->Start(std::move(sequences));
 }
 
@@ -94,11 +94,11 @@ void ApiHandler::ServeChat(const std::string& body, const std::shared_ptr<Exchan
   options.split_reasoning = model_.chat_template->OpensThinkBlock();
   options.logprobs = request->logprobs;
   options.choices_per_prompt = static_cast<std::size_t>(request->n);
-  auto format = std::make_unique<ChatFormat>(ResponseHeader{NewId("chatcmpl-"), UnixNow(), model_.name},
+  options.request_id = NewId("chatcmpl-");
+  auto format = std::make_unique<ChatFormat>(ResponseHeader{options.request_id, UnixNow(), model_.name},
                                              Speller(request->tokens_as_ids), options.include_usage);
   auto job = std::make_shared<GenerationJob>(options, std::move(format), Speller(request->tokens_as_ids), exchange,
-                                             service_, post_,
-                                             CountAs(label));
+                                             service_, post_, CountAs(label), stats_);
   job->Start(std::move(sequences));
 }
 

@@ -9,16 +9,22 @@ namespace engine::server {
 
 GenerationJob::GenerationJob(JobOptions options, std::unique_ptr<ResponseFormat> format, TokenSpeller speller,
                              std::shared_ptr<Exchange> exchange, SequenceService& service, PostToIoThread post,
-                             DoneCallback on_done)
+                             DoneCallback on_done, RequestStats& stats)
     : options_(options),
       format_(std::move(format)),
       speller_(std::move(speller)),
       exchange_(std::move(exchange)),
       service_(service),
       post_(std::move(post)),
-      on_done_(std::move(on_done)) {}
+      on_done_(std::move(on_done)),
+      stats_(stats) {}
 
 void GenerationJob::Start(std::vector<SequenceRequest> sequences) {
+  started_ = stats_.Now();
+  const std::size_t n = std::max<std::size_t>(1, options_.choices_per_prompt);
+  for (std::size_t i = 0; i < sequences.size(); i += n) {
+    prompt_tokens_ += static_cast<std::int64_t>(sequences[i].prompt_ids.size());
+  }
   choices_.resize(sequences.size());
   for (Choice& c : choices_) {
     if (options_.split_reasoning) c.splitter.emplace();
@@ -60,6 +66,7 @@ void GenerationJob::OnUpdate(std::size_t index, const SequenceUpdate& update) {
   }
   if (!exchange_) return;  // answered already (failed, cancelled): just let the sequences drain
   if (update.finished && !update.status.ok()) return Fail(update.status);
+  ObserveTimes(c, update);
 
   ReasoningPiece piece;
   if (c.splitter) {
@@ -155,7 +162,41 @@ void GenerationJob::CancelUnfinished() {
   }
 }
 
+void GenerationJob::ObserveTimes(Choice& c, const SequenceUpdate& update) {
+  const SteadyTime now = stats_.Now();
+  if (!update.token_ids.empty()) {
+    if (c.last_token_at) {
+      stats_.ObserveTimePerOutputToken(SecondsBetween(*c.last_token_at, now));
+    } else {
+      stats_.ObserveTimeToFirstToken(SecondsBetween(started_, now));
+    }
+    c.last_token_at = now;
+    if (!first_token_at_) first_token_at_ = now;
+    c.tokens_seen += static_cast<std::int64_t>(update.token_ids.size());
+  }
+  if (update.finished) stats_.ObserveEndToEnd(SecondsBetween(started_, now));
+}
+
+void GenerationJob::LogFinished(Outcome outcome) const {
+  FinishedRequest r;
+  r.id = options_.request_id;
+  r.prompt_tokens = prompt_tokens_;
+  for (const Choice& c : choices_) {
+    r.output_tokens += c.tokens_seen;
+    if (outcome == Outcome::kOk) {
+      if (!r.finish_reason.empty()) r.finish_reason += ',';
+      r.finish_reason += FinishReasonName(c.finish_reason);
+    }
+  }
+  if (outcome != Outcome::kOk) r.finish_reason = OutcomeName(outcome);
+  const SteadyTime now = stats_.Now();
+  if (first_token_at_) r.time_to_first_token = SecondsBetween(started_, *first_token_at_);
+  r.total_seconds = SecondsBetween(started_, now);
+  stats_.Finished(r);
+}
+
 void GenerationJob::Complete(Outcome outcome) {
+  LogFinished(outcome);
   exchange_.reset();
   if (on_done_) {
     DoneCallback done = std::move(on_done_);

@@ -16,6 +16,10 @@
 // (each holds a shared_ptr until its finished update), and keeps the
 // Exchange alive until the answer is complete.
 //
+// Timing: the job reports each choice's first token, the gaps between its
+// later updates and its end to `stats` (vLLM's histograms), and one log line
+// when the answer is complete, whatever the outcome (request_stats.h).
+//
 // Threading: everything but the service's callbacks runs on the I/O thread;
 // the callbacks only hand the update to `post`.
 #pragma once
@@ -29,6 +33,7 @@
 #include "engine/server/exchange.h"
 #include "engine/server/reasoning_splitter.h"
 #include "engine/server/request_counters.h"
+#include "engine/server/request_stats.h"
 #include "engine/server/response_format.h"
 #include "engine/server/sequence_service.h"
 
@@ -43,6 +48,7 @@ struct JobOptions {
   bool split_reasoning = false;  // chat with a template that opens <think>
   bool logprobs = false;         // logprobs were asked for (SamplingParams::logprobs set)
   std::size_t choices_per_prompt = 1;  // n: usage counts each prompt once
+  std::string request_id;              // the response's id, for the log line
 };
 
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
@@ -52,7 +58,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
 
   GenerationJob(JobOptions options, std::unique_ptr<ResponseFormat> format, TokenSpeller speller,
                 std::shared_ptr<Exchange> exchange, SequenceService& service, PostToIoThread post,
-                DoneCallback on_done);
+                DoneCallback on_done, RequestStats& stats);
 
   // Submits `sequences` (choice i is sequences[i]; prompt p's choices are
   // [p * n, (p + 1) * n)). REQUIRES: called once, on the I/O thread, on a
@@ -69,6 +75,8 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
     std::int64_t spelled_bytes = 0;            // streamed logprobs: text_offset of the next token
     FinishReason finish_reason = FinishReason::kLength;
     std::int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
+    std::int64_t tokens_seen = 0;              // tokens of every update so far (known when cancelled, too)
+    std::optional<SteadyTime> last_token_at;   // when its latest token came
   };
 
   void OnUpdate(std::size_t index, const SequenceUpdate& update);
@@ -77,6 +85,8 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   void CancelUnfinished();
   void Finish();
   void Complete(Outcome outcome);
+  void ObserveTimes(Choice& choice, const SequenceUpdate& update);
+  void LogFinished(Outcome outcome) const;
   Usage TotalUsage() const;
 
   JobOptions options_;
@@ -86,6 +96,10 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   SequenceService& service_;
   PostToIoThread post_;
   DoneCallback on_done_;
+  RequestStats& stats_;
+  SteadyTime started_;
+  std::optional<SteadyTime> first_token_at_;  // of any choice
+  std::int64_t prompt_tokens_ = 0;  // each prompt once
   std::vector<Choice> choices_;
   std::size_t unfinished_ = 0;
 };

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <sys/resource.h>
 
@@ -13,6 +14,7 @@
 #include "common/logging.h"
 #include "engine/server/api_handler.h"
 #include "engine/server/listener.h"
+#include "engine/server/throughput_log.h"
 
 namespace engine::server {
 
@@ -23,9 +25,12 @@ class HttpServer::Impl {
   Impl(ServerOptions options, const ServedModel& model, SequenceService& service, std::optional<ApiKey> api_key,
        std::function<ModelTiming()> model_timing)
       : options_(std::move(options)),
+        service_(service),
         signals_(io_),
+        stats_timer_(io_),
         handler_(model, service, std::move(api_key), options_.limits,
-                 [this](std::function<void()> task) { net::post(io_, std::move(task)); }, std::move(model_timing)) {}
+                 [this](std::function<void()> task) { net::post(io_, std::move(task)); }, std::move(model_timing),
+                 RequestStats(options_.clock, options_.log)) {}
 
   Status Bind() {
     rlimit files{};
@@ -60,6 +65,11 @@ class HttpServer::Impl {
 
   void Run() {
     listener_->Start();
+    if (options_.log && options_.stats_interval.count() > 0) {
+      throughput_.emplace(service_.Metrics());
+      last_stats_ = std::chrono::steady_clock::now();
+      ScheduleStats();
+    }
     // Handlers catch what they can; anything escaping one (a bug) is logged
     // and the loop goes on, so one bad request cannot take the server down.
     while (true) {
@@ -82,12 +92,29 @@ class HttpServer::Impl {
     stopped_ = true;
     boost::system::error_code ignored;
     signals_.cancel(ignored);
+    stats_timer_.cancel();
     listener_->Stop();
   }
 
+  // The throughput line every stats_interval, until DoStop cancels the timer.
+  void ScheduleStats() {
+    stats_timer_.expires_after(options_.stats_interval);
+    stats_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (auto line = throughput_->Next(service_.Metrics(), SecondsBetween(last_stats_, now))) options_.log(*line);
+      last_stats_ = now;
+      ScheduleStats();
+    });
+  }
+
   ServerOptions options_;
+  SequenceService& service_;
   net::io_context io_{1};
   net::signal_set signals_;
+  net::steady_timer stats_timer_;
+  std::optional<ThroughputLog> throughput_;  // I/O thread
+  std::chrono::steady_clock::time_point last_stats_;
   ApiHandler handler_;
   std::unique_ptr<Listener> listener_;
   bool stopped_ = false;

@@ -24,6 +24,7 @@
 #include "engine/server/api_key.h"
 #include "engine/server/http_session.h"
 #include "engine/server/request_limits.h"
+#include "engine/server/request_stats.h"
 #include "engine/server/sequence_service.h"
 #include "engine/server/served_model.h"
 #include "engine/server/timed_model.h"
@@ -43,6 +44,12 @@ struct ServerOptions {
   // never runs out of descriptors (which would leave clients hanging).
   std::size_t max_connections = 512;
   bool handle_signals = true;  // stop on SIGINT/SIGTERM
+  // The server's log (docs/server.md, "Logs"): one line per finished
+  // generation request and, every stats_interval while busy, the throughput
+  // line (throughput_log.h). Null: no such lines. Called on the I/O thread.
+  LogSink log;
+  std::chrono::milliseconds stats_interval{10000};  // 0: no throughput line
+  SteadyClock clock;  // request timings; null: steady_clock::now
 };
 
 // `configured`, lowered so that the connections and the server's own

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "engine/server/throughput_log.h"
+
 namespace engine::server {
 namespace {
 
@@ -41,22 +43,39 @@ class Exposition {
     Header(name, "gauge", help);
     Sample(name, std::to_string(value));
   }
-  void HistogramSeries(const char* name, const char* help, const Histogram& h) {
+  // `labels`: "" or 'model_name="demo"' (put before le).
+  void HistogramSeries(const char* name, const char* help, const Histogram& h, const std::string& labels = "") {
     Header(name, "histogram", help);
+    const std::string bucket = std::string(name) + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"";
+    const std::string braced = labels.empty() ? "" : "{" + labels + "}";
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
       if (i < h.counts.size()) cumulative += h.counts[i];
-      Sample(std::string(name) + "_bucket{le=\"" + Number(h.upper_bounds[i]) + "\"}", std::to_string(cumulative));
+      Sample(bucket + Number(h.upper_bounds[i]) + "\"}", std::to_string(cumulative));
     }
-    Sample(std::string(name) + "_bucket{le=\"+Inf\"}", std::to_string(h.count));
-    Sample(std::string(name) + "_sum", Number(h.sum));
-    Sample(std::string(name) + "_count", std::to_string(h.count));
+    Sample(bucket + "+Inf\"}", std::to_string(h.count));
+    Sample(std::string(name) + "_sum" + braced, Number(h.sum));
+    Sample(std::string(name) + "_count" + braced, std::to_string(h.count));
   }
   std::string Take() { return std::move(out_); }
 
  private:
   std::string out_;
 };
+
+// A label value as the text format wants it: \\, \" and \n escaped.
+std::string LabelValue(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -101,6 +120,29 @@ std::string PrometheusText(const SchedulerMetrics& s, const RequestCounters& req
   e.Sample("infer_model_decode_forward_seconds_total", Number(model.decode_seconds));
   e.Counter("infer_model_decode_forward_calls_total", "Forward calls that were pure decode steps.",
             model.decode_calls);
+  return e.Take();
+}
+
+std::string VllmPrometheusText(const SchedulerMetrics& s, const RequestStats& requests, std::string_view model_name) {
+  const std::string labels = "model_name=\"" + LabelValue(model_name) + "\"";
+  const std::string braced = "{" + labels + "}";
+  Exposition e;
+  e.Header("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.");
+  e.Sample("vllm:num_requests_running" + braced, std::to_string(s.running_sequences));
+  e.Header("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.");
+  e.Sample("vllm:num_requests_waiting" + braced, std::to_string(s.queue_depth));
+  e.Header("vllm:gpu_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
+  e.Sample("vllm:gpu_cache_usage_perc" + braced, Number(KvCacheUsage(s)));
+  e.Header("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.");
+  e.Sample("vllm:prompt_tokens_total" + braced, std::to_string(s.prompt_tokens));
+  e.Header("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.");
+  e.Sample("vllm:generation_tokens_total" + braced, std::to_string(s.generated_tokens));
+  e.HistogramSeries("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+                    requests.time_to_first_token(), labels);
+  e.HistogramSeries("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.",
+                    requests.time_per_output_token(), labels);
+  e.HistogramSeries("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.",
+                    requests.end_to_end(), labels);
   return e.Take();
 }
 

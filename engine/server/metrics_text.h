@@ -17,17 +17,35 @@
 //   infer_time_to_first_token_seconds              histogram  Submit to the first token
 //   infer_model_forward_seconds_total, infer_model_forward_calls_total   counter  time inside Forward
 //   infer_model_decode_forward_seconds_total, _calls_total              counter  the same, pure decode steps
+//
+// Beside them, the names vLLM's dashboards read, with vLLM's types, meaning
+// and label (model_name, the served name), so an existing Grafana board works
+// unchanged (VllmPrometheusText):
+//   vllm:num_requests_running           gauge      sequences admitted and not finished
+//   vllm:num_requests_waiting           gauge      sequences waiting for admission
+//   vllm:gpu_cache_usage_perc           gauge      KV blocks held by running sequences / all, 0..1
+//   vllm:prompt_tokens_total            counter    prompt tokens of admitted sequences
+//   vllm:generation_tokens_total        counter    tokens generated
+//   vllm:time_to_first_token_seconds    histogram  per sequence: request to its first token
+//   vllm:time_per_output_token_seconds  histogram  per later token update: the gap since the previous
+//   vllm:e2e_request_latency_seconds    histogram  per sequence finished (stop, length): request to its end
+// The histograms use vLLM's buckets (request_stats.h).
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "engine/scheduler/scheduler.h"
 #include "engine/server/request_counters.h"
+#include "engine/server/request_stats.h"
 #include "engine/server/timed_model.h"
 
 namespace engine::server {
 
 std::string PrometheusText(const SchedulerMetrics& scheduler, const RequestCounters& requests,
                            const ModelTiming& model);
+
+std::string VllmPrometheusText(const SchedulerMetrics& scheduler, const RequestStats& requests,
+                               std::string_view model_name);
 
 }  // namespace engine::server

@@ -29,14 +29,8 @@ Status WarmUp(Engine& e) {
   CLUSTER_ASSIGN_OR_RETURN(KvCache scratch, KvCache::Allocate(*e.backend, model.CacheShape((n + bs - 1) / bs, bs)));
   KvBlockTable table;
   CLUSTER_RETURN_IF_ERROR(scratch.Reserve(table, n));
-  ForwardBatch batch;
-  batch.token_ids.assign(static_cast<std::size_t>(n), 0);
-  batch.attention.block_size = static_cast<int>(bs);
-  batch.attention.block_tables = {table.blocks};
-  for (std::int64_t i = 0; i < n; ++i) {
-    batch.attention.token_seq.push_back(0);
-    batch.attention.positions.push_back(static_cast<std::int32_t>(i));
-  }
+  const std::vector<std::int32_t> zeros(static_cast<std::size_t>(n), 0);
+  ForwardBatch batch = OneSequenceStep(zeros, 0, table.blocks, static_cast<int>(bs));
   const std::int64_t rows = std::min(n, e.limits.max_logit_rows);
   for (std::int64_t r = n - rows; r < n; ++r) batch.logit_rows.push_back(static_cast<std::int32_t>(r));
   batch.full_logits.assign(static_cast<std::size_t>(rows), false);

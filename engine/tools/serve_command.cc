@@ -4,7 +4,7 @@
 //   infer-engine serve --model DIR [--host 127.0.0.1] [--port 8000] [--api-key-file F]
 //       [--served-model-name NAME] [--max-batch-tokens N] [--max-running-sequences N]
 //       [--max-queued-requests N] [--kv-cache-blocks N] [--max-context N]
-//       [--gpu-memory-fraction F] [--no-prefix-caching] [--max-body-bytes N] [-v]
+//       [--gpu-memory-fraction F] [--no-prefix-caching] [--max-body-bytes N] [--log-stats-interval S] [-v]
 //       [--device cpu|cuda[:N]] [--dtype auto|float16|bfloat16|float32]
 //       [--world-size N --rank R --tensor-parallel T --pipeline-parallel P --rendezvous ADDRESS:PORT
 //        [--collectives auto|nccl|gloo|gloo-through-host] [--join-timeout S]]
@@ -21,7 +21,13 @@
 // where its memory goes to stderr; once listening it prints one line to stdout,
 //   infer-engine: serving 'demo' on http://127.0.0.1:8000 (...)
 // (with --port 0, the port chosen), and serves until SIGINT/SIGTERM; then it
-// cancels what is running and exits 0.
+// cancels what is running and exits 0. While serving, rank 0 writes to stderr
+// (its log, as `clusterctl logs` shows it) one line per finished request and,
+// every --log-stats-interval seconds while busy, the throughput line, each
+// stamped with the UTC time (docs/server.md, "Logs").
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -53,8 +59,29 @@ struct ServeFlags {
   std::int64_t max_queued_requests = 256;
   bool no_prefix_caching = false;
   std::int64_t max_body_bytes = 4 << 20;
+  double log_stats_interval_s = 10;
   int verbosity = 0;
 };
+
+// "2025-01-02T03:04:05.678Z <line>\n" to stderr in one write, so lines stay
+// whole beside the other threads' (common/logging.h does the same).
+void LogToStderr(const std::string& line) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char stamp[32];
+  const std::size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
+  const std::string text = std::string(stamp, n) + "." + std::to_string(1000 + millis).substr(1) + "Z " + line + "\n";
+  std::size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t written = ::write(STDERR_FILENO, text.data() + off, text.size() - off);
+    if (written <= 0) return;
+    off += static_cast<std::size_t>(written);
+  }
+}
 
 // "models/demo/" -> "demo".
 std::string FolderName(const std::filesystem::path& dir) {
@@ -140,6 +167,9 @@ int RunServe(const ServeFlags& f) {
   server_options.host = f.host;
   server_options.port = static_cast<std::uint16_t>(f.port);
   server_options.limits.max_body_bytes = static_cast<std::size_t>(f.max_body_bytes);
+  server_options.log = LogToStderr;
+  server_options.stats_interval =
+      std::chrono::milliseconds(static_cast<std::int64_t>(f.log_stats_interval_s * 1000));
   auto http = server::HttpServer::Create(server_options, served, service, std::move(api_key),
                                          [&model] { return model.timing(); });
   if (!http.ok()) {
@@ -197,6 +227,10 @@ Subcommand AddServeCommand(CLI::App& parent) {
       ->capture_default_str();
   app->add_flag("--no-prefix-caching", f.no_prefix_caching, "Do not share KV blocks between common prefixes");
   app->add_option("--max-body-bytes", f.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
+  app->add_option("--log-stats-interval", f.log_stats_interval_s,
+                  "Seconds between throughput lines on stderr while busy (0: none)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app->add_flag("-v,--verbose", f.verbosity, "More logging (-v info, -vv debug)");
   return {app, [flags] { return RunServe(*flags); }};
 }

@@ -366,3 +366,42 @@ TEST_CASE("A relative model path is refused") {
   CHECK(facts.status().code() == StatusCode::kInvalidArgument);
   CHECK(facts.status().message() == "facts: \"models/m\" is not an absolute path");
 }
+
+TEST_CASE("A port whose last listener closed its connections first (TIME_WAIT) is free, as a server would find it") {
+  int port = 0;
+  {
+    // A server like the engine's rendezvous: SO_REUSEADDR, and it closes its connections first.
+    Listener server;
+    port = server.port;
+    ::close(server.fd);
+    server.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int on = 1;
+    ::setsockopt(server.fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in bound{};
+    bound.sin_family = AF_INET;
+    bound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bound.sin_port = htons(static_cast<std::uint16_t>(port));
+    REQUIRE(::bind(server.fd, reinterpret_cast<sockaddr*>(&bound), sizeof bound) == 0);
+    REQUIRE(::listen(server.fd, 1) == 0);
+    const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const int accepted = ::accept(server.fd, nullptr, nullptr);
+    REQUIRE(accepted >= 0);
+    ::close(accepted);  // the server's side closes first: its end of the connection waits in TIME_WAIT on `port`
+    char byte;
+    CHECK(::read(client, &byte, 1) == 0);
+    ::close(client);
+  }
+  control::FactsRequest request;
+  request.ports = {port};
+  request.bind_address = "127.0.0.1";
+  auto facts = CollectNodeFacts(request, NodeProbes{});
+  REQUIRE(facts.ok());
+  REQUIRE(facts->ports.size() == 1);
+  CHECK(facts->ports[0].free);
+  CHECK(facts->ports[0].error == "");
+}

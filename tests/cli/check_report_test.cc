@@ -648,6 +648,7 @@ TEST_CASE("The table groups rows by host, cluster-wide rows last, with each fix 
       {"gpu1", "gpu", "count", Verdict::kPass, "4 x Tesla T4", ""},
   };
   report.network["gpu1"] = HostNetwork{"eth0", "10.0.0.11"};
+  report.network["gpu2"] = HostNetwork{"ens5", "10.0.0.12"};
   std::ostringstream out;
   PrintCheckTable(report, out);
   CHECK(out.str() ==
@@ -660,5 +661,7 @@ TEST_CASE("The table groups rows by host, cluster-wide rows last, with each fix 
         "                                    fix: set one MTU\n"
         "\n"
         "1 failed, 1 warning, 2 passed\n"
-        "cluster network: gpu1 eth0 (10.0.0.11)\n");
+        "cluster network (the environment `up` sets):\n"
+        "  gpu1: GLOO_SOCKET_IFNAME=eth0 NCCL_SOCKET_IFNAME=eth0 VLLM_HOST_IP=10.0.0.11\n"
+        "  gpu2: GLOO_SOCKET_IFNAME=ens5 NCCL_SOCKET_IFNAME=ens5 VLLM_HOST_IP=10.0.0.12\n");
 }

@@ -74,15 +74,8 @@ void CheckParity(const std::string& name) {
     // Logits at every prompt position, in one prefill step.
     KvBlockTable table;
     REQUIRE(cache->Reserve(table, static_cast<std::int64_t>(prompt.size())).ok());
-    ForwardBatch batch;
-    batch.token_ids = prompt;
-    batch.attention.block_size = cache->block_size();
-    batch.attention.block_tables = {table.blocks};
-    for (std::size_t i = 0; i < prompt.size(); ++i) {
-      batch.attention.token_seq.push_back(0);
-      batch.attention.positions.push_back(static_cast<std::int32_t>(i));
-      batch.logit_rows.push_back(static_cast<std::int32_t>(i));
-    }
+    ForwardBatch batch = OneSequenceStep(prompt, 0, table.blocks, cache->block_size());
+    batch.logit_rows = AllRows(prompt.size());
     auto ours = model.Forward(batch, *cache);
     cache->Release(table);
     REQUIRE(ours.ok());

@@ -46,15 +46,9 @@ std::vector<std::vector<float>> RunSequence(Loaded& l, const std::vector<std::in
   std::vector<std::vector<float>> out;
   for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
     const std::size_t end = std::min(ids.size(), begin + chunk);
-    ForwardBatch batch;
-    batch.attention.block_size = l.cache->block_size();
-    batch.attention.block_tables = {table.blocks};
-    for (std::size_t i = begin; i < end; ++i) {
-      batch.token_ids.push_back(ids[i]);
-      batch.attention.token_seq.push_back(0);
-      batch.attention.positions.push_back(static_cast<std::int32_t>(i));
-      batch.logit_rows.push_back(static_cast<std::int32_t>(i - begin));
-    }
+    ForwardBatch batch = OneSequenceStep(std::span(ids).subspan(begin, end - begin), static_cast<std::int64_t>(begin),
+                                         table.blocks, l.cache->block_size());
+    batch.logit_rows = AllRows(end - begin);
     auto logits = l.model.model->Forward(batch, *l.cache);
     REQUIRE(logits.ok());
     for (std::int64_t r = 0; r < logits->rows; ++r) {

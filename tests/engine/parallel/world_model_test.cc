@@ -48,15 +48,8 @@ std::vector<std::int32_t> PromptFor(std::int64_t vocab, int salt, int length) {
 }
 
 ForwardBatch Prefill(const std::vector<std::int32_t>& prompt, const KvBlockTable& table, int block_size) {
-  ForwardBatch batch;
-  batch.token_ids = prompt;
-  batch.attention.block_size = block_size;
-  batch.attention.block_tables = {table.blocks};
-  for (std::size_t i = 0; i < prompt.size(); ++i) {
-    batch.attention.token_seq.push_back(0);
-    batch.attention.positions.push_back(static_cast<std::int32_t>(i));
-    batch.logit_rows.push_back(static_cast<std::int32_t>(i));
-  }
+  ForwardBatch batch = OneSequenceStep(prompt, 0, table.blocks, block_size);
+  batch.logit_rows = AllRows(prompt.size());
   return batch;
 }
 

@@ -31,8 +31,9 @@ bool BitwiseEqual(std::span<const float> a, std::span<const float> b) {
 TEST_CASE("Linear gives every row bitwise the same result alone as among up to 64 rows") {
   CpuBackend b;
   // Sizes around the kernel's lanes (8) and tiles (4 rows, 16 outputs), and model-like ones.
-  for (auto [in, out] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+  for (const auto& shape : std::vector<std::pair<std::int64_t, std::int64_t>>{
            {16, 24}, {13, 7}, {61, 33}, {256, 768}, {768, 256}}) {
+    const std::int64_t in = shape.first, out = shape.second;  // not a structured binding: the lambda captures them
     const std::int64_t n = 64;
     const auto xs = RandomValues(static_cast<std::size_t>(n * in), 1);
     const auto ws = RandomValues(static_cast<std::size_t>(out * in), 2);

@@ -121,14 +121,7 @@ TEST_CASE("On the GPU, a 32k-token prompt and 256 decoded tokens stay finite and
     if (name == "layers.0.attn") last_attn = v;
   });
   auto step = [&](const std::vector<std::int32_t>& ids, std::int64_t start) -> std::int32_t {
-    ForwardBatch batch;
-    batch.token_ids = ids;
-    batch.attention.block_size = static_cast<int>(bs);
-    batch.attention.block_tables = {table.blocks};
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      batch.attention.token_seq.push_back(0);
-      batch.attention.positions.push_back(static_cast<std::int32_t>(start + static_cast<std::int64_t>(i)));
-    }
+    ForwardBatch batch = OneSequenceStep(ids, start, table.blocks, static_cast<int>(bs));
     batch.logit_rows = {static_cast<std::int32_t>(ids.size() - 1)};
     batch.full_logits = {false};
     auto logits = model->Forward(batch, *cache);

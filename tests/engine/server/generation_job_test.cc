@@ -26,10 +26,17 @@ struct Harness {
   ManualIoThread io;
   std::shared_ptr<RecordingExchange> exchange = std::make_shared<RecordingExchange>();
   std::optional<Outcome> outcome;
+  // A manual clock and the log lines the job writes.
+  SteadyTime now;
+  std::vector<std::string> log;
+  RequestStats stats{[this] { return now; }, [this](const std::string& line) { log.push_back(line); }};
 
   std::shared_ptr<GenerationJob> Job(JobOptions options, std::unique_ptr<ResponseFormat> format) {
     return std::make_shared<GenerationJob>(options, std::move(format), Spell, exchange, service, io.post(),
-                                           [this](Outcome o) { outcome = o; });
+                                           [this](Outcome o) { outcome = o; }, stats);
+  }
+  void Advance(double seconds) {
+    now += std::chrono::duration_cast<SteadyTime::duration>(std::chrono::duration<double>(seconds));
   }
   std::vector<SequenceRequest> Sequences(std::size_t count, std::vector<std::int32_t> prompt = {1, 2, 3}) {
     std::vector<SequenceRequest> out;
@@ -236,7 +243,7 @@ TEST_CASE("A full queue cancels what was already accepted and answers 429 with R
   } reject_second(service);
   auto rejecting = std::make_shared<GenerationJob>(JobOptions{}, std::make_unique<CompletionFormat>(kHeader, Spell),
                                                    Spell, h.exchange, reject_second, h.io.post(),
-                                                   [&](Outcome o) { h.outcome = o; });
+                                                   [&](Outcome o) { h.outcome = o; }, h.stats);
   rejecting->Start(std::move(sequences));
 
   REQUIRE(h.exchange->reply);
@@ -285,4 +292,63 @@ TEST_CASE("A sequence cut by the server shutting down answers 503") {
   CHECK(h.exchange->reply->status == 503);
   CHECK(json::parse(h.exchange->reply->body)["error"]["message"] ==
         "The server is shutting down; the request was not completed.");
+}
+
+TEST_CASE("A finished request is logged once: id, tokens, time to first token, total time, each choice's reason") {
+  // Two choices of one 3-token prompt; the clock moves between updates. The
+  // histograms observe each choice: its first token, each later update's gap,
+  // and its end. The line never holds the text.
+  Harness h;
+  h.service.hold = true;
+  JobOptions options;
+  options.request_id = "cmpl-7";
+  options.choices_per_prompt = 2;
+  h.Job(options, std::make_unique<CompletionFormat>(kHeader, Spell))->Start(h.Sequences(2));
+
+  h.service.Deliver(1, Partial("Hel", {5}));
+  h.Advance(0.25);
+  h.io.RunAll();
+  h.service.Deliver(2, Partial("x", {9}));
+  h.Advance(0.05);
+  h.io.RunAll();
+  h.service.Deliver(1, Finished("lo", {6, 7}, FinishReason::kStop, 3));
+  h.Advance(0.125);
+  h.io.RunAll();
+  CHECK(h.log.empty());
+  h.service.Deliver(2, Finished("y", {10}, FinishReason::kLength, 3));
+  h.Advance(0.575);
+  h.io.RunAll();
+
+  CHECK(h.log == std::vector<std::string>{"request cmpl-7 finished: prompt_tokens=3 output_tokens=5 ttft=0.250s "
+                                          "total=1.000s finish_reason=stop,length"});
+  CHECK(h.stats.time_to_first_token().count == 2);
+  CHECK(h.stats.time_to_first_token().sum == Approx(0.25 + 0.30));
+  CHECK(h.stats.time_per_output_token().count == 2);
+  CHECK(h.stats.time_per_output_token().sum == Approx(0.175 + 0.70));
+  CHECK(h.stats.end_to_end().count == 2);
+  CHECK(h.stats.end_to_end().sum == Approx(0.425 + 1.0));
+  // 0.425 s falls in vLLM's (0.3, 0.5] bucket, 1.0 s in (0.8, 1.0].
+  CHECK(h.stats.end_to_end().counts[1] == 1);
+  CHECK(h.stats.end_to_end().counts[3] == 1);
+}
+
+TEST_CASE("A request the client left, or that never started, is logged with its outcome as the reason") {
+  Harness h;
+  h.service.hold = true;
+  JobOptions options;
+  options.request_id = "chatcmpl-3";
+  h.Job(options, std::make_unique<ChatFormat>(kHeader, Spell, false))->Start(h.Sequences(1, {1, 2, 3, 4}));
+  h.Advance(2);
+  h.exchange->client_gone();
+  h.io.RunAll();
+  CHECK(h.log == std::vector<std::string>{"request chatcmpl-3 finished: prompt_tokens=4 output_tokens=0 ttft=- "
+                                          "total=2.000s finish_reason=cancelled"});
+  CHECK(h.stats.end_to_end().count == 0);
+
+  Harness rejected;
+  rejected.service.reject_with = cluster::ResourceExhaustedError("the queue holds 256 requests");
+  options.request_id = "cmpl-9";
+  rejected.Job(options, std::make_unique<CompletionFormat>(kHeader, Spell))->Start(rejected.Sequences(1));
+  CHECK(rejected.log == std::vector<std::string>{"request cmpl-9 finished: prompt_tokens=3 output_tokens=0 ttft=- "
+                                                 "total=0.000s finish_reason=rejected"});
 }

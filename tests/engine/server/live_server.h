@@ -18,8 +18,9 @@ namespace engine::server::testing {
 
 class LiveServer {
  public:
-  // `kv_blocks` blocks of 16 positions.
-  explicit LiveServer(std::int64_t kv_blocks = 1024, SchedulerOptions options = {}) {
+  // `kv_blocks` blocks of 16 positions; `server_options` from TestServerOptions.
+  explicit LiveServer(std::int64_t kv_blocks = 1024, SchedulerOptions options = {},
+                      const ServerOptions& server_options = TestServerOptions()) {
     if (!std::filesystem::exists(DemoModelDir() / "model.safetensors")) {
       cluster::testing::SkipTest("the demo model is missing at " + DemoModelDir().string());
     }
@@ -38,7 +39,7 @@ class LiveServer {
     scheduler_ = std::move(*scheduler);
     service_ = std::make_unique<SchedulerService>(*scheduler_);
     demo_.model.generation = loaded_->generation;
-    server_ = std::make_unique<TestServer>(demo_.model, *service_, std::nullopt, RequestLimits{},
+    server_ = std::make_unique<TestServer>(server_options, demo_.model, *service_, std::nullopt,
                                            [this] { return timed_->timing(); });
   }
 

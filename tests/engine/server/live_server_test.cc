@@ -216,3 +216,70 @@ TEST_CASE("200 requests at concurrency 64, some leaving mid-stream: no 5xx, heal
   // And the server still answers generation requests correctly.
   CHECK_FALSE(Complete(server.port(), "After the storm", 8).tokens.empty());
 }
+
+TEST_CASE("After N requests the vLLM metrics count their tokens and latencies, and each request logs one line") {
+  // The log sink runs on the server's thread; the test reads it after the answers.
+  std::mutex mu;
+  std::vector<std::string> lines;
+  ServerOptions options = TestServerOptions();
+  options.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  options.stats_interval = std::chrono::milliseconds(50);
+  LiveServer server(1024, {}, options);
+
+  constexpr int kRequests = 4;
+  std::int64_t prompt_tokens = 0, completion_tokens = 0;
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRequests; ++i) {
+    json request = {{"model", "demo"}, {"prompt", "Once upon a time " + std::to_string(i)}, {"max_tokens", 6},
+                    {"temperature", 0}};
+    TestResponse r = Send(server.port(), "POST", "/v1/completions", request.dump());
+    REQUIRE(r.status == 200);
+    const json body = json::parse(r.body);
+    prompt_tokens += body["usage"]["prompt_tokens"].get<std::int64_t>();
+    completion_tokens += body["usage"]["completion_tokens"].get<std::int64_t>();
+    expected.push_back("request " + body["id"].get<std::string>() +
+                       " finished: prompt_tokens=" + std::to_string(body["usage"]["prompt_tokens"].get<int>()) +
+                       " output_tokens=" + std::to_string(body["usage"]["completion_tokens"].get<int>()) + " ttft=");
+    expected.back() += "|finish_reason=" + body["choices"][0]["finish_reason"].get<std::string>();
+  }
+  const std::string metrics = WaitIdle(server.port());
+  const std::string label = "{model_name=\"demo\"}";
+  CHECK(MetricValue(metrics, "vllm:generation_tokens_total" + label) == completion_tokens);
+  CHECK(MetricValue(metrics, "vllm:generation_tokens_total" + label) ==
+        MetricValue(metrics, "infer_generation_tokens_total"));
+  CHECK(MetricValue(metrics, "vllm:prompt_tokens_total" + label) == prompt_tokens);
+  CHECK(MetricValue(metrics, "vllm:num_requests_running" + label) == 0);
+  CHECK(MetricValue(metrics, "vllm:num_requests_waiting" + label) == 0);
+  CHECK(MetricValue(metrics, "vllm:gpu_cache_usage_perc" + label) == 0);
+  CHECK(MetricValue(metrics, "vllm:time_to_first_token_seconds_count" + label) == kRequests);
+  CHECK(MetricValue(metrics, "vllm:e2e_request_latency_seconds_count" + label) == kRequests);
+  // One token per update: every token after a sequence's first is one gap.
+  CHECK(MetricValue(metrics, "vllm:time_per_output_token_seconds_count" + label) == completion_tokens - kRequests);
+
+  // The request lines, in order, with the ids and usage the clients saw;
+  // times vary, their shape does not. The throughput line came while busy.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<std::string> requests;
+  bool throughput = false;
+  for (const std::string& line : lines) {
+    if (line.rfind("request ", 0) == 0) requests.push_back(line);
+    if (line.rfind("Avg prompt throughput: ", 0) == 0) {
+      throughput = true;
+      CHECK_THAT(line, Catch::Matches(R"(Avg prompt throughput: \d+\.\d tokens/s, Avg generation throughput: )"
+                                      R"(\d+\.\d tokens/s, Running: \d+ reqs, Waiting: \d+ reqs, KV cache usage: )"
+                                      R"(\d+\.\d%)"));
+    }
+  }
+  CHECK(throughput);
+  REQUIRE(requests.size() == expected.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const std::string head = expected[i].substr(0, expected[i].find('|'));
+    const std::string tail = expected[i].substr(expected[i].find('|') + 1);
+    CHECK(requests[i].rfind(head, 0) == 0);
+    CHECK_THAT(requests[i].substr(head.size()), Catch::Matches(R"(\d+\.\d{3}s total=\d+\.\d{3}s )" + tail));
+  }
+}

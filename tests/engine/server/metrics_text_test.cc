@@ -57,3 +57,46 @@ TEST_CASE("Scheduler metrics, request counters and model time are exposed in Pro
   CHECK_THAT(text, Contains("infer_model_decode_forward_seconds_total 0.25\n"));
   CHECK_THAT(text, Contains("infer_model_decode_forward_calls_total 10\n"));
 }
+
+TEST_CASE("vLLM's dashboard metrics carry the model_name label, vLLM's types and vLLM's buckets") {
+  SchedulerMetrics s;
+  s.prompt_tokens = 40;
+  s.generated_tokens = 99;
+  s.queue_depth = 2;
+  s.running_sequences = 5;
+  s.kv_blocks_total = 64;
+  s.kv_blocks_used = 16;
+  s.kv_blocks_cached = 6;
+  RequestStats requests;
+  requests.ObserveTimeToFirstToken(0.03);
+  requests.ObserveTimeToFirstToken(0.5);
+  requests.ObserveTimePerOutputToken(0.02);
+  requests.ObserveEndToEnd(1.25);
+  const std::string text = VllmPrometheusText(s, requests, "demo \"q\"");
+
+  CHECK_THAT(text, Contains("# TYPE vllm:num_requests_running gauge\n"
+                            "vllm:num_requests_running{model_name=\"demo \\\"q\\\"\"} 5\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:num_requests_waiting gauge\n"
+                            "vllm:num_requests_waiting{model_name=\"demo \\\"q\\\"\"} 2\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:gpu_cache_usage_perc gauge\n"
+                            "vllm:gpu_cache_usage_perc{model_name=\"demo \\\"q\\\"\"} 0.25\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:prompt_tokens_total counter\n"
+                            "vllm:prompt_tokens_total{model_name=\"demo \\\"q\\\"\"} 40\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:generation_tokens_total counter\n"
+                            "vllm:generation_tokens_total{model_name=\"demo \\\"q\\\"\"} 99\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:time_to_first_token_seconds histogram\n"
+                            "vllm:time_to_first_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.001\"} 0\n"));
+  CHECK_THAT(text, Contains("vllm:time_to_first_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.04\"} 1\n"));
+  CHECK_THAT(text, Contains("vllm:time_to_first_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.5\"} 2\n"));
+  CHECK_THAT(text, Contains("vllm:time_to_first_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"2560\"} 2\n"
+                            "vllm:time_to_first_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"+Inf\"} 2\n"
+                            "vllm:time_to_first_token_seconds_sum{model_name=\"demo \\\"q\\\"\"} 0.53\n"
+                            "vllm:time_to_first_token_seconds_count{model_name=\"demo \\\"q\\\"\"} 2\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:time_per_output_token_seconds histogram\n"
+                            "vllm:time_per_output_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.01\"} 0\n"
+                            "vllm:time_per_output_token_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.025\"} 1\n"));
+  CHECK_THAT(text, Contains("# TYPE vllm:e2e_request_latency_seconds histogram\n"
+                            "vllm:e2e_request_latency_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"0.3\"} 0\n"));
+  CHECK_THAT(text, Contains("vllm:e2e_request_latency_seconds_bucket{model_name=\"demo \\\"q\\\"\",le=\"1.5\"} 1\n"));
+  CHECK_THAT(text, Contains("vllm:e2e_request_latency_seconds_count{model_name=\"demo \\\"q\\\"\"} 1\n"));
+}
