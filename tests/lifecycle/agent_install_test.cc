@@ -88,8 +88,8 @@ TEST_CASE("up with a clusterd of a newer version replaces the running agent, sta
   Run after = f.Clusterctl({"status", "--json"});
   INFO(after.out);
   CHECK(after.json["hosts"][0]["agent"]["version"] == "9.9.9");
-  CHECK(!Alive(old_agent));
-  CHECK(!Alive(old_rank));
+  CHECK(WaitUntil(5, [&] { return !Alive(old_agent); }));
+  CHECK(WaitUntil(5, [&] { return !Alive(old_rank); }));
   CHECK(RankPid(after.json) != 0);
   const std::set<std::string> installs = Installs(f);
   CHECK(installs.size() == 1);
@@ -98,7 +98,9 @@ TEST_CASE("up with a clusterd of a newer version replaces the running agent, sta
   Run down = f.Clusterctl({"down", "--purge"});
   INFO(down.out << down.err);
   CHECK(down.exit_code == 0);
-  CHECK(!Alive(after.json["hosts"][0]["agent"]["pid"].get<long>()));
+  // The agent answers down, then exits.
+  const long new_agent = after.json["hosts"][0]["agent"]["pid"].get<long>();
+  CHECK(WaitUntil(5, [&] { return !Alive(new_agent); }));
 }
 
 TEST_CASE("up installs the host bundle: the agent and the engine run from it, a second up sends nothing, a cut copy "
