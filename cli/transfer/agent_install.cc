@@ -207,13 +207,17 @@ StatusOr<std::string> EnsureAgent(Transport& transport, const LocalAgent& agent)
 
 StatusOr<std::vector<std::string>> PruneOtherAgents(Transport& transport, const LocalAgent& agent) {
   // An install is a folder VERSION-HASH16 holding clusterd or bin/clusterd;
-  // it is in use while a process's executable lies below it.
+  // it is in use while a process's executable lies below it. The processes
+  // of a replaced agent may still be exiting: an install in use is looked at
+  // again for up to 3 s, then left for the next `up`.
   const std::string prune = fmt::format(
-      "c=\"$HOME/.cache/clusterd\"; for d in \"$c\"/*-????????????????; do "
+      "c=\"$HOME/.cache/clusterd\"; for try in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do left=; "
+      "for d in \"$c\"/*-????????????????; do "
       "[ -d \"$d\" ] && [ \"${{d##*/}}\" != {0} ] || continue; "
       "[ -e \"$d/clusterd\" ] || [ -e \"$d/bin/clusterd\" ] || continue; busy=; "
       "for e in /proc/[0-9]*/exe; do case \"$(readlink \"$e\" 2>/dev/null)\" in \"$d\"/*) busy=1; break;; esac; done; "
-      "[ -n \"$busy\" ] || {{ rm -rf \"$d\" && echo \"${{d##*/}}\"; }}; done; true",
+      "if [ -n \"$busy\" ]; then left=1; else rm -rf \"$d\" && echo \"${{d##*/}}\"; fi; done; "
+      "[ -z \"$left\" ] && break; sleep 0.2; done; true",
       InstallId(agent));
   CLUSTER_ASSIGN_OR_RETURN(CommandResult r, transport.Run(prune));
   std::vector<std::string> removed;
