@@ -21,13 +21,10 @@
 #include "agent/supervisor.h"
 #include "agent/unit_log.h"
 #include "agent/vllm_docker.h"
+#include "common/build_info.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/subprocess.h"
-
-#ifndef CLUSTERD_VERSION
-#define CLUSTERD_VERSION "unknown"
-#endif
 
 namespace cluster::agent {
 namespace fs = std::filesystem;
@@ -114,7 +111,7 @@ struct AgentService::Impl {
 
   control::HelloReply Hello() const {
     control::HelloReply h;
-    h.agent_version = CLUSTERD_VERSION;
+    h.agent_version = GetBuildInfo().version;
     h.cluster = config.cluster;
     h.host = config.host;
     h.pid = ::getpid();

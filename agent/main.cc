@@ -1,6 +1,6 @@
 // clusterd: the agent that runs on every host.
 //
-//   clusterd version                     prints the version
+//   clusterd --version | version         prints the version, commit and CUDA/NCCL versions of the build
 //   clusterd hash FILE                   prints FILE's content hash (XXH3-128, hex)
 //   clusterd receive                     serves the receiver protocol on stdin/stdout (docs/push.md)
 //   clusterd start                       reads {"config": ..., "credentials": ..., "api_key": ...}
@@ -26,13 +26,10 @@
 #include "agent/daemon.h"
 #include "agent/receiver.h"
 #include "agent/serve_loop.h"
+#include "common/build_info.h"
 #include "common/content_hash.h"
 #include "common/files.h"
 #include "common/manifest.h"
-
-#ifndef CLUSTERD_VERSION
-#define CLUSTERD_VERSION "unknown"
-#endif
 
 namespace {
 
@@ -40,7 +37,7 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: clusterd version | hash FILE | receive | start | serve --state DIR | stop --cluster NAME [--purge]\n"
+    "usage: clusterd --version | hash FILE | receive | start | serve --state DIR | stop --cluster NAME [--purge]\n"
     "clusterd is started by clusterctl over SSH; see docs/agent-protocol.md.\n";
 
 int Receive() {
@@ -110,7 +107,7 @@ int Start() {
                      : outcome->what == StartOutcome::What::kReplaced ? "replaced"
                                                                        : "running";
   std::cout << Json{{"outcome", what}, {"pid", outcome->pid}, {"systemd", outcome->systemd},
-                    {"version", CLUSTERD_VERSION}}.dump()
+                    {"version", cluster::GetBuildInfo().version}}.dump()
             << "\n";
   return 0;
 }
@@ -134,8 +131,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a vanished client is an error return, not a crash
   const std::string mode = argc >= 2 ? argv[1] : "";
   const std::string arg2 = argc >= 3 ? argv[2] : "";
-  if (mode == "version" && argc == 2) {
-    std::cout << "clusterd " << CLUSTERD_VERSION << "\n";
+  if ((mode == "--version" || mode == "version") && argc == 2) {
+    std::cout << cluster::VersionLine("clusterd") << "\n";
     return 0;
   }
   if (mode == "hash" && argc == 3) {

@@ -16,13 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/gpu_facts.h"
+#include "common/build_info.h"
 #include "common/content_hash.h"
 #include "common/manifest.h"
 #include "common/subprocess.h"
-
-#ifndef CLUSTERD_VERSION
-#define CLUSTERD_VERSION "unknown"
-#endif
 
 namespace cluster::agent {
 namespace {
@@ -239,7 +236,7 @@ StatusOr<control::NodeFacts> CollectNodeFacts(const control::FactsRequest& reque
   control::NodeFacts facts;
   char hostname[256] = {};
   if (::gethostname(hostname, sizeof hostname - 1) == 0) facts.hostname = hostname;
-  facts.agent_version = CLUSTERD_VERSION;
+  facts.agent_version = GetBuildInfo().version;
   facts.unix_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();

@@ -18,13 +18,10 @@
 #include "agent/docker_images.h"
 #include "agent/relay_socket.h"
 #include "agent/stream_mac.h"
+#include "common/build_info.h"
 #include "common/receiver_protocol.h"
 #include "common/subprocess.h"
 #include "common/wire_token.h"
-
-#ifndef CLUSTERD_VERSION
-#define CLUSTERD_VERSION "unknown"
-#endif
 
 namespace cluster::agent {
 namespace fs = std::filesystem;
@@ -94,10 +91,10 @@ Status Receiver::Handle(const std::vector<std::string>& r, bool* done) {
   if (verb == "hello") {
     if (r.size() != 2 || r[1] != std::to_string(receiver::kProtocolVersion)) {
       return Reply(ErrorReply(FailedPreconditionError(
-          fmt::format("protocol version mismatch: clusterd {} speaks {}, the client {}", CLUSTERD_VERSION,
+          fmt::format("protocol version mismatch: clusterd {} speaks {}, the client {}", GetBuildInfo().version,
                       receiver::kProtocolVersion, r.size() > 1 ? r[1] : "?"))));
     }
-    return Reply(OkReply({CLUSTERD_VERSION}));
+    return Reply(OkReply({GetBuildInfo().version}));
   }
   if (verb == "free") {
     if (r.size() != 2) return bad();

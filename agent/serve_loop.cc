@@ -8,6 +8,7 @@
 
 #include "agent/agent_service.h"
 #include "agent/agent_state.h"
+#include "common/build_info.h"
 #include "common/logging.h"
 
 namespace cluster::agent {
@@ -43,7 +44,7 @@ int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& se
     LOG_ERROR("cannot serve: {}", s.message());
     return 1;
   }
-  LOG_INFO("clusterd {} of cluster {} serving host {} on {}:{}", CLUSTERD_VERSION, config->cluster, config->host,
+  LOG_INFO("clusterd {} of cluster {} serving host {} on {}:{}", GetBuildInfo().version, config->cluster, config->host,
            config->listen_address, (*server)->port());
 
   auto stop = [&](const std::string& why) {

@@ -12,6 +12,9 @@ void AddLifecycleFlags(CLI::App* cmd, LifecycleFlags& flags) {
                 "Record the keys of hosts not yet in known_hosts (a changed key is always refused)");
   cmd->add_option("--agent", flags.access.agent_path, "The clusterd binary to install (default: beside clusterctl)")
       ->type_name("PATH");
+  cmd->add_option("--bundle", flags.access.bundle_path,
+                  "The host bundle to install (default: the one in share/clusterctl/bundles beside clusterctl)")
+      ->type_name("FILE");
 }
 
 std::variant<LoadedCluster, int> OpenCluster(const LifecycleFlags& flags, const GlobalOptions& global) {

@@ -8,11 +8,8 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "common/build_info.h"
 #include "common/logging.h"
-
-#ifndef CLUSTERCTL_VERSION
-#define CLUSTERCTL_VERSION "unknown"
-#endif
 
 namespace {
 
@@ -49,7 +46,7 @@ int main(int argc, char** argv) {
   CLI::App app(kDescription, "clusterctl");
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the subcommand name
-  app.set_version_flag("--version", std::string("clusterctl ") + CLUSTERCTL_VERSION);
+  app.set_version_flag("--version", cluster::VersionLine("clusterctl"));
 
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output on stderr (-v info, -vv debug)");

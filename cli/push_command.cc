@@ -38,7 +38,8 @@ namespace {
 
 constexpr const char* kFooter =
     "Builds a manifest (size and XXH3-128 hash of every file; hashes are cached in\n"
-    "~/.cache/clusterctl/hash-cache), copies clusterd to each host, asks each host what\n"
+    "~/.cache/clusterctl/hash-cache), installs clusterd on each host (the host bundle, with\n"
+    "the engine and its libraries, when there is one: docs/install.md), asks each host what\n"
     "it has, checks free disk, then sends only what is missing or different. Partial\n"
     "files resume from their verified offset; each file is hash-checked on the host\n"
     "before it is renamed into place. Image tarballs are `docker load`ed unless the\n"
@@ -56,6 +57,7 @@ struct PushFlags {
   std::string file;
   PushOptions options;
   std::string agent_path;
+  std::string bundle_path;
   std::string relay = "star";
   bool rehash = false;
 };
@@ -137,7 +139,7 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
     return kExitUsageError;
   }
   const inventory::Inventory& inv = *loaded.inventory;
-  auto agent = FindLocalAgent(flags.agent_path, CLUSTERCTL_VERSION);
+  auto agent = FindLocalAgent(flags.agent_path, flags.bundle_path, CLUSTERCTL_VERSION);
   if (!agent.ok()) return ReportError(agent.status(), global);
 
   HashCache cache(ResolvePath("~/.cache/clusterctl/hash-cache", "/"));
@@ -201,6 +203,9 @@ void AddPushCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* r
       ->type_name("DIR");
   cmd->add_option("--agent", flags->agent_path, "The clusterd binary to copy to hosts (default: beside clusterctl)")
       ->type_name("PATH");
+  cmd->add_option("--bundle", flags->bundle_path,
+                  "The host bundle to install on hosts (default: the one in share/clusterctl/bundles beside clusterctl)")
+      ->type_name("FILE");
   cmd->add_flag("--rehash", flags->rehash, "Hash local files again instead of trusting the hash cache");
   cmd->footer(kFooter);
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunPushCommand(*flags, global); }; });

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/transfer/push_run.h"
@@ -129,7 +130,7 @@ const ClusterAccess::LocalPrograms& ClusterAccess::Programs() const {
   // Hashed once per command, not once per host.
   std::call_once(programs_once_, [this] {
     programs_ = std::make_unique<LocalPrograms>(LocalPrograms{
-        FindLocalAgent(options_.agent_path, CLUSTERCTL_VERSION), FindEngineBinary(), ""});
+        FindLocalAgent(options_.agent_path, options_.bundle_path, CLUSTERCTL_VERSION), FindEngineBinary(), ""});
     if (programs_->engine.ok()) {
       auto hash = HashFile(*programs_->engine);
       if (hash.ok()) programs_->engine_hash = *hash;
@@ -176,7 +177,7 @@ StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engi
     CLUSTER_RETURN_IF_ERROR(programs.agent.status());
     CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, OpenTransport(host));
     CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, *programs.agent));
-    if (with_engine && !transport->IsLocal()) {
+    if (with_engine && programs.agent->bundle.empty() && !transport->IsLocal()) {
       CLUSTER_RETURN_IF_ERROR(programs.engine.status());
       CLUSTER_RETURN_IF_ERROR(InstallBesideAgent(*transport, agent_command, *programs.engine, programs.engine_hash,
                                                  "infer-engine"));
@@ -199,11 +200,16 @@ StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engi
     if (started.exit_code != 0) {
       return UnavailableError(fmt::format("the agent did not start: {}", TrimOutput(started.err.empty() ? started.out : started.err)));
     }
+    std::string outcome;
     try {
-      return nlohmann::json::parse(started.out).at("outcome").get<std::string>();
+      outcome = nlohmann::json::parse(started.out).at("outcome").get<std::string>();
     } catch (const nlohmann::json::exception& e) {
       return InternalError(fmt::format("unexpected answer from `clusterd start`: {}", TrimOutput(started.out)));
     }
+    auto pruned = PruneOtherAgents(*transport, *programs.agent);
+    if (!pruned.ok()) LOG_WARNING("{}: old agent installs not removed: {}", host.name, pruned.status().message());
+    else if (!pruned->empty()) LOG_INFO("{}: removed the old agent installs {}", host.name, fmt::join(*pruned, ", "));
+    return outcome;
   };
   auto outcome = run();
   if (!outcome.ok() && outcome.status().message().find(host.name) == std::string::npos)

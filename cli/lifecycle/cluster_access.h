@@ -29,6 +29,7 @@ namespace cluster::cli {
 struct ClusterAccessOptions {
   bool accept_new_host_keys = false;
   std::string agent_path;                       // --agent: the clusterd to install (default: beside clusterctl)
+  std::string bundle_path;                      // --bundle: the host bundle to install instead (docs/install.md)
   std::chrono::milliseconds connect_timeout{5000};
 };
 
@@ -59,10 +60,11 @@ class ClusterAccess {
   // Opens the host's SSH (or local) transport.
   StatusOr<std::unique_ptr<Transport>> OpenTransport(const inventory::Host& host) const;
 
-  // Installs clusterd (and, with `with_engine`, the engine beside it) and
-  // starts its daemon with this cluster's config and a certificate for the
-  // host; harmless when the same agent already serves. Returns "started",
-  // "running" or "replaced".
+  // Installs clusterd (the host bundle, or the bare binary and, with
+  // `with_engine`, the engine beside it) and starts its daemon with this
+  // cluster's config and a certificate for the host; harmless when the same
+  // agent already serves. Then removes the other installs no process runs
+  // from (an upgrade's old agent). Returns "started", "running" or "replaced".
   StatusOr<std::string> StartAgent(const inventory::Host& host, bool with_engine) const;
 
   // Stops the host's agent and all it started over SSH (`clusterd stop`),

@@ -9,6 +9,7 @@
 //                            --rendezvous ADDRESS:PORT [--json]               (collective bandwidth)
 //   infer-engine bench       --model DIR [--device ...] [--batch ...] [--context ...] [--prefill ...] [--json]
 //                                                           (speed against the device's measured limits)
+//   infer-engine --version   (version, commit, CUDA and NCCL of the build)
 // generate, serve and bench take --device cpu|cuda[:N] and --dtype (engine_setup.h).
 //
 // main parses with CLI11 and catches its errors itself (no CLI11_PARSE):
@@ -20,6 +21,7 @@
 #include <exception>
 #include <vector>
 
+#include "common/build_info.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
 
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   using namespace engine::tools;
   CLI::App app{"infer-engine: run an LLM from a Hugging Face model folder (Llama, Qwen2) on the CPU or an NVIDIA GPU"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", cluster::VersionLine("infer-engine"));
   const std::vector<Subcommand> subcommands = {AddGenerateCommand(app), AddTokenizeCommand(app),
                                                AddRenderChatCommand(app), AddServeCommand(app),
                                                AddProbeCommand(app), AddBenchCommCommand(app),

@@ -51,6 +51,12 @@ std::optional<std::string> TestCluster::WhyUnavailable() {
   return std::nullopt;
 }
 
+std::optional<std::string> TestCluster::WhyBootUnavailable() {
+  if (auto why = WhyUnavailable()) return why;
+  if (::access("/usr/bin/systemd-nspawn", X_OK) != 0) return "no systemd-nspawn (apt-get install systemd-container)";
+  return std::nullopt;
+}
+
 StatusOr<std::unique_ptr<TestCluster>> TestCluster::Create(const TestClusterOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<TestCluster> c(new TestCluster());
@@ -123,6 +129,12 @@ Status TestCluster::Setup(const TestClusterOptions& options) {
     CLUSTER_RETURN_IF_ERROR(Sh({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", HostName(i), "-f",
                                 (hosts_[i].dir / "ssh_host_ed25519_key").string()}));
     if (options.fake_gpus.count(i)) CLUSTER_RETURN_IF_ERROR(WriteFakeGpuBin(i, options.fake_gpus.at(i)));
+    if (options.booted_root.count(i)) {
+      CLUSTER_RETURN_IF_ERROR(PrepareBootedRoot(i, options.booted_root.at(i)));
+      CLUSTER_RETURN_IF_ERROR(BootHost(i));
+      known += KnownHostsLine(i) + "\n";
+      continue;
+    }
     if (options.docker.count(i) && options.docker.at(i)) CLUSTER_RETURN_IF_ERROR(StartDockerd(i, options));
     CLUSTER_RETURN_IF_ERROR(StartSshd(i, options));
     known += KnownHostsLine(i) + "\n";
@@ -174,15 +186,74 @@ Status TestCluster::StartSshd(int i, const TestClusterOptions& options) {
                                                             "--propagation", "private", "sh", "-c", script}, o));
   h.sshd_pid = p.pid();
   h.sshd = std::move(p);
-  // Ready when it accepts connections from the operator's side.
-  for (int tries = 0; tries < 100; ++tries) {
+  return WaitForSsh(i, 100);
+}
+
+// Ready when sshd accepts connections from the operator's side.
+Status TestCluster::WaitForSsh(int i, int tries) {
+  for (int t = 0; t < tries; ++t) {
     auto r = RunProcess({"ip", "netns", "exec", OperatorNamespace(), "bash", "-c",
                          fmt::format("exec 3<>/dev/tcp/{}/22", HostAddress(i))});
     if (r.ok() && r->exit_code == 0) return Status::Ok();
     SleepMs(50);
   }
-  auto log = ReadFile(h.dir / "sshd.log");
-  return UnavailableError(fmt::format("sshd of {} did not start: {}", HostName(i), log.ok() ? *log : ""));
+  const fs::path log = hosts_[i].booted ? hosts_[i].dir / "console.log" : hosts_[i].dir / "sshd.log";
+  auto text = ReadFile(log);
+  return UnavailableError(fmt::format("sshd of {} did not start: {}", HostName(i), text.ok() ? *text : ""));
+}
+
+// A copy of `root` (the original stays as it is) with the harness's host key
+// as its only host key and the operator's key authorized for root.
+Status TestCluster::PrepareBootedRoot(int i, const fs::path& root) {
+  HostState& h = hosts_[i];
+  const fs::path copy = h.dir / "root";
+  CLUSTER_RETURN_IF_ERROR(Sh({"cp", "-a", "--reflink=auto", root.string(), copy.string()}));
+  for (const auto& e : fs::directory_iterator(copy / "etc/ssh")) {
+    if (e.path().filename().string().rfind("ssh_host_", 0) == 0) fs::remove(e.path());
+  }
+  fs::copy_file(h.dir / "ssh_host_ed25519_key", copy / "etc/ssh/ssh_host_ed25519_key");
+  fs::copy_file(h.dir / "ssh_host_ed25519_key.pub", copy / "etc/ssh/ssh_host_ed25519_key.pub");
+  fs::create_directories(copy / "root/.ssh");
+  ::chmod((copy / "root/.ssh").c_str(), 0700);
+  fs::copy_file(dir_ / "authorized_keys", copy / "root/.ssh/authorized_keys", fs::copy_options::overwrite_existing);
+  CLUSTER_RETURN_IF_ERROR(WriteText(copy / "etc/hostname", HostName(i) + "\n"));
+  h.booted = true;
+  return Status::Ok();
+}
+
+Status TestCluster::BootHost(int i) {
+  HostState& h = hosts_[i];
+  const std::string script = fmt::format(
+      "exec systemd-nspawn --quiet --directory {} --boot --register=no --keep-unit --console=read-only "
+      "--network-namespace-path=/run/netns/{} --machine {} </dev/null >>{} 2>&1",
+      (h.dir / "root").string(), h.ns, h.ns, (h.dir / "console.log").string());
+  Subprocess::Options o;
+  o.pipe_stdin = o.pipe_stdout = o.pipe_stderr = false;
+  CLUSTER_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start({"sh", "-c", script}, o));
+  // The container's init is nspawn's child named systemd (a first child of
+  // nspawn's own comes and goes before it).
+  h.sshd_pid = -1;
+  for (int tries = 0; tries < 200 && h.sshd_pid < 0; ++tries) {
+    auto children = ReadFile(fmt::format("/proc/{}/task/{}/children", p.pid(), p.pid()));
+    std::istringstream in(children.ok() ? *children : "");
+    for (pid_t child; in >> child;) {
+      auto comm = ReadFile(fmt::format("/proc/{}/comm", child));
+      if (comm.ok() && Trim(*comm) == "systemd") h.sshd_pid = child;
+    }
+    if (h.sshd_pid < 0) SleepMs(50);
+  }
+  h.sshd = std::move(p);
+  if (h.sshd_pid < 0) return UnavailableError(fmt::format("the container of {} did not start", HostName(i)));
+  return WaitForSsh(i, 1200);  // a boot takes a few seconds
+}
+
+Status TestCluster::RebootHost(int i) {
+  HostState& h = hosts_[i];
+  if (!h.booted || !h.sshd) return FailedPreconditionError(HostName(i) + " is not a booted host");
+  h.sshd->Kill(SIGTERM);  // nspawn powers the container off
+  if (!h.sshd->WaitFor(60000)) return UnavailableError(fmt::format("{} did not power off within 60 s", HostName(i)));
+  h.sshd.reset();
+  return BootHost(i);
 }
 
 Status TestCluster::StartDockerd(int i, const TestClusterOptions& options) {
@@ -280,15 +351,24 @@ StatusOr<Subprocess> TestCluster::StartOnOperator(const std::vector<std::string>
   return Subprocess::Start(full);
 }
 
+// nsenter's words for host i: its mount and network namespaces; a booted
+// host's pid, IPC, UTS and cgroup namespaces too (systemctl needs them).
+std::vector<std::string> TestCluster::EnterHost(int i) const {
+  std::vector<std::string> words = {"nsenter", "-t", std::to_string(hosts_[i].sshd_pid), "-m", "-n"};
+  if (hosts_[i].booted) words.insert(words.end(), {"-p", "-i", "-u", "-C"});
+  words.push_back("--");
+  return words;
+}
+
 StatusOr<ProcessResult> TestCluster::RunOnHost(int i, const std::vector<std::string>& argv) const {
-  std::vector<std::string> full = {"nsenter", "-t", std::to_string(hosts_[i].sshd_pid), "-m", "-n", "--"};
+  std::vector<std::string> full = EnterHost(i);
   full.insert(full.end(), argv.begin(), argv.end());
   return RunProcess(full);
 }
 
 StatusOr<Subprocess> TestCluster::StartOnHost(int i, const std::vector<std::string>& argv,
                                              const Subprocess::Options& options) const {
-  std::vector<std::string> full = {"nsenter", "-t", std::to_string(hosts_[i].sshd_pid), "-m", "-n", "--"};
+  std::vector<std::string> full = EnterHost(i);
   full.insert(full.end(), argv.begin(), argv.end());
   return Subprocess::Start(full, options);
 }
@@ -322,8 +402,12 @@ Status TestCluster::LimitOperatorRate(const std::string& rate) {
 }
 
 void TestCluster::Teardown() {
-  // dockerd first, gently: it cleans up its own state.
+  // dockerd and booted containers first, gently: they clean up their own state.
   for (auto& h : hosts_) {
+    if (h.booted && h.sshd) {
+      h.sshd->Kill(SIGTERM);
+      h.sshd->WaitFor(30000);
+    }
     if (h.dockerd) {
       h.dockerd->Kill(SIGTERM);
       h.dockerd->WaitFor(10000);

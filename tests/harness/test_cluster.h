@@ -62,12 +62,21 @@ struct TestClusterOptions {
   std::map<int, bool> docker;
   // Host index -> stand-in GPUs (nvidia-smi and the NVIDIA hook, above).
   std::map<int, FakeGpus> fake_gpus;
+  // Host index -> a Debian root with systemd and openssh-server: that host
+  // is a container that boots a copy of it with systemd as PID 1
+  // (systemd-nspawn --boot) in the host's network namespace, serving SSH
+  // with the harness's keys, instead of a namespaced sshd. Its HostPath,
+  // RunOnHost and StartOnHost reach the container; the other options do not
+  // apply to it.
+  std::map<int, std::filesystem::path> booted_root;
 };
 
 class TestCluster {
  public:
   // Empty when the harness can run here; else the reason ("not root", ...).
   static std::optional<std::string> WhyUnavailable();
+  // The same for booted hosts (booted_root): systemd-nspawn must be there.
+  static std::optional<std::string> WhyBootUnavailable();
   static StatusOr<std::unique_ptr<TestCluster>> Create(const TestClusterOptions& options);
   ~TestCluster();
 
@@ -98,6 +107,9 @@ class TestCluster {
                                    const Subprocess::Options& options) const;
 
   Status StopSshd(int i);
+  // A booted host (booted_root): shuts the container down cleanly (as
+  // `systemctl poweroff` would) and boots it again from the same disk.
+  Status RebootHost(int i);
   // Link faults and shaping, on host i's side and the switch's side of its veth.
   Status SetLinkUp(int i, bool up);
   Status LimitRate(int i, const std::string& rate);  // tc tbf, e.g. "200mbit"
@@ -111,7 +123,8 @@ class TestCluster {
   struct HostState {
     std::string ns;
     std::filesystem::path dir;
-    pid_t sshd_pid = -1;
+    pid_t sshd_pid = -1;  // a booted host: the container's init, seen from here
+    bool booted = false;
     pid_t dockerd_pid = -1;
     std::optional<Subprocess> sshd, dockerd;
   };
@@ -119,6 +132,10 @@ class TestCluster {
   Status Setup(const TestClusterOptions& options);
   Status AddNode(const std::string& ns, const std::string& switch_port, int k);
   Status StartSshd(int i, const TestClusterOptions& options);
+  Status PrepareBootedRoot(int i, const std::filesystem::path& root);
+  Status BootHost(int i);
+  Status WaitForSsh(int i, int tries);
+  std::vector<std::string> EnterHost(int i) const;
   Status StartDockerd(int i, const TestClusterOptions& options);
   Status WriteFakeGpuBin(int i, const FakeGpus& gpus);
   // The shell words that put host i's stand-in bin folder over /usr/local/bin

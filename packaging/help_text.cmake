@@ -1,0 +1,21 @@
+# Writes OUT: `clusterctl --help` and the --help of each subcommand it lists,
+# the text reference that the clusterctl package installs (commands.txt).
+# In: CLUSTERCTL, OUT.
+execute_process(COMMAND "${CLUSTERCTL}" --help OUTPUT_VARIABLE top RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${CLUSTERCTL} --help failed (exit ${rc})")
+endif()
+set(text "$ clusterctl --help\n${top}")
+string(REGEX REPLACE ".*SUBCOMMANDS:\n" "" listed "${top}")
+string(REPLACE "\n" ";" lines "${listed}")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^  ([a-z-]+) ")
+    execute_process(COMMAND "${CLUSTERCTL}" "${CMAKE_MATCH_1}" --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${CLUSTERCTL} ${CMAKE_MATCH_1} --help failed (exit ${rc})")
+    endif()
+    string(APPEND text "\n$ clusterctl ${CMAKE_MATCH_1} --help\n${help}")
+  endif()
+endforeach()
+file(WRITE "${OUT}.tmp" "${text}")
+file(RENAME "${OUT}.tmp" "${OUT}")

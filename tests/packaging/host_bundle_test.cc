@@ -1,0 +1,172 @@
+// The host bundle (docs/install.md) as a bare host sees it: the tarball that
+// `ninja host-bundle` writes, unpacked, checked against its own SHA256SUMS,
+// and run inside a minimal Debian 12 root (debootstrap --variant=minbase with
+// systemd and sshd, no development packages; scripts/make-test-roots makes
+// it) through an overlay, so the root itself is never changed.
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "common/files.h"
+#include "common/subprocess.h"
+#include "skip.h"
+#include "temp_dir.h"
+
+namespace cluster {
+namespace {
+namespace fs = std::filesystem;
+
+const fs::path kBundle = HOST_BUNDLE;
+
+// The folder of test roots: $CLUSTER_TEST_ROOTS, else scripts/make-test-roots' default.
+fs::path TestRoot(const std::string& name) {
+  const char* dir = std::getenv("CLUSTER_TEST_ROOTS");
+  return fs::path(dir && *dir ? dir : "/var/cache/clusterctl-test/roots") / name;
+}
+
+ProcessResult Sh(const std::string& script) {
+  auto r = RunProcessWithin({"sh", "-c", script}, 120000);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The bundle unpacked into a fresh folder; `tree` is its top folder.
+struct Unpacked {
+  Unpacked() {
+    if (!fs::exists(kBundle))
+      testing::SkipTest(fmt::format("no host bundle at {}: build it with `ninja -C build host-bundle` "
+                                    "(scripts/build does)", kBundle.string()));
+    ProcessResult r = Sh(fmt::format("tar -xf '{}' -C '{}'", kBundle.string(), dir.path.string()));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    tree = dir.path / kBundle.stem();
+    REQUIRE(fs::is_directory(tree));
+  }
+  testing::TempDir dir{"bundle"};
+  fs::path tree;
+};
+
+}  // namespace
+
+TEST_CASE("The host bundle holds both programs, stripped and finding their libraries in ../lib, with BUILD_INFO "
+          "and SHA256SUMS of every other file", "[packaging]") {
+  Unpacked b;
+  ProcessResult sums = Sh(fmt::format("cd '{}' && sha256sum --strict -c SHA256SUMS", b.tree.string()));
+  INFO(sums.out << sums.err);
+  CHECK(sums.exit_code == 0);
+
+  std::set<std::string> listed, present;
+  for (const std::string& line : Lines(*ReadFile(b.tree / "SHA256SUMS"))) listed.insert(line.substr(66));
+  for (const auto& e : fs::recursive_directory_iterator(b.tree)) {
+    if (e.is_regular_file()) present.insert(fs::relative(e.path(), b.tree).string());
+  }
+  present.erase("SHA256SUMS");
+  CHECK(listed == present);
+  CHECK(listed.count("bin/clusterd") == 1);
+  CHECK(listed.count("bin/infer-engine") == 1);
+  if (CLUSTER_WITH_CUDA) {
+    // The engine links cuBLASLt and NCCL; the CUDA runtime is linked statically.
+    for (const char* lib : {"libcublasLt.so", "libnccl.so"}) {
+      INFO(lib);
+      CHECK(std::any_of(listed.begin(), listed.end(),
+                        [&](const std::string& f) { return f.rfind(std::string("lib/") + lib, 0) == 0; }));
+    }
+  }
+  CHECK(listed.count("lib/libcuda.so.1") == 0);  // the driver's: the host's own
+
+  const std::string info = *ReadFile(b.tree / "BUILD_INFO");
+  CHECK(info.rfind(fmt::format("version: {}\ncommit: ", CLUSTER_VERSION), 0) == 0);
+
+  for (const char* program : {"bin/clusterd", "bin/infer-engine"}) {
+    INFO(program);
+    ProcessResult dynamic = Sh(fmt::format("readelf -d '{}'", (b.tree / program).string()));
+    CHECK(dynamic.out.find("Library rpath: [$ORIGIN/../lib]") != std::string::npos);
+    ProcessResult sections = Sh(fmt::format("readelf -S '{}'", (b.tree / program).string()));
+    CHECK(sections.out.find(".debug_info") == std::string::npos);
+    CHECK(sections.out.find(".symtab") == std::string::npos);
+  }
+
+  ProcessResult recorded = Sh(fmt::format("cd '{}' && sha256sum -c '{}.sha256'", kBundle.parent_path().string(),
+                                          kBundle.filename().string()));
+  CHECK(recorded.exit_code == 0);
+}
+
+TEST_CASE("On a minimal Debian 12 root without development packages, the bundle's clusterd and infer-engine run "
+          "and ldd finds every library but the driver's libcuda.so.1", "[packaging]") {
+  const fs::path root = TestRoot("debian12");
+  if (!fs::exists(root / "etc/debian_version"))
+    testing::SkipTest(fmt::format("no minimal Debian 12 root at {}: make it with scripts/make-test-roots "
+                                  "(debootstrap from Debian's mirror)", root.string()));
+  if (::geteuid() != 0) testing::SkipTest("not root: chroot and overlay mounts need root");
+  Unpacked b;
+  testing::TempDir overlay("overlay");
+  for (const char* d : {"upper", "work", "merged"}) fs::create_directories(overlay.path / d);
+
+  // Runs `script` as /bin/sh in the root (overlaid: nothing stays), with the
+  // bundle at /opt/clusterd and the demo model at /opt/demo.
+  auto in_root = [&](const std::string& script) {
+    const std::string o = overlay.path.string();
+    const std::string setup = fmt::format(
+        "set -e; mount -t overlay overlay -o lowerdir={0},upperdir={1}/upper,workdir={1}/work {1}/merged; "
+        "mkdir -p {1}/merged/opt/clusterd {1}/merged/opt/demo; mount --bind {2} {1}/merged/opt/clusterd; "
+        "mount --bind {3} {1}/merged/opt/demo; mount -t proc proc {1}/merged/proc; "
+        "exec chroot {1}/merged /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/sh -c \"$0\"",
+        root.string(), o, b.tree.string(), fs::path(CLUSTER_SOURCE_DIR "/models/demo").string());
+    auto r = RunProcessWithin({"unshare", "--mount", "--propagation", "private", "sh", "-c", setup, script}, 120000);
+    REQUIRE(r.ok());
+    return *r;
+  };
+
+  ProcessResult packages = in_root("dpkg-query -W -f '${Package}\\n'");
+  REQUIRE(packages.exit_code == 0);
+  std::vector<std::string> installed = Lines(packages.out);
+  REQUIRE(installed.size() > 50);
+  for (const std::string& p : installed) {
+    INFO(p);
+    CHECK(p.find("-dev") == std::string::npos);
+    CHECK(p != "gcc");
+    CHECK(p.rfind("libssh", 0) != 0);     // clusterctl's, not the host's
+    CHECK(p.rfind("libyaml-cpp", 0) != 0);
+  }
+
+  ProcessResult version = in_root("/opt/clusterd/bin/clusterd --version && /opt/clusterd/bin/infer-engine --version");
+  INFO(version.out << version.err);
+  REQUIRE(version.exit_code == 0);
+  CHECK(version.out.rfind(fmt::format("clusterd {} (commit ", CLUSTER_VERSION), 0) == 0);
+  CHECK(version.out.find(fmt::format("\ninfer-engine {} (commit ", CLUSTER_VERSION)) != std::string::npos);
+  if (CLUSTER_WITH_CUDA) CHECK(version.out.find(", CUDA ") != std::string::npos);
+
+  ProcessResult generate = in_root(
+      "/opt/clusterd/bin/infer-engine generate --device cpu --model /opt/demo --prompt 'The capital of France is' "
+      "--max-tokens 8 --temperature 0");
+  INFO(generate.out << generate.err);
+  CHECK(generate.exit_code == 0);
+  CHECK(!generate.out.empty());
+
+  for (const char* program : {"clusterd", "infer-engine"}) {
+    ProcessResult ldd = in_root(fmt::format("ldd /opt/clusterd/bin/{}", program));
+    INFO(program << ":\n" << ldd.out << ldd.err);
+    std::vector<std::string> missing;
+    for (const std::string& line : Lines(ldd.out)) {
+      if (line.find("not found") != std::string::npos) missing.push_back(line.substr(0, line.find(" =>")));
+    }
+    // The CUDA runtime and NCCL open the driver's library themselves; only
+    // it may be missing.
+    for (const std::string& m : missing) CHECK(m == "\tlibcuda.so.1");
+  }
+}
+
+}  // namespace cluster
