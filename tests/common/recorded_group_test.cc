@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "common/subprocess.h"
@@ -29,10 +31,19 @@ Subprocess StartGroup(const std::string& marker) {
   return std::move(*started);
 }
 
+// The background child's pid, once it runs `sleep`: while it is still
+// between fork and exec, its /proc entries are in flux.
 pid_t ReadPid(const Subprocess& p) {
   std::string line;
   for (char c; ::read(p.stdout_fd(), &c, 1) == 1 && c != '\n';) line += c;
-  return static_cast<pid_t>(std::stol(line));
+  const auto pid = static_cast<pid_t>(std::stol(line));
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "sleep") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pid;
 }
 
 }  // namespace
