@@ -59,7 +59,9 @@ ApiError ApiErrorFromStatus(const Status& status, std::optional<std::string> par
 std::string ApiErrorBody(const ApiError& error);
 
 // A value, or the ApiError that replaces it. Like StatusOr, but the error is
-// the client's. Accessing the value of an error is a bug (asserted).
+// the client's. Accessing the value of an error is a bug, never undefined
+// behaviour: std::get throws std::bad_variant_access in every build type,
+// which ApiHandler answers with a 500, or the server's I/O loop logs.
 template <typename T>
 class [[nodiscard]] ApiResult {
  public:

@@ -2,9 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "common/files.h"
 #include "common/logging.h"
 
 namespace engine::server {
@@ -21,11 +19,13 @@ bool ConstantTimeEquals(std::string_view expected, std::string_view given) {
 }
 
 StatusOr<ApiKey> ApiKey::FromFile(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return cluster::NotFoundError(file.string() + ": cannot read the API key file");
-  std::ostringstream content;
-  content << in.rdbuf();
-  std::string key = content.str();
+  // A regular file of at most kMaxKeyFileBytes: a FIFO, /dev/zero or a huge
+  // file named by mistake is refused at once, never read without bound.
+  StatusOr<std::string> content = cluster::ReadFile(file, kMaxKeyFileBytes);
+  if (!content.ok()) {
+    return Status(content.status().code(), "cannot read the API key file " + content.status().message());
+  }
+  std::string key = std::move(*content);
   const auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
   while (!key.empty() && is_space(key.back())) key.pop_back();
   std::size_t start = 0;

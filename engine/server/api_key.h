@@ -8,6 +8,7 @@
 // not its content.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -18,11 +19,15 @@ namespace engine::server {
 
 class ApiKey {
  public:
+  // A key file is one short line; anything larger is not a key file.
+  static constexpr std::uint64_t kMaxKeyFileBytes = 64 << 10;
+
   // Reads the key: the file's content with surrounding whitespace (a final
-  // newline) removed. NotFound if the file cannot be read, InvalidArgument if
-  // it is empty or the key holds whitespace or control characters (it could
-  // not travel in a header). Warns (log) when the file is readable by group
-  // or others.
+  // newline) removed. NotFound if the file does not exist; InvalidArgument
+  // if it is not a regular file (a FIFO, a device) or is larger than
+  // kMaxKeyFileBytes (cluster::ReadFile), is empty, or the key holds
+  // whitespace or control characters (it could not travel in a header).
+  // Warns (log) when the file is readable by group or others.
   static StatusOr<ApiKey> FromFile(const std::filesystem::path& file);
   // REQUIRES: key is not empty.
   static ApiKey FromString(std::string key) { return ApiKey(std::move(key)); }

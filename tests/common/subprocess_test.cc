@@ -69,6 +69,31 @@ TEST_CASE("a child started without a stdin pipe reads /dev/null, never our termi
   CHECK(out == "/dev/null\n");
 }
 
+TEST_CASE("a child starts with default signal handling and no signal blocked, whatever ours are") {
+  // A server ignores SIGPIPE and its I/O threads block signals: a child
+  // that inherited either would not die of a closed pipe or of SIGTERM.
+  struct sigaction ignore {}, old_pipe {}, old_term {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old_pipe);
+  ::sigaction(SIGTERM, &ignore, &old_term);
+  sigset_t blocked, old_mask;
+  ::sigemptyset(&blocked);
+  ::sigaddset(&blocked, SIGUSR1);
+  ::sigaddset(&blocked, SIGHUP);
+  ::pthread_sigmask(SIG_BLOCK, &blocked, &old_mask);
+  auto child = cluster::Subprocess::Start({"grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"});
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  REQUIRE(child.ok());
+  child->CloseStdin();
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = ::read(child->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  CHECK(child->Wait() == 0);
+  CHECK(out == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
 TEST_CASE("a program that cannot be run is NotFound with the reason") {
   auto child = cluster::Subprocess::Start({"/nonexistent/program"});
   REQUIRE_FALSE(child.ok());

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "control/frame.h"
 #include "control/tls.h"
@@ -101,6 +102,12 @@ Status ConnectAndHello(const RunningServer& server, const Credentials& credentia
   return (*client)->Call(HelloRequest{}, kPatience).status();
 }
 
+// Waits up to 10 s for `flag`, set by a handler on the server's thread.
+bool WaitUntil(const std::atomic<bool>& flag) {
+  for (int i = 0; i < 1000 && !flag; ++i) std::this_thread::sleep_for(milliseconds(10));
+  return flag;
+}
+
 // A TLS client that writes raw bytes, for what ControlClient never sends.
 class RawClient {
  public:
@@ -132,6 +139,20 @@ class RawClient {
     boost::system::error_code ec;
     stream_->read_some(asio::buffer(&byte, 1), ec);
     return static_cast<bool>(ec);
+  }
+  // True when the server has ended the connection by now: drops, without
+  // waiting, whatever the socket holds and looks for its end. (TLS is of no
+  // use on this client afterwards.)
+  bool EndedNow() {
+    auto& socket = stream_->next_layer();
+    socket.non_blocking(true);
+    std::vector<char> buffer(1 << 16);
+    for (;;) {
+      boost::system::error_code ec;
+      socket.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block) return false;
+      if (ec) return true;  // end of stream or reset
+    }
   }
 
  private:
@@ -501,4 +522,76 @@ TEST_CASE("Connections beyond the limit are closed, and an idle authenticated pe
   std::this_thread::sleep_for(milliseconds(2500));
   auto late = clients.front()->Call(HelloRequest{}, kPatience);
   CHECK(late.status().code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("A connection that never completes its TLS handshake is closed after the handshake timeout", "[channel]") {
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.handshake_timeout = milliseconds(1000);
+  RunningServer server(cluster.agent, AnswerHello, limits);
+  RawTcp raw(server.port());
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK_FALSE(raw.ClosedByServer());
+  std::this_thread::sleep_for(milliseconds(1700));
+  CHECK(raw.ClosedByServer());
+}
+
+TEST_CASE("A peer that stops in the middle of a request frame is closed after the read timeout", "[channel]") {
+  // Waiting for a request may take 5 minutes; the rest of a frame whose
+  // header came may not.
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.read_timeout = milliseconds(1000);
+  RunningServer server(cluster.agent, AnswerHello, limits);
+  RawClient raw(cluster.operator_credentials, server.port());
+  const std::string payload = R"({"type": "hello", "body": {}})";
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  raw.Write(std::string{0, 0, 0, static_cast<char>(n)} + payload.substr(0, 10));  // and nothing more
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK_FALSE(raw.EndedNow());
+  std::this_thread::sleep_for(milliseconds(1700));
+  CHECK(raw.EndedNow());
+  CHECK(server.handled == 0);
+}
+
+TEST_CASE("Replies queued beyond their limit for one peer close its connection", "[channel]") {
+  // A handler streams faster than any peer reads (logs --follow of a busy
+  // unit): what waits to be written is bounded, not the peer's good will.
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.max_queued_reply_bytes = 1 << 20;
+  std::atomic<int> sent_until_closed{0};
+  std::atomic<bool> answered{false};
+  RunningServer server(cluster.agent, [&](Request, std::shared_ptr<Responder> responder, RunningServer&) {
+    for (int i = 1; i <= 64 && !responder->Closed(); ++i) {
+      responder->Send(json{{"text", std::string(64 << 10, 'x')}}, true);
+      sent_until_closed = i;
+    }
+    answered = true;
+  }, limits);
+  RawClient raw(cluster.operator_credentials, server.port());
+  raw.WriteFrame(R"({"type": "hello", "body": {}})");
+  REQUIRE(WaitUntil(answered));
+  CHECK(sent_until_closed == 16);  // 16 frames of 64 KiB and their envelopes pass 1 MiB
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(raw.EndedNow());
+}
+
+TEST_CASE("A peer that does not read its replies is closed after the write timeout", "[channel]") {
+  TestCluster cluster;
+  ServerLimits limits;
+  limits.write_timeout = milliseconds(1000);
+  limits.max_queued_reply_bytes = std::size_t{64} << 20;  // so that only the timeout can end it
+  std::atomic<bool> answered{false};
+  RunningServer server(cluster.agent, [&](Request, std::shared_ptr<Responder> responder, RunningServer& self) {
+    // 32 MiB: more than the two sockets' buffers on loopback hold.
+    for (int i = 0; i < 32; ++i) responder->Send(json{{"text", std::string(1000 << 10, 'x')}}, true);
+    self.Hold(std::move(responder));
+    answered = true;
+  }, limits);
+  RawClient raw(cluster.operator_credentials, server.port());
+  raw.WriteFrame(R"({"type": "hello", "body": {}})");
+  REQUIRE(WaitUntil(answered));
+  std::this_thread::sleep_for(milliseconds(2500));
+  CHECK(raw.EndedNow());
 }

@@ -2,6 +2,9 @@
 // that must hold one clean line.
 #include "engine/server/api_key.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -62,5 +65,31 @@ TEST_CASE("An empty, multi-word or missing key file is an error that names the f
 
   auto missing = ApiKey::FromFile("/nonexistent/key");
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().message() == "/nonexistent/key: cannot read the API key file");
+  CHECK(missing.status().code() == cluster::StatusCode::kNotFound);
+  CHECK(missing.status().message() == "cannot read the API key file /nonexistent/key: no such file");
+}
+
+TEST_CASE("A key file must be a small regular file: a device, a FIFO or a large file is refused at once") {
+  // It was read with an ifstream to its end: /dev/zero grew the server until
+  // memory ran out, and a FIFO without a writer blocked its start for ever.
+  auto zero = ApiKey::FromFile("/dev/zero");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message() ==
+        "cannot read the API key file /dev/zero: is a character device, not a regular file");
+
+  const auto fifo = std::filesystem::temp_directory_path() /
+                    ("engine_server_api_key_test_fifo_" + std::to_string(::getpid()));
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto from_fifo = ApiKey::FromFile(fifo);
+  std::filesystem::remove(fifo);
+  REQUIRE_FALSE(from_fifo.ok());
+  CHECK(from_fifo.status().message() ==
+        "cannot read the API key file " + fifo.string() + ": is a FIFO, not a regular file");
+
+  const auto large = WriteFile("large", std::string(ApiKey::kMaxKeyFileBytes + 1, 'k'));
+  auto from_large = ApiKey::FromFile(large);
+  REQUIRE_FALSE(from_large.ok());
+  CHECK(from_large.status().message() ==
+        "cannot read the API key file " + large.string() + ": is larger than 65536 bytes, the most read here");
+  CHECK(ApiKey::FromFile(WriteFile("at_limit", std::string(ApiKey::kMaxKeyFileBytes, 'k'))).ok());
 }

@@ -1,7 +1,7 @@
 // The HTTP server's limits through real loopback sockets (docs/server.md,
 // "Limits"): whole-request bytes including chunk framing and trailers,
-// Transfer-Encoding it cannot frame, per-read, whole-request and idle
-// timeouts, and the connection cap.
+// Transfer-Encoding it cannot frame, per-read, whole-request, idle and
+// write timeouts, and the connection cap.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -131,6 +131,28 @@ TEST_CASE("A request that comes too slowly is answered 408, and an idle connecti
     CHECK(connection.ReadAll().empty());
     CHECK(SecondsSince(start) < 5);
   }
+}
+
+TEST_CASE("A client that stops reading its answer counts as gone after the write timeout") {
+  // Its generation is cancelled instead of holding a slot and the queued
+  // answer for as long as the client likes.
+  DemoServedModel demo;
+  FakeSequenceService service;
+  service.hold = true;
+  ServerOptions options = TestServerOptions();
+  options.session.write_timeout = std::chrono::seconds(1);
+  TestServer server(options, demo.model, service);
+  TestConnection connection(server.port());
+  const std::string body = R"({"model": "demo", "prompt": "x", "stream": true})";
+  connection.Write("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                   "\r\n\r\n" + body);  // and never reads
+  REQUIRE(service.WaitHeld(1));
+  // 32 MiB of events: more than the two sockets' buffers on loopback hold.
+  for (int i = 0; i < 32; ++i) service.Deliver(1, Partial(std::string(1 << 20, 'x'), {5}));
+  const auto start = Clock::now();
+  REQUIRE(service.WaitCancelled(1));
+  CHECK(SecondsSince(start) < 5);
+  CHECK(Send(server.port(), "GET", "/health").status == 200);
 }
 
 TEST_CASE("A connection beyond max_connections gets 503 and is closed, and a freed slot serves again") {
