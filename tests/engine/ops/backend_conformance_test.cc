@@ -166,7 +166,10 @@ TEMPLATE_TEST_CASE("Linear matches the CPU reference, with and without bias, int
     for (bool with_bias : {false, true}) {
       for (DType out_dtype : {p.t(), DType::kF32}) {
         auto y = p.BothZeros({n, out}, out_dtype);
-        REQUIRE(p.device->Linear(y.first, x.first, w.first, with_bias ? bias.first : Tensor()).ok());
+        const Status linear = p.device->Linear(y.first, x.first, w.first, with_bias ? bias.first : Tensor());
+        INFO("n=" << n << " in=" << in << " out=" << out << " bias " << with_bias << " into "
+                  << DTypeName(out_dtype) << ": " << linear.ToString());
+        REQUIRE(linear.ok());
         REQUIRE(p.cpu.Linear(y.second, x.second, w.second, with_bias ? bias.second : Tensor()).ok());
         p.Expect(y.first, y.second,
                  "linear n=" + std::to_string(n) + " in=" + std::to_string(in) + " out=" + std::to_string(out));
