@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/logging.h"
+#include "engine/backends/cuda/kernels.h"
 
 namespace engine::cuda {
 namespace {
@@ -126,14 +127,21 @@ StatusOr<Gemm::Plan*> Gemm::PlanFor(std::int64_t n, std::int64_t in, std::int64_
 Status Gemm::Run(void* out, DType out_t, const void* x, const void* w, const void* bias, DType t, std::int64_t n,
                  std::int64_t in, std::int64_t o, cudaStream_t stream) {
   if (n == 0) return Status::Ok();
-  CLUSTER_ASSIGN_OR_RETURN(Plan * plan, PlanFor(n, in, o, t, out_t, bias != nullptr));
-  if (bias != nullptr) {
+  // cuBLASLt's bias epilogue takes a bias of D's type only: a T bias into a
+  // float32 D is added by a kernel after the product.
+  const bool epilogue_bias = bias != nullptr && out_t == t;
+  CLUSTER_ASSIGN_OR_RETURN(Plan * plan, PlanFor(n, in, o, t, out_t, epilogue_bias));
+  if (epilogue_bias) {
     cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
   }
   const float one = 1.0f, zero = 0.0f;
   const cublasStatus_t s = cublasLtMatmul(handle_, plan->op, &one, w, plan->a, x, plan->b, &zero, out, plan->d, out,
                                           plan->d, &plan->algo, workspace_, workspace_bytes_, stream);
   if (s != CUBLAS_STATUS_SUCCESS) return LtError(s, "matmul");
+  if (bias != nullptr && !epilogue_bias) {
+    const cudaError_t e = bias_add_forward(static_cast<float*>(out), bias, t, n, o, stream);
+    if (e != cudaSuccess) return cluster::InternalError(std::string("bias_add kernel: ") + cudaGetErrorString(e));
+  }
   return Status::Ok();
 }
 

@@ -4,7 +4,9 @@
 // cuBLAS is column-major: the row-major out is the column-major out^T
 // [o, n] = (w^T)^T [o, in] . x^T [in, n], so the call is
 //   m = o, n = n, k = in; A = w (ld in, transposed), B = x (ld in), D = out (ld o)
-// and the bias is cuBLASLt's BIAS epilogue (a vector of m = o). The compute
+// and the bias is cuBLASLt's BIAS epilogue (a vector of m = o), or, into a
+// float32 out from T weights (which that epilogue refuses), bias_add.cu after
+// the product. The compute
 // type is CUBLAS_COMPUTE_32F (plain FP32 accumulation; never TF32 for FP32).
 //
 // Why cuBLASLt and not our own kernel: for prefill-sized n it is close to the

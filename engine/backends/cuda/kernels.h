@@ -81,6 +81,9 @@ cudaError_t paged_attention_forward(const PagedAttentionArgs& args, DType t, cud
 cudaError_t silu_mul_forward(void* out, const void* gate_up, DType t, std::int64_t n, std::int64_t F,
                              cudaStream_t stream);
 
+// out[i, :] += bias (a Linear's bias into float32 output; bias in T).
+cudaError_t bias_add_forward(float* out, const void* bias, DType t, std::int64_t n, std::int64_t F,
+                             cudaStream_t stream);
 // out[r, :] = x[rows[r], :].
 cudaError_t gather_rows_forward(void* out, const void* x, DType t, const std::int32_t* rows, std::int64_t R,
                                 std::int64_t d, cudaStream_t stream);
