@@ -61,7 +61,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
     HostObservation& o = observed[i];
     o.host = host.name;
     if (options.start_agents) {
-      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine);
+      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine, &o.ssh_failed);
       if (!started.ok()) {
         o.unreachable_error = started.status().message();
         return;

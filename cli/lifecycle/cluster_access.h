@@ -62,8 +62,10 @@ class ClusterAccess {
   // Installs clusterd (and, with `with_engine`, the engine beside it) and
   // starts its daemon with this cluster's config and a certificate for the
   // host; harmless when the same agent already serves. Returns "started",
-  // "running" or "replaced".
-  StatusOr<std::string> StartAgent(const inventory::Host& host, bool with_engine) const;
+  // "running" or "replaced". On failure `*ssh_failed` (when given) says
+  // whether the SSH connection itself failed (connect, host key, login), so
+  // that a caller can give SSH's fix rather than the agent's.
+  StatusOr<std::string> StartAgent(const inventory::Host& host, bool with_engine, bool* ssh_failed = nullptr) const;
 
   // Stops the host's agent and all it started over SSH (`clusterd stop`),
   // for hosts whose agent does not answer, and for --purge. Returns the

@@ -102,8 +102,11 @@ void PushProgress::HostDone(const HostReport& r) {
     if (!r.ok) j["error"] = r.error;
     Emit(JsonText(j));
   } else if (mode_ == Mode::kPlain) {
-    std::cerr << (r.ok ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
-                       : fmt::format("{}: FAILED: {}\n", r.host, PrintableText(r.error)));
+    // An error names its host already ("h2 (10.0.0.12): ..."): the line says it once.
+    const bool named = r.error.rfind(r.host + " ", 0) == 0 || r.error.rfind(r.host + ":", 0) == 0;
+    std::cerr << (r.ok    ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
+                  : named ? fmt::format("FAILED: {}\n", PrintableText(r.error))
+                          : fmt::format("{}: FAILED: {}\n", r.host, PrintableText(r.error)));
   }
 }
 

@@ -326,5 +326,28 @@ TEST_CASE("an agent refuses a client without a certificate and one with a certif
   REQUIRE(foreign.ok());
   CHECK(foreign->out.find("alert unknown ca") != std::string::npos);
 }
+TEST_CASE("check shows a host it cannot reach over SSH once, with SSH's fix rather than up's", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  REQUIRE(f.cluster().StopSshd(1).ok());
+  Run check = f.Clusterctl({"check", "--no-hash", "--json"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 1);
+  bool ssh_row = false;
+  for (const auto& row : check.json["rows"]) {
+    if (row["host"] != "h2") continue;
+    CHECK(row["fix"].get<std::string>().find("clusterctl up") == std::string::npos);
+    if (row["area"] != "ssh") continue;
+    ssh_row = true;
+    CHECK(row["verdict"] == "fail");
+    CHECK(row["detail"].get<std::string>().rfind("cannot connect to 127.0.10.3:22: ", 0) == 0);
+    CHECK(row["detail"].get<std::string>().find("h2") == std::string::npos);  // the row names the host
+    CHECK(row["fix"] ==
+          "check SSH from this machine to 127.0.10.3 port 22: the key (ssh.identity_file, its public key in "
+          "~/.ssh/authorized_keys of ssh.user there), known_hosts (--accept-new-host-keys records a new host's key), "
+          "the port (ssh.port) and any firewall in between");
+  }
+  CHECK(ssh_row);
+}
 
 }  // namespace cluster::lifecycle_test
