@@ -246,12 +246,6 @@ TEST_CASE("Keys with terminal escapes or bytes that are not UTF-8 are shown safe
   fs::remove_all(dir);
 }
 
-TEST_CASE("validate without -f is a usage error") {
-  const RunResult r = Clusterctl("validate");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("--file is required"));
-}
-
 TEST_CASE("validate --help shows examples") {
   const RunResult r = Clusterctl("validate --help");
   CHECK(r.exit_code == 0);

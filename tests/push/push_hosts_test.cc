@@ -239,6 +239,19 @@ TEST_CASE("One unreachable host fails alone: the others complete and the summary
   }
 }
 
+TEST_CASE("With -v push logs each host's phases and every file it sends or skips") {
+  PushFixture f(Hosts(2));
+  f.WriteInventory({f.MakeModel("m", {{"a.bin", 1000}})});
+  PushRun first = f.PushHuman({"-v"});
+  CHECK(first.exit_code == 0);
+  CHECK(first.err.find("[info] h1: connecting\n") != std::string::npos);
+  CHECK(first.err.find("[info] h2: 1000 B to send, 0 B already there\n") != std::string::npos);
+  CHECK(first.err.find("[info] h2: m/a.bin sent (1000 B)\n") != std::string::npos);
+  PushRun second = f.PushHuman({"-v"});
+  CHECK(second.err.find("[info] h2: m/a.bin skipped (already there)\n") != std::string::npos);
+  // Without -v none of it.
+  CHECK(f.PushHuman().err.find("[info]") == std::string::npos);
+}
 
 TEST_CASE("An image tarball is docker-loaded by the host's dockerd, then skipped, and a host without Docker is told so") {
   harness::TestClusterOptions o = Hosts(2);
