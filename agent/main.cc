@@ -1,18 +1,7 @@
-// clusterd: the agent that runs on every host.
-//
-//   clusterd --version | version         prints the version, commit and CUDA/NCCL versions of the build
-//   clusterd hash FILE                   prints FILE's content hash (XXH3-128, hex)
-//   clusterd receive                     serves the receiver protocol on stdin/stdout (docs/push.md)
-//   clusterd start                       reads {"config": ..., "credentials": ..., "api_key": ...}
-//                                        on stdin, saves them and starts the daemon unless the
-//                                        same one already serves; prints a JSON outcome
-//   clusterd serve --state DIR           the daemon itself, in the foreground
-//   clusterd stop --cluster NAME [--purge]
-//                                        stops the daemon and all it started, verifies nothing is
-//                                        left; prints JSON {stopped, left}
-//
-// clusterctl runs these over SSH (docs/agent-protocol.md). Exit codes: 0 ok,
-// 1 failure, 2 usage error.
+// clusterd: the agent that runs on every host. Its commands are in kHelp
+// below (`clusterd --help`); clusterctl runs them over SSH
+// (docs/agent-protocol.md). Exit codes: 0 ok, 1 failure, 2 usage error (an
+// unknown command names the closest one).
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +9,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +21,7 @@
 #include "common/content_hash.h"
 #include "common/files.h"
 #include "common/manifest.h"
+#include "common/spelling.h"
 
 namespace {
 
@@ -37,8 +29,33 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: clusterd --version | hash FILE | receive | start | serve --state DIR | stop --cluster NAME [--purge]\n"
-    "clusterd is started by clusterctl over SSH; see docs/agent-protocol.md.\n";
+    "usage: clusterd version | hash FILE | receive | start | serve --state DIR | stop --cluster NAME [--purge]\n"
+    "Run 'clusterd --help' for what each command does.\n";
+
+constexpr const char* kHelp =
+    "clusterd: the agent of clusterctl on every host. clusterctl copies it to each host over SSH,\n"
+    "starts it and talks to it (docs/agent-protocol.md); a person rarely runs it by hand.\n"
+    "\n"
+    "Usage:\n"
+    "  clusterd version                        print the version, commit and CUDA/NCCL versions of the build\n"
+    "  clusterd hash FILE                      print FILE's content hash (XXH3-128, hex)\n"
+    "  clusterd receive                        serve push's receiver protocol on stdin/stdout (docs/push.md)\n"
+    "  clusterd start                          read the start bundle (JSON) on stdin, save it and start the\n"
+    "                                          daemon unless the same one serves; print the outcome as JSON\n"
+    "  clusterd serve --state DIR              the daemon itself, in the foreground\n"
+    "  clusterd stop --cluster NAME [--purge]  stop the daemon and all it started, verify nothing is left;\n"
+    "                                          print JSON {agent_was_running, stopped, left}\n"
+    "  clusterd --help | --version\n"
+    "\n"
+    "Examples:\n"
+    "  clusterd version\n"
+    "  clusterd hash /srv/models/demo/model.safetensors\n"
+    "  clusterd stop --cluster t4-lab --purge    # what `clusterctl down --purge` runs on a host it cannot reach\n"
+    "                                            # through the agent\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failure (stop: something is left), 2 usage error.\n";
+
+const std::vector<std::string_view> kCommands = {"version", "hash", "receive", "start", "serve", "stop"};
 
 int Receive() {
   const char* home = std::getenv("HOME");
@@ -131,7 +148,11 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a vanished client is an error return, not a crash
   const std::string mode = argc >= 2 ? argv[1] : "";
   const std::string arg2 = argc >= 3 ? argv[2] : "";
-  if ((mode == "--version" || mode == "version") && argc == 2) {
+  if ((mode == "--help" || mode == "-h") && argc == 2) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if ((mode == "version" || mode == "--version") && argc == 2) {
     std::cout << cluster::VersionLine("clusterd") << "\n";
     return 0;
   }
@@ -155,6 +176,7 @@ int main(int argc, char** argv) {
     }
     return Stop(argv[3], purge);
   }
+  if (auto unknown = cluster::UnknownCommandIn(argc, argv, kCommands, {})) std::cerr << "clusterd: " << *unknown << "\n";
   std::cerr << kUsage;
   return 2;
 }

@@ -1,4 +1,4 @@
-// clusterctl check -f FILE [--json] [--no-hash] [--comm [--comm-sizes 64K,1M,16M]]
+// clusterctl check [-f FILE] [--json] [--no-hash] [--comm [--comm-sizes 64K,1M,16M]]
 //
 // Starts (or upgrades) the agent on every host, asks each for its facts
 // (GPUs, interfaces, shm, disk, ports, clock, model hash, Docker) and each
@@ -47,7 +47,7 @@ int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
   options.comm = flags.comm;
   options.comm_sizes = flags.comm_sizes;
   const CheckReport report = RunCheck(*cluster.access, options);
-  if (global.json) std::cout << JsonText(CheckReportJson(report)) << "\n";
+  if (global.json) PrintJson(CheckReportJson(report));
   else PrintCheckTable(report, std::cout);
   return report.failed() ? kExitFailure : kExitOk;
 }
@@ -63,7 +63,12 @@ void AddCheckCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* 
                 "Then measure the engine's collectives on the placement (infer-engine bench-comm on every rank): "
                 "all-reduce per stage, send/recv between stages against the link speed");
   cmd->add_option("--comm-sizes", flags->comm_sizes, "Message sizes for --comm")->capture_default_str();
-  cmd->footer(kFooter);
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: ok, rows (host, area, item, verdict, detail, fix), network "
+                              "(docs/lifecycle.md)",
+                              "",
+                              "progress detail on stderr: each host's agent, its facts and how long they took, the "
+                              "probe of the head's agent"));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunCheckCommand(*flags, global); }; });
 }
 

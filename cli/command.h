@@ -24,8 +24,9 @@ enum ExitCode : int {
 // Flags shared by every command. They may be given before or after the
 // subcommand name (`clusterctl -v plan ...` or `clusterctl plan -v ...`).
 struct GlobalOptions {
-  int verbosity = 0;  // -v info, -vv debug
-  bool json = false;  // machine-readable output on stdout
+  int verbosity = 0;        // -v info, -vv debug
+  bool json = false;        // machine-readable output on stdout (also set by --json-lines)
+  bool json_lines = false;  // a command that streams events prints one object per event
 };
 
 // Maps a failed Status to an exit code: configuration and usage problems are 2,
@@ -38,6 +39,29 @@ int ExitCodeFor(const Status& status);
 // the human output works.
 std::string JsonText(const nlohmann::json& json, int indent = -1);
 std::string JsonText(const nlohmann::ordered_json& json, int indent = -1);
+
+// Writes `doc` to stdout as one line of JSON (JsonText, no indent) and
+// flushes: the one format of every --json document and --json-lines event.
+void PrintJson(const nlohmann::ordered_json& doc);
+void PrintJson(const nlohmann::json& doc);
+
+// The refusal of --json on a command run that streams (status --watch, logs
+// --follow): its output is many documents, so it takes --json-lines.
+// Prints the error and returns kExitUsageError.
+int JsonLinesRequired(const std::string& command_line);
+
+// Binds -f/--file, the inventory, on `cmd`. It is optional: see InventoryFile.
+void AddInventoryOption(CLI::App* cmd, std::string& file);
+
+// The inventory a command reads: `flag` (-f) when given, else
+// $CLUSTERCTL_FILE when set, else ./cluster.yaml when it exists.
+// InvalidArgument naming the three ways when none applies.
+StatusOr<std::string> InventoryFile(const std::string& flag);
+
+// The part of a command's --help that says what the global flags do for it.
+// `json_lines` is "" for a command that does not stream; `verbose` "" for
+// one that logs nothing more with -v.
+std::string GlobalFlagsHelp(const std::string& json, const std::string& json_lines, const std::string& verbose);
 
 // Prints a failed Status to stderr ("error: ...", made printable) or, with --json, as
 // {"ok": false, "error": {"code": ..., "message": ...}} on stdout. Returns the exit code.

@@ -1,4 +1,4 @@
-// clusterctl down -f FILE [--purge] [--json]
+// clusterctl down [-f FILE] [--purge] [--json]
 //
 // Stops every rank and container on every host: through each agent, or over
 // SSH where an agent does not answer; then verifies that nothing is left (no
@@ -20,6 +20,13 @@
 
 namespace cluster::cli {
 namespace {
+
+constexpr const char* kFooter =
+    "Examples:\n"
+    "  clusterctl down -f cluster.yaml\n"
+    "  clusterctl down -f cluster.yaml --purge   # leave nothing of clusterctl on the hosts\n"
+    "\n"
+    "Exit codes: 0 nothing left, 1 something left or a host unreachable, 2 usage or inventory error.";
 
 struct DownFlags {
   LifecycleFlags lifecycle;
@@ -54,9 +61,8 @@ int RunDown(const DownFlags& flags, const GlobalOptions& global) {
     }
     std::size_t agents = 0;
     for (const auto& r : results) agents += flags.purge || r.via_ssh ? 0 : 1;
-    std::cout << JsonText(nlohmann::ordered_json{{"ok", clean}, {"purged", flags.purge && clean},
-                                                 {"agents_running", agents}, {"hosts", hosts}})
-              << "\n";
+    PrintJson(nlohmann::ordered_json{
+        {"ok", clean}, {"purged", flags.purge && clean}, {"agents_running", agents}, {"hosts", hosts}});
   } else {
     Table table({"HOST", "STOPPED", "LEFT", "VIA"});
     const auto& hosts = cluster.inventory().hosts;
@@ -84,12 +90,9 @@ void AddDownCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* r
   auto flags = std::make_shared<DownFlags>();
   AddLifecycleFlags(cmd, flags->lifecycle);
   cmd->add_flag("--purge", flags->purge, "Also stop and remove the agents");
-  cmd->footer(
-      "Examples:\n"
-      "  clusterctl down -f cluster.yaml\n"
-      "  clusterctl down -f cluster.yaml --purge   # leave nothing of clusterctl on the hosts\n"
-      "\n"
-      "Exit codes: 0 nothing left, 1 something left or a host unreachable, 2 usage or inventory error.");
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: ok, purged, agents_running, hosts (stopped, left, via_ssh, error)", "",
+                              ""));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunDown(*flags, global); }; });
 }
 

@@ -7,7 +7,7 @@
 namespace cluster::cli {
 
 void AddLifecycleFlags(CLI::App* cmd, LifecycleFlags& flags) {
-  cmd->add_option("-f,--file", flags.file, "Inventory file (YAML)")->required()->type_name("FILE");
+  AddInventoryOption(cmd, flags.file);
   cmd->add_flag("--accept-new-host-keys", flags.access.accept_new_host_keys,
                 "Record the keys of hosts not yet in known_hosts (a changed key is always refused)");
   cmd->add_option("--agent", flags.access.agent_path, "The clusterd binary to install (default: beside clusterctl)")
@@ -18,15 +18,18 @@ void AddLifecycleFlags(CLI::App* cmd, LifecycleFlags& flags) {
 }
 
 std::variant<LoadedCluster, int> OpenCluster(const LifecycleFlags& flags, const GlobalOptions& global) {
+  auto file = InventoryFile(flags.file);
+  if (!file.ok()) return ReportError(file.status(), global);
   inventory::LoadOptions options;
   options.require_artifacts = false;
-  LoadedCluster cluster{std::make_unique<inventory::LoadResult>(inventory::LoadInventory(flags.file, options)), nullptr};
+  LoadedCluster cluster{*file, std::make_unique<inventory::LoadResult>(inventory::LoadInventory(*file, options)),
+                        nullptr};
   if (!cluster.loaded->ok()) {
     if (global.json) {
-      std::cout << JsonText(LoadResultJson(flags.file, *cluster.loaded)) << "\n";
+      PrintJson(LoadResultJson(*file, *cluster.loaded));
     } else {
       PrintDiagnostics(*cluster.loaded);
-      std::cerr << flags.file << ": invalid; fix the inventory (clusterctl validate)\n";
+      std::cerr << *file << ": invalid; fix the inventory (clusterctl validate)\n";
     }
     return kExitUsageError;
   }

@@ -20,10 +20,11 @@ struct LifecycleFlags {
   ClusterAccessOptions access;
 };
 
-// Binds -f/--file, --accept-new-host-keys and --agent on `cmd`.
+// Binds -f/--file (optional: InventoryFile), --accept-new-host-keys and --agent on `cmd`.
 void AddLifecycleFlags(CLI::App* cmd, LifecycleFlags& flags);
 
 struct LoadedCluster {
+  std::string file;                                // the inventory file, as given or found (InventoryFile)
   std::unique_ptr<inventory::LoadResult> loaded;  // owns the inventory; access refers to it
   std::unique_ptr<ClusterAccess> access;
   const inventory::Inventory& inventory() const { return *loaded->inventory; }

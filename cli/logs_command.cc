@@ -1,8 +1,10 @@
-// clusterctl logs -f FILE [--host H] [--rank R] [--since WHEN] [--tail N] [--follow] [--json]
+// clusterctl logs [-f FILE] [--host H] [--rank R] [--since WHEN] [--tail N] [--follow] [--json | --json-lines]
 //
 // The logs of the deployment's ranks or containers, from the agents that
 // keep them (rotated files on each host), merged in time order; each line is
 // "TIME HOST UNIT | TEXT". --follow keeps printing new lines until Ctrl-C.
+// --json: one document {ok, lines, errors}; --json-lines: one object per
+// line of log (the form --follow takes).
 // Exit 0, 1 when a host's agent cannot be reached, 2 usage or inventory error.
 #include <chrono>
 #include <ctime>
@@ -22,6 +24,15 @@
 
 namespace cluster::cli {
 namespace {
+
+constexpr const char* kFooter =
+    "Examples:\n"
+    "  clusterctl logs -f cluster.yaml --tail 50\n"
+    "  clusterctl logs -f cluster.yaml --rank 0 --follow\n"
+    "  clusterctl logs -f cluster.yaml --host gpu2 --since 10m\n"
+    "  clusterctl logs -f cluster.yaml --follow --json-lines | jq -r .text\n"
+    "\n"
+    "Exit codes: 0 ok, 1 a host's agent could not be reached, 2 usage or inventory error.";
 
 struct LogsFlags {
   LifecycleFlags lifecycle;
@@ -64,11 +75,14 @@ struct HostLine {
   control::LogLine line;
 };
 
+nlohmann::ordered_json LineJson(const HostLine& l) {
+  return {{"time", TimeText(l.line.unix_ms)}, {"host", l.host}, {"unit", l.line.unit}, {"text", l.line.text}};
+}
+
+// One line as it comes: a --json-lines object, or the human line.
 void Print(const HostLine& l, bool json) {
   if (json) {
-    std::cout << JsonText(nlohmann::ordered_json{{"time", TimeText(l.line.unix_ms)}, {"host", l.host}, {"unit", l.line.unit},
-                                        {"text", l.line.text}})
-              << "\n";
+    PrintJson(LineJson(l));
   } else {
     // A unit's output is the unit's: it may not drive the operator's terminal.
     std::cout << PrintableText(fmt::format("{} {} {} | {}", TimeText(l.line.unix_ms), l.host, l.line.unit,
@@ -78,6 +92,7 @@ void Print(const HostLine& l, bool json) {
 }
 
 int RunLogs(const LogsFlags& flags, const GlobalOptions& global) {
+  if (flags.follow && global.json && !global.json_lines) return JsonLinesRequired("logs --follow");
   auto opened = OpenCluster(flags.lifecycle, global);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   LoadedCluster& cluster = std::get<LoadedCluster>(opened);
@@ -133,7 +148,7 @@ int RunLogs(const LogsFlags& flags, const GlobalOptions& global) {
       {
         std::lock_guard<std::mutex> lock(out);
         for (auto& l : batch->lines) {
-          if (flags.follow) Print({host.name, l}, global.json);
+          if (flags.follow) Print({host.name, l}, global.json_lines);
           else collected.push_back({host.name, std::move(l)});
         }
         if (flags.follow) std::cout << std::flush;
@@ -145,14 +160,23 @@ int RunLogs(const LogsFlags& flags, const GlobalOptions& global) {
   });
   std::stable_sort(collected.begin(), collected.end(),
                    [](const HostLine& a, const HostLine& b) { return a.line.unix_ms < b.line.unix_ms; });
-  for (const auto& l : collected) Print(l, global.json);
-  int code = kExitOk;
-  for (const auto& e : errors) {
-    if (e.empty()) continue;
-    std::cerr << "error: " << PrintableText(e) << "\n";
-    code = kExitFailure;
+  bool ok = true;
+  for (const auto& e : errors) ok = ok && e.empty();
+  if (global.json && !global.json_lines) {
+    nlohmann::ordered_json lines = nlohmann::ordered_json::array();
+    for (const auto& l : collected) lines.push_back(LineJson(l));
+    nlohmann::ordered_json failures = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      if (!errors[i].empty()) failures.push_back({{"host", inv.hosts[i].name}, {"message", errors[i]}});
+    }
+    PrintJson(nlohmann::ordered_json{{"ok", ok}, {"lines", lines}, {"errors", failures}});
+    return ok ? kExitOk : kExitFailure;
   }
-  return code;
+  for (const auto& l : collected) Print(l, global.json_lines);
+  for (const auto& e : errors) {
+    if (!e.empty()) std::cerr << "error: " << PrintableText(e) << "\n";
+  }
+  return ok ? kExitOk : kExitFailure;
 }
 
 }  // namespace
@@ -167,13 +191,10 @@ void AddLogsCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* r
       ->type_name("WHEN");
   cmd->add_option("--tail", flags->tail, "Only the last N lines of each unit")->type_name("N")->check(CLI::NonNegativeNumber);
   cmd->add_flag("-F,--follow", flags->follow, "Keep printing new lines until Ctrl-C");
-  cmd->footer(
-      "Examples:\n"
-      "  clusterctl logs -f cluster.yaml --tail 50\n"
-      "  clusterctl logs -f cluster.yaml --rank 0 --follow\n"
-      "  clusterctl logs -f cluster.yaml --host gpu2 --since 10m\n"
-      "\n"
-      "Exit codes: 0 ok, 1 a host's agent could not be reached, 2 usage or inventory error.");
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: ok, lines (time, host, unit, text), errors (host, message)",
+                              "one object per line of log, as they come with --follow (--follow --json is refused)",
+                              ""));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunLogs(*flags, global); }; });
 }
 

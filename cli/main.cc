@@ -1,15 +1,19 @@
 // clusterctl: serve a large language model across a few GPU servers.
 //
 // main parses flags (CLI11 errors are caught here, never with CLI11_PARSE),
-// dispatches to the chosen subcommand and returns its exit code.
+// dispatches to the chosen subcommand and returns its exit code. An unknown
+// command is refused before parsing, with the closest command's name.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.h"
 #include "common/build_info.h"
 #include "common/logging.h"
+#include "common/spelling.h"
 
 namespace {
 
@@ -26,7 +30,13 @@ constexpr const char* kDescription =
     "  clusterctl logs     -f cluster.yaml   # logs of the ranks or containers (--follow)\n"
     "  clusterctl down     -f cluster.yaml   # stop everything, verify nothing is left\n"
     "\n"
+    "-f is optional: without it the inventory is $CLUSTERCTL_FILE, else ./cluster.yaml.\n"
+    "\n"
     "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.";
+
+// Options of clusterctl itself, which may come before the command; none takes a value.
+const std::vector<std::string_view> kGlobalFlags = {"-v", "-vv",    "-vvv",   "--verbose", "--json",
+                                                    "--json-lines", "-h", "--help", "--version"};
 
 constexpr cluster::cli::CommandAdder kCommands[] = {
     cluster::cli::AddValidateCommand,
@@ -50,10 +60,21 @@ int main(int argc, char** argv) {
 
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output on stderr (-v info, -vv debug)");
-  app.add_flag("--json", global.json, "Machine-readable JSON on stdout (field names are stable)");
+  app.add_flag("--json", global.json, "Machine-readable JSON on stdout: one document (field names are stable)");
+  app.add_flag("--json-lines", global.json_lines,
+               "JSON on stdout, one object per line per event, for commands that stream (push, status --watch, "
+               "logs --follow)");
 
   CommandRunner run;
   for (CommandAdder add : kCommands) add(app, global, &run);
+
+  std::vector<std::string_view> commands;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) commands.push_back(sub->get_name());
+  if (auto unknown = cluster::UnknownCommandIn(argc, argv, commands, kGlobalFlags)) {
+    std::cerr << "error: " << *unknown << "\n"
+              << "Run 'clusterctl --help' for the commands.\n";
+    return kExitUsageError;
+  }
 
   try {
     app.parse(argc, argv);
@@ -69,6 +90,7 @@ int main(int argc, char** argv) {
     return kExitUsageError;
   }
 
+  global.json = global.json || global.json_lines;
   cluster::SetLogLevel(cluster::LogLevelFromVerbosity(global.verbosity));
   ::signal(SIGPIPE, SIG_IGN);  // a host or child that goes away is an error return, not a crash
   if (!run) return kExitUsageError;

@@ -1,4 +1,4 @@
-// `clusterctl plan -f FILE [--json]`: where every rank runs and whether the
+// `clusterctl plan [-f FILE] [--json]`: where every rank runs and whether the
 // model fits in the GPUs' memory, computed from the inventory alone (no SSH,
 // no model files needed). The --json object is documented in docs/plan.md;
 // its field names are stable.
@@ -230,7 +230,10 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
   out << r.verdict << "\n";
 }
 
-int RunPlan(const std::string& file, const GlobalOptions& global) {
+int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
+  auto inventory_file = InventoryFile(file_flag);
+  if (!inventory_file.ok()) return ReportError(inventory_file.status(), global);
+  const std::string& file = *inventory_file;
   LoadOptions load_options;
   load_options.require_artifacts = false;  // plan runs before push: the model may not be here yet
   LoadResult loaded = LoadInventory(file, load_options);
@@ -238,7 +241,7 @@ int RunPlan(const std::string& file, const GlobalOptions& global) {
   if (!global.json) PrintDiagnostics(loaded);
   if (!loaded.ok()) {
     if (global.json) {
-      std::cout << JsonText(LoadResultJson(file, loaded), 2) << "\n";
+      PrintJson(LoadResultJson(file, loaded));
     } else {
       const int errors = loaded.error_count();
       std::cerr << file << ": invalid: " << errors << (errors == 1 ? " error" : " errors")
@@ -294,7 +297,7 @@ int RunPlan(const std::string& file, const GlobalOptions& global) {
     if (!global.json) std::cerr << d.ToString() << "\n";
   }
   if (global.json) {
-    std::cout << JsonText(PlanJson(r, warnings), 2) << "\n";
+    PrintJson(PlanJson(r, warnings));
   } else {
     PrintHuman(r, std::cout);
   }
@@ -306,9 +309,10 @@ int RunPlan(const std::string& file, const GlobalOptions& global) {
 void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
   CLI::App* sub = app.add_subcommand(
       "plan", "Rank placement and memory per GPU: will the model fit? (no SSH, no model files needed)");
-  sub->footer(kPlanFooter);
+  sub->footer(std::string(kPlanFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: the placement, memory per stage and verdict (docs/plan.md)", "", ""));
   auto file = std::make_shared<std::string>();
-  sub->add_option("-f,--file", *file, "Inventory file (YAML)")->required()->type_name("FILE");
+  AddInventoryOption(sub, *file);
   sub->callback([run, file, &global] { *run = [file, &global] { return RunPlan(*file, global); }; });
 }
 

@@ -1,9 +1,10 @@
-// clusterctl push -f FILE [--accept-new-host-keys] [--relay star|chain] [--parallel N] [--image-dir DIR]
-//                         [--agent PATH] [--rehash] [--json]
+// clusterctl push [-f FILE] [--accept-new-host-keys] [--relay star|chain] [--parallel N] [--image-dir DIR]
+//                 [--agent PATH] [--rehash] [--json | --json-lines]
 //
 // Copies every model folder and image tarball of the inventory to every host,
 // verified and resumable, all hosts at once (docs/push.md). Prints progress,
-// then a summary table (or JSON events, the last one the summary). Exit 0 when
+// then a summary table (--json: the summary as one document; --json-lines:
+// one object per event, the last one the summary). Exit 0 when
 // every host has everything, 1 when any host failed or the push was
 // interrupted, 2 for bad flags or an invalid inventory.
 #include <signal.h>
@@ -49,7 +50,8 @@ constexpr const char* kFooter =
     "  clusterctl push -f cluster.yaml\n"
     "  clusterctl push -f cluster.yaml --accept-new-host-keys   # first contact with new hosts\n"
     "  clusterctl push -f cluster.yaml --relay chain            # operator link carries each byte once\n"
-    "  clusterctl push -f cluster.yaml --json | jq -c 'select(.event==\"summary\")'\n"
+    "  clusterctl push -f cluster.yaml --json | jq '.hosts[] | select(.ok | not)'\n"
+    "  clusterctl push -f cluster.yaml --json-lines | jq -c 'select(.event==\"file\")'\n"
     "\n"
     "Exit codes: 0 every host has everything, 1 a host failed or interrupted, 2 usage or inventory error.";
 
@@ -131,11 +133,13 @@ void PrintSummary(const std::vector<HostReport>& reports) {
 
 int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
   flags.options.chain = flags.relay == "chain";
-  inventory::LoadResult loaded = inventory::LoadInventory(flags.file);
+  auto file = InventoryFile(flags.file);
+  if (!file.ok()) return ReportError(file.status(), global);
+  inventory::LoadResult loaded = inventory::LoadInventory(*file);
   if (!global.json) PrintDiagnostics(loaded);
   if (!loaded.ok()) {
-    if (global.json) std::cout << JsonText(LoadResultJson(flags.file, loaded)) << "\n";
-    else std::cerr << flags.file << ": invalid; fix the inventory (clusterctl validate), then push again\n";
+    if (global.json) PrintJson(LoadResultJson(*file, loaded));
+    else std::cerr << *file << ": invalid; fix the inventory (clusterctl validate), then push again\n";
     return kExitUsageError;
   }
   const inventory::Inventory& inv = *loaded.inventory;
@@ -148,12 +152,14 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
   if (Status saved = cache.Save(); !saved.ok()) LOG_WARNING("hash cache not saved: {}", saved.message());
   if (!artifacts.ok()) return ReportError(artifacts.status(), global);
   if (artifacts->empty()) {
-    return ReportError(InvalidArgumentError(flags.file + ": artifacts has no models or images; nothing to push"), global);
+    return ReportError(InvalidArgumentError(*file + ": artifacts has no models or images; nothing to push"), global);
   }
 
   std::vector<std::string> names;
   for (const auto& h : inv.hosts) names.push_back(h.name);
-  const auto mode = global.json ? PushProgress::Mode::kJson
+  // --json-lines: the events on stdout. Otherwise progress on stderr, so
+  // that --json's stdout holds only the summary document.
+  const auto mode = global.json_lines         ? PushProgress::Mode::kJson
                     : ::isatty(STDERR_FILENO) ? PushProgress::Mode::kTerminal
                                               : PushProgress::Mode::kPlain;
   PushProgress progress(mode, names);
@@ -172,9 +178,12 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
   if (global.json) {
     nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
     for (const auto& r : reports) hosts.push_back(ReportJson(r));
-    std::cout << JsonText(nlohmann::ordered_json{{"event", "summary"}, {"ok", all_ok},
-                                        {"interrupted", g_interrupted.load()}, {"hosts", hosts}})
-              << "\n";
+    nlohmann::ordered_json summary = nlohmann::ordered_json::object();
+    if (global.json_lines) summary["event"] = "summary";  // the last event of the stream
+    summary["ok"] = all_ok;
+    summary["interrupted"] = g_interrupted.load();
+    summary["hosts"] = hosts;
+    PrintJson(summary);
   } else {
     PrintSummary(reports);
     if (g_interrupted.load()) std::cerr << "interrupted: partial files are kept on the hosts; push again to resume\n";
@@ -187,7 +196,7 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
 void AddPushCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
   CLI::App* cmd = app.add_subcommand("push", "Copy models and images to every host, verified and resumable");
   auto flags = std::make_shared<PushFlags>();
-  cmd->add_option("-f,--file", flags->file, "Inventory file (YAML)")->required()->type_name("FILE");
+  AddInventoryOption(cmd, flags->file);
   cmd->add_flag("--accept-new-host-keys", flags->options.accept_new_host_keys,
                 "Record the keys of hosts not yet in known_hosts (a changed key is always refused)");
   cmd->add_option("--parallel", flags->options.parallel, "Hosts pushed at the same time")
@@ -207,7 +216,12 @@ void AddPushCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* r
                   "The host bundle to install on hosts (default: the one in share/clusterctl/bundles beside clusterctl)")
       ->type_name("FILE");
   cmd->add_flag("--rehash", flags->rehash, "Hash local files again instead of trusting the hash cache");
-  cmd->footer(kFooter);
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: the summary, per host (docs/push.md); progress stays on stderr",
+                              "one object per event (phase, planned, progress, file, image, host_done), the "
+                              "summary last",
+                              "progress detail on stderr: hashing, each host's phases, every file sent, resumed "
+                              "or skipped"));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunPushCommand(*flags, global); }; });
 }
 

@@ -1,4 +1,4 @@
-// clusterctl status -f FILE [--json] [--watch [--interval SECONDS]]
+// clusterctl status [-f FILE] [--json] [--watch [--interval SECONDS]] [--json-lines]
 //
 // Per host: the agent (version, uptime, or why it does not answer), its GPUs
 // (memory used, utilisation) and the deployment's ranks or container (pid,
@@ -30,6 +30,15 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kFooter =
+    "Examples:\n"
+    "  clusterctl status -f cluster.yaml\n"
+    "  clusterctl status -f cluster.yaml --watch\n"
+    "  clusterctl status -f cluster.yaml --json | jq .endpoint\n"
+    "  clusterctl status -f cluster.yaml --watch --json-lines | jq -c '.endpoint.tokens_per_s'\n"
+    "\n"
+    "Exit codes: 0 serving and healthy, 1 not (or nothing deployed), 2 usage or inventory error.";
 
 struct StatusFlags {
   LifecycleFlags lifecycle;
@@ -196,6 +205,7 @@ std::string RefreshLine(std::time_t at, double interval_s) {
 }
 
 int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {
+  if (flags.watch && global.json && !global.json_lines) return JsonLinesRequired("status --watch");
   auto opened = OpenCluster(flags.lifecycle, global);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   LoadedCluster& cluster = std::get<LoadedCluster>(opened);
@@ -210,7 +220,7 @@ int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {
     const auto at = Clock::now();
     now.rates = RatesBetween(previous.endpoint, now.endpoint, std::chrono::duration<double>(at - taken).count());
     if (global.json) {
-      std::cout << JsonText(SnapshotJson(now, cluster.inventory().cluster_name)) << std::endl;
+      PrintJson(SnapshotJson(now, cluster.inventory().cluster_name));
     } else {
       if (flags.watch && tty) std::cout << "\x1b[H\x1b[2J";  // redraw in place
       if (flags.watch) std::cout << RefreshLine(std::time(nullptr), flags.interval_s);
@@ -228,17 +238,13 @@ void AddStatusCommand(CLI::App& app, const GlobalOptions& global, CommandRunner*
   CLI::App* cmd = app.add_subcommand("status", "Agents, GPUs, ranks or containers, endpoint health and rates");
   auto flags = std::make_shared<StatusFlags>();
   AddLifecycleFlags(cmd, flags->lifecycle);
-  cmd->add_flag("-w,--watch", flags->watch, "Refresh until Ctrl-C (with --json: one object per refresh)");
+  cmd->add_flag("-w,--watch", flags->watch, "Refresh until Ctrl-C (with --json-lines: one object per refresh)");
   cmd->add_option("--interval", flags->interval_s, "Seconds between refreshes with --watch")
       ->check(CLI::Range(0.2, 3600.0))
       ->capture_default_str();
-  cmd->footer(
-      "Examples:\n"
-      "  clusterctl status -f cluster.yaml\n"
-      "  clusterctl status -f cluster.yaml --watch\n"
-      "  clusterctl status -f cluster.yaml --json | jq .endpoint\n"
-      "\n"
-      "Exit codes: 0 serving and healthy, 1 not (or nothing deployed), 2 usage or inventory error.");
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: ok, cluster, deployment, hosts, endpoint, failure (docs/lifecycle.md)",
+                              "with --watch, one such document per refresh (--watch --json is refused)", ""));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunStatus(*flags, global); }; });
 }
 

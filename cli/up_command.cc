@@ -1,4 +1,4 @@
-// clusterctl up -f FILE [--force] [--timeout SECONDS] [--json]
+// clusterctl up [-f FILE] [--force] [--timeout SECONDS] [--json]
 //
 // Brings the cluster up: agents first (started or upgraded on every host),
 // then `check` (a failure stops `up` unless --force), then the placement of
@@ -11,6 +11,7 @@
 // or inventory error.
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -27,6 +28,7 @@
 #include "cli/lifecycle/stop_run.h"
 #include "cli/lifecycle_support.h"
 #include "common/inventory/placement.h"
+#include "common/logging.h"
 
 namespace cluster::cli {
 namespace {
@@ -41,6 +43,11 @@ constexpr const char* kFooter =
     "  clusterctl up -f cluster.yaml --force           # start even though `check` fails\n"
     "\n"
     "Exit codes: 0 serving, 1 failed (everything stopped again), 2 usage or inventory error.";
+
+constexpr const char* kJsonHelp = "one document: ok, cluster, agents, check, deployment, endpoint or error, failure";
+constexpr const char* kVerboseHelp =
+    "progress detail on stderr: the placement, each host's network environment, each unit's state as it changes "
+    "while up waits";
 
 struct UpFlags {
   LifecycleFlags lifecycle;
@@ -64,7 +71,7 @@ int Fail(const GlobalOptions& global, Json detail, const std::string& message) {
   if (global.json) {
     detail["ok"] = false;
     detail["error"] = message;
-    std::cout << JsonText(detail) << "\n";
+    PrintJson(detail);
   } else {
     std::cerr << "error: " << PrintableText(message) << "\n";
   }
@@ -82,6 +89,34 @@ std::string FailureText(const control::GangFailure& f) {
     for (const auto& line : f.log_tail) text += "\n  " + line;
   }
   return text;
+}
+
+// -v: where every rank runs and the network environment each host's ranks
+// or containers get.
+void LogPlan(const inventory::Placement& placement, const CheckReport& report) {
+  for (const inventory::HostPlacement& h : placement.hosts) {
+    for (const inventory::RankPlacement& r : h.ranks) {
+      LOG_INFO("{}: rank {} (stage {}, tensor-parallel rank {}) on {}", h.host, r.rank, r.stage, r.tp_rank,
+               r.gpu ? fmt::format("GPU {}", *r.gpu) : std::string("the CPU"));
+    }
+    std::string env;
+    for (const auto& [name, value] : report.EnvFor(h.host)) env += fmt::format(" {}={}", name, value);
+    if (!env.empty()) LOG_INFO("{}: environment{}", h.host, env);
+  }
+}
+
+// -v: each unit's state when it changes while `up` waits ("h1: rank 0 running").
+void LogUnitChanges(const std::vector<HostStatus>& status, const std::string& deployment,
+                    std::map<std::string, std::string>& seen) {
+  for (const HostStatus& h : status) {
+    if (!h.reply || h.reply->deployment != deployment) continue;
+    for (const control::UnitStatus& u : h.reply->units) {
+      std::string state = control::UnitStateName(u.state);
+      std::string& last = seen[h.host + "\n" + u.name];
+      if (state != last) LOG_INFO("{}: {} {}{}", h.host, u.name, state, u.pid ? fmt::format(" (pid {})", u.pid) : "");
+      last = std::move(state);
+    }
+  }
 }
 
 int RunUp(const UpFlags& flags, const GlobalOptions& global) {
@@ -123,7 +158,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
       result["deployment"] = record->id;
       result["endpoint"] = health.url + "/v1";
       result["already_up"] = true;
-      if (global.json) std::cout << JsonText(result) << "\n";
+      if (global.json) PrintJson(result);
       else std::cout << fmt::format("already up: serving '{}' at {}/v1 (deployment {})\n", endpoint.model, health.url, record->id);
       return kExitOk;
     }
@@ -155,6 +190,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   result["deployment"] = deployment;
   if (Status s = SaveDeploymentRecord(access.state_dir(), {deployment, fingerprint, UnixMillis()}); !s.ok())
     return ReportError(s, global);
+  LogPlan(*placement, report);
   const auto requests = BuildStartRequests(inv, *placement, report, deployment);
   std::vector<std::string> start_errors(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
@@ -178,13 +214,15 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   const auto deadline = started + std::chrono::seconds(flags.timeout_s);
   auto next_progress = started + std::chrono::seconds(10);
   EndpointHealth health;
+  std::map<std::string, std::string> unit_states;  // for -v
   while (true) {
     const auto status = GatherStatus(access);
+    LogUnitChanges(status, deployment, unit_states);
     if (auto failure = FirstFailure(status, deployment)) {
       StopEverywhere(access, "gang stop after a failure", false);
       result["failure"] = FailureJson(*failure);
       return Fail(global, result, FailureText(*failure) + fmt::format("\nsee: clusterctl logs -f {} --host {}",
-                                                                    flags.lifecycle.file, failure->host));
+                                                                    cluster.file, failure->host));
     }
     for (const auto& h : status) {
       if (!h.error.empty()) {
@@ -199,7 +237,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
       return Fail(global, result,
                   fmt::format("{} did not serve within {} s ({}); everything was stopped. "
                               "See `clusterctl logs -f {}`; a large model may need a longer --timeout",
-                              health.url, flags.timeout_s, health.error, flags.lifecycle.file));
+                              health.url, flags.timeout_s, health.error, cluster.file));
     }
     if (Clock::now() >= next_progress) {
       Say(global, fmt::format("still waiting after {} s: {}",
@@ -214,7 +252,7 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   result["endpoint"] = health.url + "/v1";
   result["model"] = endpoint.model;
   if (global.json) {
-    std::cout << JsonText(result) << "\n";
+    PrintJson(result);
   } else {
     std::cout << fmt::format("serving '{}' at {}/v1 (deployment {})\n", endpoint.model, health.url, deployment)
               << "try:\n  " << CurlExample(endpoint, !api_key.empty()) << "\n";
@@ -232,7 +270,7 @@ void AddUpCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run
   cmd->add_option("--timeout", flags->timeout_s, "Seconds to wait for the endpoint to serve")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  cmd->footer(kFooter);
+  cmd->footer(std::string(kFooter) + "\n\n" + GlobalFlagsHelp(kJsonHelp, "", kVerboseHelp));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunUp(*flags, global); }; });
 }
 

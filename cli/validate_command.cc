@@ -1,4 +1,4 @@
-// clusterctl validate -f FILE [--skip-artifacts] [--json]
+// clusterctl validate [-f FILE] [--skip-artifacts] [--json]
 //
 // Loads an inventory and reports every problem of it: as compiler-style
 // lines on stderr with a one-line summary, or as one JSON document on stdout
@@ -97,10 +97,10 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv) {
           {"runtime", runtime}};
 }
 
-int PrintJson(const std::string& file, const LoadResult& result) {
+int PrintJsonResult(const std::string& file, const LoadResult& result) {
   nlohmann::ordered_json out = LoadResultJson(file, result);
   out["cluster"] = result.ok() ? ClusterJson(*result.inventory) : nlohmann::ordered_json(nullptr);
-  std::cout << JsonText(out, 2) << "\n";
+  PrintJson(out);
   return result.ok() ? kExitOk : kExitUsageError;
 }
 
@@ -118,10 +118,12 @@ int PrintHuman(const std::string& file, const LoadResult& result) {
 }
 
 int RunValidate(const ValidateFlags& flags, const GlobalOptions& global) {
+  auto file = InventoryFile(flags.file);
+  if (!file.ok()) return ReportError(file.status(), global);
   inventory::LoadOptions options;
   options.require_artifacts = !flags.skip_artifacts;
-  const LoadResult result = inventory::LoadInventory(flags.file, options);
-  return global.json ? PrintJson(flags.file, result) : PrintHuman(flags.file, result);
+  const LoadResult result = inventory::LoadInventory(*file, options);
+  return global.json ? PrintJsonResult(*file, result) : PrintHuman(*file, result);
 }
 
 }  // namespace
@@ -129,10 +131,11 @@ int RunValidate(const ValidateFlags& flags, const GlobalOptions& global) {
 void AddValidateCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
   CLI::App* cmd = app.add_subcommand("validate", "Check an inventory file and report every problem in it");
   auto flags = std::make_shared<ValidateFlags>();
-  cmd->add_option("-f,--file", flags->file, "Inventory file (YAML)")->required()->type_name("FILE");
+  AddInventoryOption(cmd, flags->file);
   cmd->add_flag("--skip-artifacts", flags->skip_artifacts,
                 "Missing image tarballs, model folders and key files are warnings, not errors");
-  cmd->footer(kFooter);
+  cmd->footer(std::string(kFooter) + "\n\n" +
+              GlobalFlagsHelp("one document: ok, file, errors, warnings, cluster (docs/inventory.md)", "", ""));
   cmd->callback([flags, &global, run] { *run = [flags, &global] { return RunValidate(*flags, global); }; });
 }
 

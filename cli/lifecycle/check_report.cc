@@ -50,6 +50,28 @@ std::map<std::string, std::string> CheckReport::EnvFor(const std::string& host) 
           {"VLLM_HOST_IP", it->second.address}};
 }
 
+namespace {
+
+// `error` without the "gpu2 (10.0.0.12): " or "gpu2: " it starts with: the
+// row names the host already.
+std::string WithoutHostLabel(const std::string& error, const inventory::Host& host) {
+  for (const std::string& label : {fmt::format("{} ({}): ", host.name, host.address), host.name + ": "}) {
+    if (error.rfind(label, 0) == 0) return error.substr(label.size());
+  }
+  return error;
+}
+
+// What to check when clusterctl cannot log in to `host` over SSH.
+std::string SshFix(const inventory::Host& host) {
+  return fmt::format(
+      "check SSH from this machine to {} port {}: the key (ssh.identity_file, its public key in "
+      "~/.ssh/authorized_keys of ssh.user there), known_hosts (--accept-new-host-keys records a new host's key), "
+      "the port (ssh.port) and any firewall in between",
+      host.address, host.ssh.port.value_or(22));
+}
+
+}  // namespace
+
 CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vector<HostObservation>& hosts) {
   using check::AddRow;
   CheckReport report;
@@ -60,10 +82,14 @@ CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vect
     if (found == inventory.hosts.end()) continue;
     const inventory::Host& host = *found;
     if (!observation.facts) {
-      AddRow(report, host.name, "agent", "clusterd", CheckRow::Verdict::kFail,
-             fmt::format("clusterd on {} ({}) does not answer: {}", host.name, host.address,
-                         observation.unreachable_error),
-             "is clusterd running? run `clusterctl up` or see `clusterctl logs`");
+      const std::string why = WithoutHostLabel(observation.unreachable_error, host);
+      if (observation.ssh_failed) {
+        AddRow(report, host.name, "ssh", "connection", CheckRow::Verdict::kFail, why, SshFix(host));
+      } else {
+        AddRow(report, host.name, "agent", "clusterd", CheckRow::Verdict::kFail,
+               fmt::format("clusterd on {} ({}) does not answer: {}", host.name, host.address, why),
+               "is clusterd running? run `clusterctl up` or see `clusterctl logs`");
+      }
       continue;
     }
     const control::NodeFacts& facts = *observation.facts;

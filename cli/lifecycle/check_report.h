@@ -31,6 +31,7 @@ struct HostObservation {
   std::string host;                              // inventory host name
   std::optional<control::NodeFacts> facts;       // nullopt: the agent did not answer
   std::string unreachable_error;                 // why, when facts is nullopt
+  bool ssh_failed = false;                       // the agent could not be started: SSH itself failed
   std::string agent_action;                      // what check did to the agent: "started", "upgraded", "replaced"; "" if nothing
   std::optional<control::ProbeReply> probe_to_head;  // non-head hosts: their agent's probe of the head's
   std::optional<std::int64_t> clock_offset_ms;   // host clock minus clusterctl's, RTT-corrected
@@ -42,7 +43,7 @@ struct HostObservation {
 struct CheckRow {
   enum class Verdict { kPass, kWarn, kFail };
   std::string host;    // "" for a cluster-wide row
-  std::string area;    // "gpu" | "network" | "node" | "model" | "docker" | "agent"
+  std::string area;    // "gpu" | "network" | "node" | "model" | "docker" | "agent" | "ssh"
   std::string item;    // what was checked: "count", "interface", "port 8000"...
   Verdict verdict = Verdict::kPass;
   std::string detail;  // what was found

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/agent_calls.h"
+#include "common/logging.h"
 
 namespace cluster::cli {
 using inventory::Host;
@@ -61,11 +62,14 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
     HostObservation& o = observed[i];
     o.host = host.name;
     if (options.start_agents) {
-      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine);
+      LOG_INFO("{}: starting the agent over {}", host.name,
+               host.transport == inventory::Transport::kLocal ? "the local transport" : "SSH");
+      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine, &o.ssh_failed);
       if (!started.ok()) {
         o.unreachable_error = started.status().message();
         return;
       }
+      LOG_INFO("{}: agent {}", host.name, *started);
       if (*started != "running") o.agent_action = *started;
     }
     auto client = access.Connect(host);
@@ -86,12 +90,18 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
       for (int port : request.ports) o.ports_held_by_deployment[port] = u.name;
       request.ports.clear();
     }
+    LOG_INFO("{}: asking the agent for its facts{}", host.name,
+             request.hash_model && !request.model_path.empty() ? " (hashing the model at " + request.model_path + ")"
+                                                               : "");
+    const std::int64_t asked = UnixMillis();
     auto facts = CallAgent<control::NodeFacts>(**client, request, control::NodeFactsFromJson,
                                                std::chrono::minutes(30));
     if (!facts.ok()) {
       o.unreachable_error = fmt::format("{}: {}", host.name, facts.status().message());
       return;
     }
+    LOG_INFO("{}: facts in {} ms: {} GPU{}, {} interface{}", host.name, UnixMillis() - asked, facts->gpus.size(),
+             facts->gpus.size() == 1 ? "" : "s", facts->interfaces.size(), facts->interfaces.size() == 1 ? "" : "s");
     o.facts = std::move(*facts);
 
     if (&host != head && head) {
@@ -99,6 +109,12 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
                                                   control::ProbeReplyFromJson);
       if (probe.ok()) o.probe_to_head = *probe;
       else o.probe_to_head = control::ProbeReply{false, 0, "", probe.status().message()};
+      if (o.probe_to_head->reachable) {
+        LOG_INFO("{}: reached the agent of {} in {} ms from {}", host.name, head->name, o.probe_to_head->rtt_ms,
+                 o.probe_to_head->source_address);
+      } else {
+        LOG_INFO("{}: cannot reach the agent of {}: {}", host.name, head->name, o.probe_to_head->error);
+      }
     }
   });
   CheckReport report = EvaluateCheck(inv, observed);

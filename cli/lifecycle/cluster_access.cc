@@ -166,16 +166,20 @@ StatusOr<std::unique_ptr<control::ControlClient>> ClusterAccess::Connect(const H
 }
 
 StatusOr<std::unique_ptr<Transport>> ClusterAccess::OpenTransport(const Host& host) const {
-  auto transport = ConnectHost(host, known_hosts_->For(host));
-  if (!transport.ok()) return transport.status().WithContext(HostLabel(host));
-  return transport;
+  return ConnectHost(host, known_hosts_->For(host));  // its errors name the host already
 }
 
-StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engine) const {
+StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engine, bool* ssh_failed) const {
+  if (ssh_failed) *ssh_failed = false;
   auto run = [&]() -> StatusOr<std::string> {
     const LocalPrograms& programs = Programs();
     CLUSTER_RETURN_IF_ERROR(programs.agent.status());
-    CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, OpenTransport(host));
+    auto opened = OpenTransport(host);
+    if (!opened.ok()) {
+      if (ssh_failed) *ssh_failed = true;
+      return opened.status();
+    }
+    std::unique_ptr<Transport> transport = std::move(*opened);
     CLUSTER_ASSIGN_OR_RETURN(std::string agent_command, EnsureAgent(*transport, *programs.agent));
     if (with_engine && programs.agent->bundle.empty() && !transport->IsLocal()) {
       CLUSTER_RETURN_IF_ERROR(programs.engine.status());

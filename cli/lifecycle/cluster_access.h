@@ -65,7 +65,10 @@ class ClusterAccess {
   // cluster's config and a certificate for the host; harmless when the same
   // agent already serves. Then removes the other installs no process runs
   // from (an upgrade's old agent). Returns "started", "running" or "replaced".
-  StatusOr<std::string> StartAgent(const inventory::Host& host, bool with_engine) const;
+  // On failure `*ssh_failed` (when given) says whether the SSH connection
+  // itself failed (connect, host key, login), so that a caller can give SSH's
+  // fix rather than the agent's.
+  StatusOr<std::string> StartAgent(const inventory::Host& host, bool with_engine, bool* ssh_failed = nullptr) const;
 
   // Stops the host's agent and all it started over SSH (`clusterd stop`),
   // for hosts whose agent does not answer, and for --purge. Returns the

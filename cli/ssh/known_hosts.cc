@@ -60,7 +60,7 @@ Status KnownHosts::Verify(ssh_session session, const std::string& label, const s
       return PermissionDeniedError(fmt::format(
           "{}: REFUSED: the host key has changed: {} has {}, the host presented {} {}. This can be a "
           "man-in-the-middle attack, or the host was reinstalled; if you know it was, remove the old entry "
-          "(ssh-keygen -R HOST -f {}) and push again",
+          "(ssh-keygen -R HOST -f {}) and run the command again",
           label, file_.string(), known_fp, key_type, presented_fp, file_.string()));
     }
     case SSH_KNOWN_HOSTS_NOT_FOUND:
@@ -68,7 +68,7 @@ Status KnownHosts::Verify(ssh_session session, const std::string& label, const s
       if (!accept_new_) {
         return PermissionDeniedError(fmt::format(
             "{}: REFUSED: unknown host key {} {} (not in {}). Check the fingerprint with the host's "
-            "administrator, then push again with --accept-new-host-keys to record it",
+            "administrator, then run the command again with --accept-new-host-keys to record it",
             label, key_type, presented_fp, file_.string()));
       }
       std::error_code ec;

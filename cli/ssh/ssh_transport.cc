@@ -140,8 +140,10 @@ StatusOr<std::unique_ptr<SshTransport>> SshTransport::Connect(const SshTarget& t
   ssh_options_set(session, SSH_OPTIONS_CIPHERS_C_S, ciphers);
   ssh_options_set(session, SSH_OPTIONS_CIPHERS_S_C, ciphers);
   if (ssh_connect(session) != SSH_OK) {
-    return UnavailableError(fmt::format("{}: cannot connect to {}:{}: {}", t.label, t.address, t.port,
-                                        ssh_get_error(session)));
+    return UnavailableError(fmt::format(
+        "{}: cannot connect to {}:{}: {}; check that sshd runs on the host and listens on port {} (ssh.port), "
+        "and that no firewall between this machine and the host blocks it",
+        t.label, t.address, t.port, ssh_get_error(session), t.port));
   }
   CLUSTER_RETURN_IF_ERROR(known_hosts.Verify(session, t.label, t.address, t.port));
   CLUSTER_RETURN_IF_ERROR(Authenticate(session, t));

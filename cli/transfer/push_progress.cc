@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/transfer/size_text.h"
+#include "common/logging.h"
 
 namespace cluster::cli {
 
@@ -35,23 +36,31 @@ void PushProgress::Finish() {
   }
 }
 
-void PushProgress::Emit(const std::string& line) {
-  std::cout << line << "\n" << std::flush;
+void PushProgress::Emit(const nlohmann::ordered_json& event) { PrintJson(event); }
+
+void PushProgress::Detail(const std::string& line) {
+  if (mode_ == Mode::kJson || GetLogLevel() > LogLevel::kInfo) return;
+  if (mode_ == Mode::kTerminal && drawn_lines_ > 0) {
+    std::cerr << fmt::format("\x1b[{}A\x1b[J", drawn_lines_) << std::flush;  // the bars go below the line
+    drawn_lines_ = 0;
+  }
+  LogLine(LogLevel::kInfo, PrintableText(line));
 }
 
 void PushProgress::Phase(const std::string& host, const std::string& phase) {
   std::lock_guard<std::mutex> lock(mu_);
   hosts_[host].phase = phase;
-  if (mode_ == Mode::kJson) Emit(JsonText(nlohmann::ordered_json{{"event", "phase"}, {"host", host}, {"phase", phase}}));
+  if (mode_ == Mode::kJson) Emit({{"event", "phase"}, {"host", host}, {"phase", phase}});
+  Detail(fmt::format("{}: {}", host, phase));
 }
 
 void PushProgress::Planned(const std::string& host, std::uint64_t to_send, std::uint64_t already_there) {
   std::lock_guard<std::mutex> lock(mu_);
   hosts_[host].to_send = to_send;
   if (mode_ == Mode::kJson) {
-    Emit(JsonText(nlohmann::ordered_json{{"event", "planned"}, {"host", host}, {"to_send", to_send},
-                                {"already_there", already_there}}));
+    Emit({{"event", "planned"}, {"host", host}, {"to_send", to_send}, {"already_there", already_there}});
   }
+  Detail(fmt::format("{}: {} to send, {} already there", host, SizeText(to_send), SizeText(already_there)));
 }
 
 void PushProgress::Sent(const std::string& host, std::uint64_t bytes) {
@@ -63,8 +72,8 @@ void PushProgress::Sent(const std::string& host, std::uint64_t bytes) {
     if (now - h.last_event < std::chrono::seconds(1)) return;
     h.last_event = now;
     const double secs = std::chrono::duration<double>(now - h.started).count();
-    Emit(JsonText(nlohmann::ordered_json{{"event", "progress"}, {"host", host}, {"sent", h.sent}, {"total", h.to_send},
-                                {"bytes_per_second", secs > 0 ? h.sent / secs : 0.0}}));
+    Emit({{"event", "progress"}, {"host", host}, {"sent", h.sent}, {"total", h.to_send},
+          {"bytes_per_second", secs > 0 ? h.sent / secs : 0.0}});
   }
 }
 
@@ -72,17 +81,21 @@ void PushProgress::FileDone(const std::string& host, const std::string& artifact
                             const std::string& action, std::uint64_t offset, std::uint64_t bytes_sent) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mode_ == Mode::kJson) {
-    Emit(JsonText(nlohmann::ordered_json{{"event", "file"}, {"host", host}, {"artifact", artifact}, {"path", path},
-                                {"action", action}, {"offset", offset}, {"bytes_sent", bytes_sent}}));
+    Emit({{"event", "file"}, {"host", host}, {"artifact", artifact}, {"path", path}, {"action", action},
+          {"offset", offset}, {"bytes_sent", bytes_sent}});
   }
+  // "h1: demo/model.safetensors sent (1.2 MB)", "... resumed at 64.0 MB (1.2 MB)", "... skipped (already there)"
+  Detail(action == "skipped" ? fmt::format("{}: {}/{} skipped (already there)", host, artifact, path)
+         : offset > 0        ? fmt::format("{}: {}/{} resumed at {} ({} sent)", host, artifact, path, SizeText(offset),
+                                           SizeText(bytes_sent))
+                             : fmt::format("{}: {}/{} {} ({})", host, artifact, path, action, SizeText(bytes_sent)));
 }
 
 void PushProgress::ImageDone(const std::string& host, const std::string& image, const std::string& action,
                              const std::vector<std::string>& tags) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mode_ == Mode::kJson) {
-    Emit(JsonText(nlohmann::ordered_json{{"event", "image"}, {"host", host}, {"image", image}, {"action", action},
-                                {"tags", tags}}));
+    Emit({{"event", "image"}, {"host", host}, {"image", image}, {"action", action}, {"tags", tags}});
   } else if (mode_ == Mode::kPlain) {
     std::cerr << PrintableText(fmt::format("{}: image {} {}{}", host, image,
                                            action == "loaded" ? "loaded: " : "already present",
@@ -100,10 +113,13 @@ void PushProgress::HostDone(const HostReport& r) {
   if (mode_ == Mode::kJson) {
     nlohmann::ordered_json j{{"event", "host_done"}, {"host", r.host}, {"ok", r.ok}};
     if (!r.ok) j["error"] = r.error;
-    Emit(JsonText(j));
+    Emit(j);
   } else if (mode_ == Mode::kPlain) {
-    std::cerr << (r.ok ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
-                       : fmt::format("{}: FAILED: {}\n", r.host, PrintableText(r.error)));
+    // An error names its host already ("h2 (10.0.0.12): ..."): the line says it once.
+    const bool named = r.error.rfind(r.host + " ", 0) == 0 || r.error.rfind(r.host + ":", 0) == 0;
+    std::cerr << (r.ok    ? fmt::format("{}: done, {} sent in {}\n", r.host, SizeText(r.bytes_sent), DurationText(r.seconds))
+                  : named ? fmt::format("FAILED: {}\n", PrintableText(r.error))
+                          : fmt::format("{}: FAILED: {}\n", r.host, PrintableText(r.error)));
   }
 }
 

@@ -2,10 +2,12 @@
 //
 //   - on a terminal (stderr is a tty, no --json): one line per host with a bar,
 //     bytes, rate and ETA, and an overall line, redrawn a few times a second;
-//   - with --json: one JSON object per line on stdout for every event
+//   - with --json-lines: one JSON object per line on stdout for every event
 //     ({"event": "phase"|"planned"|"progress"|"file"|"image"|"host_done", ...});
 //     "progress" events are sent at most once a second per host;
 //   - otherwise (a log file): one line per host when it finishes.
+// With -v (log level info) the terminal and plain modes also log each
+// host's phases and every file sent, resumed or skipped on stderr.
 //
 // Thread-safe: one mutex guards all state and output.
 #pragma once
@@ -16,6 +18,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/transfer/push_observer.h"
 
@@ -47,7 +51,8 @@ class PushProgress : public PushObserver {
     Clock::time_point started, last_event;
     bool done = false, ok = false;
   };
-  void Emit(const std::string& json_line);  // REQUIRES: mu_ held
+  void Emit(const nlohmann::ordered_json& event);  // REQUIRES: mu_ held
+  void Detail(const std::string& line);             // -v only; REQUIRES: mu_ held
   void Redraw();                            // REQUIRES: mu_ held
   void RedrawLoop();
 

@@ -182,6 +182,38 @@ TEST_CASE("An agent that does not answer fails its host and says how to start it
   CHECK(report.network.count("gpu2") == 0);
 }
 
+TEST_CASE("An agent's error names its host once: the row's host, not again in the detail") {
+  auto hosts = HealthyPair();
+  hosts[1].facts.reset();
+  hosts[1].unreachable_error = "gpu2 (10.0.0.12): agent not reachable: connection refused";
+  const CheckRow row = Row(EvaluateCheck(Load(TwoHosts()), hosts), "gpu2", "agent", "clusterd");
+  CHECK(row.detail == "clusterd on gpu2 (10.0.0.12) does not answer: agent not reachable: connection refused");
+}
+
+TEST_CASE("A host clusterctl cannot log in to over SSH fails with SSH's fix, not the agent's") {
+  // What check sees when it cannot start the agent because SSH fails: key,
+  // known_hosts, port and firewall are the things to check, and `clusterctl
+  // up` (which needs the same SSH) is no fix.
+  auto hosts = HealthyPair();
+  hosts[1].facts.reset();
+  hosts[1].ssh_failed = true;
+  hosts[1].unreachable_error =
+      "gpu2 (10.0.0.12): cannot connect to 10.0.0.12:22: Connection refused; check that sshd runs on the host and "
+      "listens on port 22 (ssh.port), and that no firewall between this machine and the host blocks it";
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), hosts);
+  CHECK(report.failed());
+  const CheckRow row = Row(report, "gpu2", "ssh", "connection");
+  CHECK(row.verdict == Verdict::kFail);
+  CHECK(row.detail ==
+        "cannot connect to 10.0.0.12:22: Connection refused; check that sshd runs on the host and listens on port 22 "
+        "(ssh.port), and that no firewall between this machine and the host blocks it");
+  CHECK(row.fix ==
+        "check SSH from this machine to 10.0.0.12 port 22: the key (ssh.identity_file, its public key in "
+        "~/.ssh/authorized_keys of ssh.user there), known_hosts (--accept-new-host-keys records a new host's key), "
+        "the port (ssh.port) and any firewall in between");
+  CHECK_FALSE(HasRow(report, "gpu2", "agent", "clusterd"));
+}
+
 // ---- gpu ----------------------------------------------------------------------
 
 TEST_CASE("A host without GPUs passes when the runtime is the CPU engine") {

@@ -197,8 +197,12 @@ TEST_CASE("plan exits 1 with the numbers when the weights do not fit") {
   CHECK_THAT(run.out,
              Catch::EndsWith("does not fit: stage 0 (host gpu1) needs 17.64 GB of weights + 1.07 GB runtime "
                              "reserve per GPU, but a T4 (16.11 GB) at gpu_memory_fraction 0.90 gives 14.50 GB; "
-                             "spread the model over more GPUs (tensor_parallel, pipeline_parallel) or use a "
-                             "smaller model\n"));
+                             "the model's 141.11 GB of weights need at least 11 T4s (13.42 GB each after the "
+                             "runtime reserve), this plan uses 8; spread the model over more GPUs "
+                             "(tensor_parallel, pipeline_parallel) or use a smaller model\n"));
+  // The memory table shows the overrun in its own units: 14.50 - 17.64 - 1.07 GB.
+  CHECK_THAT(run.out, Catch::Contains("    0  gpu1  T4   14.50 GB  17.64 GB  40,960 B  1.07 GB     -4.22 GB          "
+                                      "0            0\n"));
 
   Run as_json = Clusterctl("plan -f " + inv.file.string() + " --json");
   CHECK(as_json.exit_code == 1);

@@ -3,11 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "common/env_allow_list.h"
-#include "common/src/inventory/spelling.h"
+#include "common/spelling.h"
 #include "common/src/inventory/value_syntax.h"
 
 using namespace cluster::inventory;
 using cluster::CheckAllowedEnvName;
+using cluster::ClosestMatch;
+using cluster::EditDistance;
+using cluster::JoinAlternatives;
 
 TEST_CASE("Edit distance counts one typo as 1, ignoring case and - versus _") {
   CHECK(EditDistance("pipeline_paralel", "pipeline_parallel") == 1);  // a letter left out
@@ -30,6 +33,28 @@ TEST_CASE("Alternatives are listed as 'a, b or c'") {
   CHECK(JoinAlternatives({"auto"}) == "auto");
   CHECK(JoinAlternatives({"engine", "vllm-docker"}) == "engine or vllm-docker");
   CHECK(JoinAlternatives({"auto", "float16", "bfloat16"}) == "auto, float16 or bfloat16");
+}
+
+TEST_CASE("An unknown command is named with the closest command, or the list of them") {
+  const std::vector<std::string_view> commands = {"validate", "plan", "status"};
+  CHECK(cluster::UnknownCommandMessage("stauts", commands) == "unknown command 'stauts'; did you mean 'status'?");
+  CHECK(cluster::UnknownCommandMessage("deploy", commands) ==
+        "unknown command 'deploy'; the commands are validate, plan or status");
+  // The word is the user's: shown safely.
+  CHECK(cluster::UnknownCommandMessage("a\x1b[2Jb", commands) ==
+        "unknown command 'a\\x1b[2Jb'; the commands are validate, plan or status");
+}
+
+TEST_CASE("The command of a command line is its first word that is not a flag before it") {
+  auto unknown = [](std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "prog");
+    return cluster::UnknownCommandIn(static_cast<int>(argv.size()), argv.data(), {"plan", "status"}, {"-v", "--json"});
+  };
+  CHECK(unknown({"stauts"}) == "unknown command 'stauts'; did you mean 'status'?");
+  CHECK(unknown({"-v", "--json", "paln", "-f", "x"}) == "unknown command 'paln'; did you mean 'plan'?");
+  CHECK(unknown({"plan", "whatever"}) == std::nullopt);  // a known command: its own parser goes on
+  CHECK(unknown({"-f", "x", "plan"}) == std::nullopt);   // an option of no flag list: the parser reports it
+  CHECK(unknown({"-v"}) == std::nullopt);                // no command at all: the parser says one is needed
 }
 
 TEST_CASE("A cluster name is lowercase letters, digits and dashes, safe in a folder name") {

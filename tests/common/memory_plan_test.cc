@@ -153,8 +153,9 @@ TEST_CASE("Weights that do not fit a GPU give a does-not-fit verdict with the nu
   CHECK(plan.fit == Fit::kDoesNotFit);
   CHECK(plan.verdict ==
         "does not fit: stage 0 (host gpu1) needs 17.64 GB of weights + 1.07 GB runtime reserve per "
-        "GPU, but a T4 (16.11 GB) at gpu_memory_fraction 0.90 gives 14.50 GB; spread the model over "
-        "more GPUs (tensor_parallel, pipeline_parallel) or use a smaller model");
+        "GPU, but a T4 (16.11 GB) at gpu_memory_fraction 0.90 gives 14.50 GB; the model's 141.11 GB of "
+        "weights need at least 11 T4s (13.42 GB each after the runtime reserve), this plan uses 8; spread "
+        "the model over more GPUs (tensor_parallel, pipeline_parallel) or use a smaller model");
   CHECK(*plan.kv_tokens == 0);  // the tightest stage has no room at all
 }
 
@@ -172,7 +173,11 @@ TEST_CASE("KV room for less than one max_context sequence does not fit") {
   CHECK(plan.verdict ==
         "does not fit: stage 0 (host gpu1) has KV cache room for 117,512 tokens per GPU (2.41 GB), "
         "fewer than one sequence of max_context 131,072 tokens (2.68 GB); set "
-        "runtime.engine.max_context to 117,512 or less, or spread the model over more GPUs");
+        "runtime.engine.max_context to 117,512 or less, or spread the model over more GPUs: the model's "
+        "141.11 GB of weights and 42.95 GB of KV cache for one sequence need at least 17 T4s (11.49 GB each "
+        "after the runtime reserve), this plan uses 16");
+  // 141.11 GB + 2 * 80 layers * 8 KV heads * 128 * 2 bytes * 131,072 tokens = 184.06 GB, over
+  // 12,562,779,340 - 1 GiB = 11.49 GB per T4: 16.02, so 17.
 
   // With max_context 32,768 the same room holds 117,512 / 32,768 = 3 sequences.
   inv.runtime.engine.max_context = 32768;
@@ -288,4 +293,7 @@ TEST_CASE("Sizes below 0.1 GB read in megabytes so a small CPU model is not show
   CHECK(FormatGigabytes(20'984'832) == "21.0 MB");
   CHECK(FormatGigabytes(99'999'999) == "100.0 MB");
   CHECK(FormatGigabytes(100'000'000) == "0.10 GB");
+  // Negative figures (a budget that weights overrun) by magnitude, in the units of their column.
+  CHECK(FormatGigabytes(-4'217'634'816) == "-4.22 GB");
+  CHECK(FormatGigabytes(-20'984'832) == "-21.0 MB");
 }

@@ -45,7 +45,7 @@ TEST_CASE("up serves the demo model on the head and the openai client gets an an
   f.WriteInventory(LifecycleFixture::EngineRuntime());
   f.Push();
 
-  Run up = f.Clusterctl({"up"});
+  Run up = f.Clusterctl({"up", "-v"});
   INFO(up.out << up.err);
   REQUIRE(up.exit_code == 0);
   CHECK(up.out.find("serving 'demo' at http://127.0.10.2:8000/v1") != std::string::npos);
@@ -53,6 +53,10 @@ TEST_CASE("up serves the demo model on the head and the openai client gets an an
   CHECK(up.err.find("h1: agent started") != std::string::npos);
   CHECK(up.err.find("h2: agent started") != std::string::npos);
   CHECK(up.err.find("h1: started rank 0") != std::string::npos);
+  // -v: where the rank runs, the environment it gets, and its state as it changes.
+  CHECK(up.err.find("[info] h1: rank 0 (stage 0, tensor-parallel rank 0) on the CPU\n") != std::string::npos);
+  CHECK(up.err.find("[info] h1: environment GLOO_SOCKET_IFNAME=") != std::string::npos);
+  CHECK(up.err.find("[info] h1: rank 0 running (pid ") != std::string::npos);
 
   Run chat = f.Node("cluster_chat.mjs", {kEndpoint, "demo"});
   INFO(chat.out << chat.err);
@@ -80,9 +84,14 @@ TEST_CASE("up serves the demo model on the head and the openai client gets an an
   CHECK(logs.out.find("h1 rank 0 | infer-engine: serving 'demo' on http://127.0.10.2:8000") != std::string::npos);
 
   // `check` while serving: the port our own rank holds is no failure.
-  Run check = f.Clusterctl({"check", "--json"});
+  Run check = f.Clusterctl({"check", "--json", "-v"});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
+  // -v: each host's agent, its facts, the probe of the head's agent, on stderr beside the JSON.
+  CHECK(check.err.find("[info] h1: agent running\n") != std::string::npos);
+  CHECK(check.err.find("[info] h2: asking the agent for its facts (hashing the model at /srv/models/demo)\n") !=
+        std::string::npos);
+  CHECK(check.err.find("[info] h2: reached the agent of h1 in ") != std::string::npos);
   bool port_row = false;
   for (const auto& row : check.json["rows"]) {
     if (row["host"] == "h1" && row["item"] == "port 8000")
@@ -325,6 +334,30 @@ TEST_CASE("an agent refuses a client without a certificate and one with a certif
       (dir / "cert.pem").string(), (dir / "key.pem").string(), connect)});
   REQUIRE(foreign.ok());
   CHECK(foreign->out.find("alert unknown ca") != std::string::npos);
+}
+
+TEST_CASE("check shows a host it cannot reach over SSH once, with SSH's fix rather than up's", "[lifecycle][hosts]") {
+  LifecycleFixture f({.hosts = 2});
+  f.WriteInventory(LifecycleFixture::EngineRuntime());
+  REQUIRE(f.cluster().StopSshd(1).ok());
+  Run check = f.Clusterctl({"check", "--no-hash", "--json"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 1);
+  bool ssh_row = false;
+  for (const auto& row : check.json["rows"]) {
+    if (row["host"] != "h2") continue;
+    CHECK(row["fix"].get<std::string>().find("clusterctl up") == std::string::npos);
+    if (row["area"] != "ssh") continue;
+    ssh_row = true;
+    CHECK(row["verdict"] == "fail");
+    CHECK(row["detail"].get<std::string>().rfind("cannot connect to 127.0.10.3:22: ", 0) == 0);
+    CHECK(row["detail"].get<std::string>().find("h2") == std::string::npos);  // the row names the host
+    CHECK(row["fix"] ==
+          "check SSH from this machine to 127.0.10.3 port 22: the key (ssh.identity_file, its public key in "
+          "~/.ssh/authorized_keys of ssh.user there), known_hosts (--accept-new-host-keys records a new host's key), "
+          "the port (ssh.port) and any firewall in between");
+  }
+  CHECK(ssh_row);
 }
 
 }  // namespace cluster::lifecycle_test

@@ -87,7 +87,7 @@ fs::path PushFixture::WriteInventory(const std::vector<ModelSpec>& models,
 
 std::vector<std::string> PushFixture::PushArgv(const std::vector<std::string>& args, bool json) const {
   std::vector<std::string> argv = {CLUSTERCTL_BIN, "push", "-f", inventory_.string()};
-  if (json) argv.push_back("--json");
+  if (json) argv.push_back("--json-lines");
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }

@@ -18,7 +18,7 @@ using Json = nlohmann::json;
 
 struct PushRun {
   int exit_code = -1;
-  std::vector<Json> events;  // every --json line
+  std::vector<Json> events;  // every --json-lines line
   Json summary;              // the "summary" event (null if none)
   std::string err;           // stderr
   std::string out;           // stdout (all of it)
@@ -45,7 +45,7 @@ class PushFixture {
   std::filesystem::path WriteInventory(const std::vector<ModelSpec>& models,
                                        const std::vector<std::pair<std::string, std::filesystem::path>>& images = {},
                                        const std::string& extra_hosts_yaml = "");
-  // Runs `clusterctl push -f INVENTORY --json ARGS...` in the operator namespace.
+  // Runs `clusterctl push -f INVENTORY --json-lines ARGS...` in the operator namespace.
   PushRun Push(const std::vector<std::string>& args = {});
   // The same without --json (human output).
   PushRun PushHuman(const std::vector<std::string>& args = {});

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -187,7 +189,7 @@ TEST_CASE("An unknown host is refused unless --accept-new-host-keys, which recor
   CHECK(refused.exit_code == 1);
   const std::string error = refused.Host("h1")["error"];
   CHECK(error.rfind("h1 (127.0.10.2): REFUSED: unknown host key ssh-ed25519 SHA256:", 0) == 0);
-  CHECK(error.find("push again with --accept-new-host-keys to record it") != std::string::npos);
+  CHECK(error.find("run the command again with --accept-new-host-keys to record it") != std::string::npos);
   CHECK(refused.Host("h2")["ok"] == true);
 
   PushRun accepted = f.Push({"--accept-new-host-keys"});
@@ -225,6 +227,30 @@ TEST_CASE("One unreachable host fails alone: the others complete and the summary
   CHECK(run.out.find("h2    FAILED") != std::string::npos);
   CHECK(run.out.find("h3    ok  ") != std::string::npos);
   CHECK(run.err.find("error: h2 (127.0.10.3): cannot connect to 127.0.10.3:22: ") != std::string::npos);
+  // Each line names the host once, then says what to check on the SSH side.
+  const std::string fix = "; check that sshd runs on the host and listens on port 22 (ssh.port), and that no "
+                          "firewall between this machine and the host blocks it\n";
+  CHECK(run.err.find("\nerror: h2 (127.0.10.3): cannot connect to 127.0.10.3:22: ") != std::string::npos);
+  CHECK(run.err.find(fix) != std::string::npos);
+  std::istringstream lines(run.err);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK(line.find("h2 (127.0.10.3)") == line.rfind("h2 (127.0.10.3)"));
+  }
+}
+
+TEST_CASE("With -v push logs each host's phases and every file it sends or skips") {
+  PushFixture f(Hosts(2));
+  f.WriteInventory({f.MakeModel("m", {{"a.bin", 1000}})});
+  PushRun first = f.PushHuman({"-v"});
+  CHECK(first.exit_code == 0);
+  CHECK(first.err.find("[info] h1: connecting\n") != std::string::npos);
+  CHECK(first.err.find("[info] h2: 1000 B to send, 0 B already there\n") != std::string::npos);
+  CHECK(first.err.find("[info] h2: m/a.bin sent (1000 B)\n") != std::string::npos);
+  PushRun second = f.PushHuman({"-v"});
+  CHECK(second.err.find("[info] h2: m/a.bin skipped (already there)\n") != std::string::npos);
+  // Without -v none of it.
+  CHECK(f.PushHuman().err.find("[info]") == std::string::npos);
 }
 
 TEST_CASE("An image tarball is docker-loaded by the host's dockerd, then skipped, and a host without Docker is told so") {

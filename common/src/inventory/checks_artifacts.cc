@@ -25,7 +25,8 @@ void CheckExists(const fs::path& path, const std::string& key, Want want, std::s
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   std::string message;
-  if (!fs::exists(st)) {
+  const bool missing = !fs::exists(st);
+  if (missing) {
     message = fmt::format("{} {} does not exist", want == Want::kFile ? "file" : "folder", path.string());
   } else if (want == Want::kFile && fs::is_directory(st)) {
     message = fmt::format("{} is a folder, expected {}", path.string(), what);
@@ -42,6 +43,11 @@ void CheckExists(const fs::path& path, const std::string& key, Want want, std::s
   }
   const SourceLocation at = ctx->locations().Value(key);
   if (ctx->options().require_artifacts) {
+    // Often the artifact is simply not copied here yet: say how to check the rest meanwhile.
+    if (missing) {
+      hint += fmt::format("{}copy it to this machine, or check the rest with `clusterctl validate --skip-artifacts`",
+                          hint.empty() ? "" : "; ");
+    }
     ctx->Error(at, key, message, hint);
   } else {
     ctx->Warning(at, key, message, hint);

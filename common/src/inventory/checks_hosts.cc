@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
-#include "spelling.h"
+#include "common/spelling.h"
 #include "value_syntax.h"
 
 namespace cluster::inventory {

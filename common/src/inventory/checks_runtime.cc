@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
-#include "spelling.h"
+#include "common/spelling.h"
 
 namespace cluster::inventory {
 namespace {

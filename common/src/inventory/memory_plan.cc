@@ -40,6 +40,24 @@ std::string StageName(const StageMemory& s) {
   return "stage " + std::to_string(s.stage) + " (host " + s.host + ")";
 }
 
+// How many GPUs of the stage's kind `bytes` (the whole model's weights, and
+// KV cache where `what` says so) need at the least, each holding
+// usable - reserve of it: "the model's 141.11 GB of weights need at least 11
+// T4s (13.42 GB each after the runtime reserve), this plan uses 8". A lower
+// bound: the embedding and lm_head shards and the parallel layout add to it.
+std::string GpusNeeded(const StageMemory& s, std::uint64_t bytes, const std::string& what, int gpus_in_plan) {
+  const std::string kind = s.gpu.label == "GPU" ? "GPUs of " + FormatGigabytes(static_cast<std::int64_t>(*s.gpu.bytes))
+                                                 : s.gpu.label + "s";
+  if (*s.usable_bytes <= s.reserve_bytes) {
+    return fmt::format("a {} at this gpu_memory_fraction has no room beyond the runtime reserve; raise "
+                       "runtime.engine.gpu_memory_fraction", s.gpu.label);
+  }
+  const std::uint64_t room = *s.usable_bytes - s.reserve_bytes;
+  return fmt::format("the model's {} need at least {} {} ({} each after the runtime reserve), this plan uses {}",
+                     what, FormatCount(CeilDiv(bytes, room)), kind, FormatGigabytes(static_cast<std::int64_t>(room)),
+                     gpus_in_plan);
+}
+
 }  // namespace
 
 std::uint64_t RankParameterCount(const ModelFacts& f, int tensor_parallel, int layers,
@@ -133,6 +151,10 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
 
   const int pp = placement.pipeline_parallel;
   const int tp = placement.tensor_parallel;
+  const std::string weights_text = FormatGigabytes(static_cast<std::int64_t>(plan.total_weight_bytes)) + " of weights";
+  // One sequence of max_context for the whole model: every layer's K and V, unsplit.
+  const std::uint64_t sequence_kv_bytes = KvBytesPerToken(facts, 1, facts.num_layers, b) *
+                                          static_cast<std::uint64_t>(plan.max_context);
   for (int stage = 0; stage < pp; ++stage) {
     const HostPlacement& placed = placement.StageHost(stage);
     size_t host_index = 0;
@@ -168,7 +190,8 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
                   " of weights + " + FormatGigabytes(static_cast<std::int64_t>(s.reserve_bytes)) +
                   " runtime reserve per GPU, but " + GpuPhrase(s) + " at gpu_memory_fraction " +
                   fmt::format("{:.2f}", plan.gpu_memory_fraction) + " gives " +
-                  FormatGigabytes(static_cast<std::int64_t>(*s.usable_bytes)) +
+                  FormatGigabytes(static_cast<std::int64_t>(*s.usable_bytes)) + "; " +
+                  GpusNeeded(s, plan.total_weight_bytes, weights_text, tp * pp) +
                   "; spread the model over more GPUs (tensor_parallel, pipeline_parallel) or use a "
                   "smaller model";
     } else if (*s.sequences_at_max_context == 0) {
@@ -178,7 +201,12 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
                   FormatGigabytes(static_cast<std::int64_t>(s.kv_bytes_per_token *
                                                             static_cast<std::uint64_t>(plan.max_context))) +
                   "); set runtime.engine.max_context to " + FormatCount(*s.kv_tokens) +
-                  " or less, or spread the model over more GPUs";
+                  " or less, or spread the model over more GPUs: " +
+                  GpusNeeded(s, plan.total_weight_bytes + sequence_kv_bytes,
+                             weights_text + " and " +
+                                 FormatGigabytes(static_cast<std::int64_t>(sequence_kv_bytes)) +
+                                 " of KV cache for one sequence",
+                             tp * pp);
     }
     plan.stages.push_back(std::move(s));
   }
@@ -221,7 +249,9 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
 
 std::string FormatGigabytes(std::int64_t bytes) {
   // Small models (the CPU demo) would all read "0.02 GB": switch to MB there.
-  if (bytes < 100'000'000) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+  // By magnitude, so that a negative figure (weights that do not fit) reads
+  // in the units of its column: "-4.22 GB", not "-4221.2 MB".
+  if (bytes > -100'000'000 && bytes < 100'000'000) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
   return fmt::format("{:.2f} GB", static_cast<double>(bytes) / 1e9);
 }
 

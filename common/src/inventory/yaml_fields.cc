@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/files.h"
-#include "spelling.h"
+#include "common/spelling.h"
 
 namespace cluster::inventory {
 namespace {

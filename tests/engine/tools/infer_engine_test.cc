@@ -191,6 +191,28 @@ TEST_CASE("generate --stop cuts the text before the stop string, and a seed make
   CHECK(lp[0]["top_logprobs"].size() == 3);
 }
 
+TEST_CASE("infer-engine --help and --version exit 0, the help with examples and exit codes, and an unknown "
+          "command names the closest") {
+  Run help = InferEngine("--help");
+  CHECK(help.exit_code == 0);
+  CHECK(help.err.empty());
+  CHECK_THAT(help.out, Contains("Examples:\n  infer-engine generate --model models/demo --prompt 'Hello' "));
+  CHECK_THAT(help.out,
+             Contains("Exit codes: 0 ok, 1 failure (a model that cannot be read or run), 2 usage error.\n"));
+
+  Run version = InferEngine("--version");
+  CHECK(version.exit_code == 0);
+  // "infer-engine 0.1.0 (commit 4f2a9c1e7b3d, CUDA 13.0.88, NCCL 2.28.9)" or "(..., CPU only: ...)".
+  CHECK_THAT(version.out, StartsWith("infer-engine " CLUSTER_VERSION " (commit "));
+
+  Run typo = InferEngine("serv --model x");
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.out.empty());
+  CHECK(typo.err ==
+        "infer-engine: unknown command 'serv'; did you mean 'serve'?\n"
+        "Run 'infer-engine --help' for the commands.\n");
+}
+
 TEST_CASE("generate's usage errors exit 2 and failures exit 1, each naming the problem") {
   ModelFolder m(/*with_tokenizer=*/false);
   Run neither = InferEngine("generate --model " + m.path);

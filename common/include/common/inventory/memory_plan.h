@@ -113,7 +113,8 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
 
 // Human formatting shared by plan's output: decimal gigabytes with two
 // decimals ("9.08 GB"; 1 GB = 1e9 bytes), or megabytes with one decimal below
-// 0.1 GB ("21.0 MB"), and integers grouped by thousands ("211,884").
+// 0.1 GB ("21.0 MB"; by magnitude: "-4.22 GB"), and integers grouped by
+// thousands ("211,884").
 std::string FormatGigabytes(std::int64_t bytes);
 std::string FormatCount(std::uint64_t n);
 

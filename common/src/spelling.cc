@@ -1,9 +1,13 @@
-#include "spelling.h"
+#include "common/spelling.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace cluster::inventory {
+#include <fmt/format.h>
+
+#include "common/untrusted_text.h"
+
+namespace cluster {
 namespace {
 
 char Fold(char c) {
@@ -75,4 +79,23 @@ std::string JoinAlternatives(const std::vector<std::string_view>& words) {
   return out;
 }
 
-}  // namespace cluster::inventory
+std::string UnknownCommandMessage(std::string_view word, const std::vector<std::string_view>& commands) {
+  const std::string shown = PrintableText(word);  // argv may hold anything
+  if (auto guess = ClosestMatch(word, commands)) return fmt::format("unknown command '{}'; did you mean '{}'?", shown, *guess);
+  return fmt::format("unknown command '{}'; the commands are {}", shown, JoinAlternatives(commands));
+}
+
+std::optional<std::string> UnknownCommandIn(int argc, const char* const* argv,
+                                            const std::vector<std::string_view>& commands,
+                                            const std::vector<std::string_view>& flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (std::find(flags.begin(), flags.end(), arg) != flags.end()) continue;
+    if (arg.empty() || arg.front() == '-') return std::nullopt;
+    if (std::find(commands.begin(), commands.end(), arg) != commands.end()) return std::nullopt;
+    return UnknownCommandMessage(arg, commands);
+  }
+  return std::nullopt;
+}
+
+}  // namespace cluster
