@@ -37,6 +37,22 @@ std::vector<std::string> KnownHosts::KnownFingerprints(const std::string& addres
   return out;
 }
 
+Status KnownHosts::CheckFile(const std::string& label) const {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(file_, ec);
+  if (ec || !std::filesystem::exists(status)) return Status::Ok();  // created on the first accepted key
+  const std::string fix = "point ssh.known_hosts_file at a regular file (it is created when absent)";
+  if (!std::filesystem::is_regular_file(status)) {
+    return FailedPreconditionError(
+        fmt::format("{}: ssh.known_hosts_file {} is not a regular file; {}", label, file_.string(), fix));
+  }
+  if (std::filesystem::file_size(file_, ec) > kMaxKnownHostsBytes) {
+    return FailedPreconditionError(fmt::format("{}: ssh.known_hosts_file {} is larger than {} MiB; {}", label,
+                                               file_.string(), kMaxKnownHostsBytes >> 20, fix));
+  }
+  return Status::Ok();
+}
+
 Status KnownHosts::Verify(ssh_session session, const std::string& label, const std::string& address, int port) {
   ssh_key presented = nullptr;
   if (ssh_get_server_publickey(session, &presented) != SSH_OK) {

@@ -11,6 +11,7 @@
 
 #include <libssh/libssh.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -19,6 +20,8 @@
 #include "common/status.h"
 
 namespace cluster::cli {
+
+inline constexpr std::uintmax_t kMaxKnownHostsBytes = std::uintmax_t{16} << 20;
 
 class KnownHosts {
  public:
@@ -29,6 +32,12 @@ class KnownHosts {
   // `port` are what known_hosts lists it under ("ADDR", or "[ADDR]:PORT").
   // Thread-safe: appends to the file are serialised.
   Status Verify(ssh_session session, const std::string& label, const std::string& address, int port);
+
+  // libssh opens the file itself, also while connecting, so what it must
+  // not read is refused before: anything but a regular file (a FIFO would
+  // block it forever, /dev/zero feed it without end) or one beyond
+  // kMaxKnownHostsBytes. An absent file is fine. `label` names the host.
+  Status CheckFile(const std::string& label) const;
 
   const std::filesystem::path& file() const { return file_; }
 

@@ -139,6 +139,9 @@ StatusOr<std::unique_ptr<SshTransport>> SshTransport::Connect(const SshTarget& t
   const char* ciphers = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr";
   ssh_options_set(session, SSH_OPTIONS_CIPHERS_C_S, ciphers);
   ssh_options_set(session, SSH_OPTIONS_CIPHERS_S_C, ciphers);
+  // libssh reads the known_hosts file while connecting (to order host key
+  // algorithms): a file it must not read is refused before.
+  CLUSTER_RETURN_IF_ERROR(known_hosts.CheckFile(t.label));
   if (ssh_connect(session) != SSH_OK) {
     return UnavailableError(fmt::format(
         "{}: cannot connect to {}:{}: {}; check that sshd runs on the host and listens on port {} (ssh.port), "

@@ -1,6 +1,7 @@
 // clusterctl push against real sshd hosts in network namespaces
 // (tests/harness). Each case builds its own small cluster and tears it down.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -198,6 +199,20 @@ TEST_CASE("An unknown host is refused unless --accept-new-host-keys, which recor
   REQUIRE(known.ok());
   CHECK(known->find("127.0.10.2 ssh-ed25519 ") != std::string::npos);
   CHECK(f.Push().exit_code == 0);  // now known: no flag needed
+}
+
+TEST_CASE("A known_hosts file that is a FIFO is refused at once, naming the key to fix, and nothing blocks") {
+  PushFixture f(Hosts(1));
+  f.WriteInventory({f.MakeModel("m", {{"a.bin", 1000}})});
+  const std::string known = f.cluster().KnownHostsFile().string();
+  std::filesystem::remove(known);
+  REQUIRE(::mkfifo(known.c_str(), 0600) == 0);
+
+  PushRun run = f.Push();
+  CHECK(run.exit_code == 1);
+  CHECK(run.Host("h1")["error"] == "h1 (127.0.10.2): ssh.known_hosts_file " + known +
+                                       " is not a regular file; point ssh.known_hosts_file at a regular file (it is "
+                                       "created when absent)");
 }
 
 TEST_CASE("A host whose disk is too small fails before anything is sent") {
