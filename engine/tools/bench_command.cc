@@ -125,18 +125,20 @@ StatusOr<DecodeRow> Decode(Engine& e, std::int64_t batch, std::int64_t context, 
   }
   std::vector<KvBlockTable> tables(static_cast<std::size_t>(batch));
   for (auto& t : tables) CLUSTER_RETURN_IF_ERROR(cache.Reserve(t, last));
+  // One token per sequence; each step moves every position on by one.
+  ForwardBatch b;
+  b.attention.block_size = cache.block_size();
+  for (std::int64_t s = 0; s < batch; ++s) {
+    b.token_ids.push_back(static_cast<std::int32_t>((s * 7919) % model.config().vocab_size));
+    b.attention.token_seq.push_back(static_cast<std::int32_t>(s));
+    b.attention.positions.push_back(static_cast<std::int32_t>(context));
+    b.attention.block_tables.push_back(tables[static_cast<std::size_t>(s)].blocks);
+    b.logit_rows.push_back(static_cast<std::int32_t>(s));
+  }
+  b.full_logits.assign(static_cast<std::size_t>(batch), false);  // greedy: the argmax only
   double total = 0;
   for (int step = 0; step <= steps; ++step) {
-    ForwardBatch b;
-    b.attention.block_size = cache.block_size();
-    for (std::int64_t s = 0; s < batch; ++s) {
-      b.token_ids.push_back(static_cast<std::int32_t>((s * 7919 + step) % model.config().vocab_size));
-      b.attention.token_seq.push_back(static_cast<std::int32_t>(s));
-      b.attention.positions.push_back(static_cast<std::int32_t>(context + step));
-      b.attention.block_tables.push_back(tables[static_cast<std::size_t>(s)].blocks);
-      b.logit_rows.push_back(static_cast<std::int32_t>(s));
-    }
-    b.full_logits.assign(static_cast<std::size_t>(batch), false);  // greedy: the argmax only
+    for (std::int32_t& p : b.attention.positions) p = static_cast<std::int32_t>(context + step);
     const auto start = Clock::now();
     auto logits = model.Forward(b, cache);  // returns once the argmax is on the host
     if (step > 0) total += Since(start);
