@@ -285,19 +285,8 @@ int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
     if (r.memory->fit != Fit::kUnknown) r.fits = r.memory->fit == Fit::kFits;
   }
 
-  // The loader's warnings (missing artifacts) and plan's own, in one list.
-  std::vector<Diagnostic> warnings = loaded.diagnostics;
-  if (!r.dtype.warning.empty()) {
-    Diagnostic d;
-    d.severity = Diagnostic::Severity::kWarning;
-    d.location = inv.runtime.location;
-    d.key_path = "runtime.dtype";
-    d.message = r.dtype.warning;
-    warnings.push_back(d);
-    if (!global.json) std::cerr << d.ToString() << "\n";
-  }
   if (global.json) {
-    PrintJson(PlanJson(r, warnings));
+    PrintJson(PlanJson(r, loaded.diagnostics));  // the loader's warnings (missing artifacts)
   } else {
     PrintHuman(r, std::cout);
   }

@@ -13,6 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/diagnostics_output.h"
+#include "common/build_info.h"
 #include "common/inventory/loader.h"
 
 namespace cluster::cli {
@@ -122,6 +123,7 @@ int RunValidate(const ValidateFlags& flags, const GlobalOptions& global) {
   if (!file.ok()) return ReportError(file.status(), global);
   inventory::LoadOptions options;
   options.require_artifacts = !flags.skip_artifacts;
+  options.engine_has_cuda = *GetBuildInfo().cuda != '\0';
   const LoadResult result = inventory::LoadInventory(*file, options);
   return global.json ? PrintJsonResult(*file, result) : PrintHuman(*file, result);
 }

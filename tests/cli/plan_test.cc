@@ -214,7 +214,7 @@ TEST_CASE("plan exits 1 with the numbers when the weights do not fit") {
   CHECK(plan["memory"][0]["kv_tokens"] == 0);
 }
 
-TEST_CASE("dtype auto on T4s is float16, an explicit bfloat16 there is a warning") {
+TEST_CASE("dtype auto on T4s is float16, an explicit bfloat16 there is an error") {
   TempInventory auto_dtype("auto", Replaced(kTwoHosts, "dtype: float16", "dtype: auto"));
   const json plan = json::parse(Clusterctl("plan -f " + auto_dtype.file.string() + " --json").out);
   CHECK(plan["runtime"]["dtype"] == "auto");
@@ -224,10 +224,10 @@ TEST_CASE("dtype auto on T4s is float16, an explicit bfloat16 there is a warning
 
   TempInventory bf16("bf16", Replaced(kTwoHosts, "dtype: float16", "dtype: bfloat16"));
   Run run = Clusterctl("plan -f " + bf16.file.string());
-  CHECK_THAT(run.err, Catch::Contains("warning: runtime.dtype: bfloat16 cannot run on host gpu1: its T4 "
-                                      "(compute capability 7.5) has no bfloat16 support; set "
-                                      "runtime.dtype to float16 (or auto)"));
-  CHECK_THAT(run.out, Catch::Contains("dtype bfloat16 (set in runtime.dtype)\n"));
+  CHECK(run.exit_code == 2);
+  CHECK_THAT(run.err, Catch::Contains("error: runtime.dtype: bfloat16 cannot run on host gpu1: its T4 "
+                                      "(compute capability 7.5) has no bfloat16 support (set runtime.dtype: "
+                                      "float16, or auto, which picks float16 on these GPUs)"));
 }
 
 TEST_CASE("plan exits 2 and prints the errors of an inventory that does not validate") {

@@ -499,3 +499,39 @@ TEST_CASE("the agent's port may be neither the API port nor the engine's rendezv
   CHECK(Errors(rendezvous) == Lines{"cluster.yaml:2:23: error: network.agent_port: 8001 is the engine's rendezvous "
                                     "port (runtime.port + 1) (give the agent another port)"});
 }
+
+TEST_CASE("bfloat16 on a GPU without it is an error at runtime.dtype naming the first such host") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts:\n"
+      "  - {name: a100, address: 10.0.0.11, gpus: 1, gpu_model: A100-80GB}\n"
+      "  - {name: t4, address: 10.0.0.12, gpus: 1, gpu_model: Tesla T4}\n"
+      "  - {name: unknown, address: 10.0.0.13, gpus: 1}\n"
+      "artifacts: {models: [{name: m, source: /m}]}\n"
+      "runtime: {model: m, pipeline_parallel: 3, dtype: bfloat16}\n";
+  CHECK(Errors(yaml) == Lines{"cluster.yaml:7:50: error: runtime.dtype: bfloat16 cannot run on host t4: its T4 "
+                              "(compute capability 7.5) has no bfloat16 support (set runtime.dtype: float16, or auto, "
+                              "which picks float16 on these GPUs)"});
+
+  // On CPUs the GPUs of the hosts do not matter.
+  std::string cpu = yaml;
+  cpu.replace(cpu.find("dtype: bfloat16}"), 16, "dtype: bfloat16, engine: {device: cpu}}");
+  CHECK(Errors(cpu).empty());
+}
+
+TEST_CASE("engine.device cuda is an error when this build's engine has no CUDA") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts: [{name: a, address: 10.0.0.11, gpus: 1}]\n"
+      "artifacts: {models: [{name: m, source: /m}]}\n"
+      "runtime:\n"
+      "  model: m\n"
+      "  engine: {device: cuda}\n";
+  LoadOptions cpu_only;
+  cpu_only.require_artifacts = false;
+  cpu_only.engine_has_cuda = false;
+  CHECK(Rendered(LoadInventoryFromString(yaml, "cluster.yaml", cpu_only), Diagnostic::Severity::kError) ==
+        Lines{"cluster.yaml:6:20: error: runtime.engine.device: cuda, but this clusterctl's engine was built without "
+              "CUDA (CPU only) (use engine.device: cpu, or install the clusterctl package built with CUDA)"});
+  CHECK(Errors(yaml).empty());  // a build with CUDA
+}

@@ -78,6 +78,20 @@ TEST_CASE("YAML syntax errors carry yaml-cpp's position, 1-based, and a hint whe
         Lines{"cluster.yaml:2:6: error: YAML syntax: end of map flow not found (a \"{\" is not closed by \"}\")"});
 }
 
+TEST_CASE("A stray comma outside a flow list is an error where it stands, never a parser that runs forever") {
+  const std::string at_1_1 = "cluster.yaml:1:1: error: YAML syntax: a ',' outside [ ] or { } (quote a value that "
+                             "contains a comma, or write the list as [a, b])";
+  CHECK(All(Load(",")) == Lines{at_1_1});
+  CHECK(All(Load(",a")) == Lines{at_1_1});
+  CHECK(All(Load("- gpu1\n"
+                 ", gpu2\n")) == Lines{"cluster.yaml:2:1: error: YAML syntax: a ',' outside [ ] or { } (quote a value "
+                                        "that contains a comma, or write the list as [a, b])"});
+  CHECK(All(Load("cluster: {name: lab}\n"
+                 "---\n"
+                 "\"x\" ,\n")) == Lines{"cluster.yaml:3:5: error: YAML syntax: a ',' outside [ ] or { } (quote a value "
+                                          "that contains a comma, or write the list as [a, b])"});
+}
+
 TEST_CASE("A second YAML document in the file is an error where it starts") {
   const LoadResult r = Load("cluster: {name: lab}\n"
                             "hosts: [{name: gpu1, address: 10.0.0.11}]\n"

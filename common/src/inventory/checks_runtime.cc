@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
+#include "common/inventory/gpu_table.h"
 #include "common/spelling.h"
 
 namespace cluster::inventory {
@@ -211,12 +212,40 @@ void CheckPorts(const Inventory& inventory, LoadContext* ctx) {
 
 }  // namespace
 
+// What `up` would refuse on the hosts, known here without them: bfloat16 on
+// a GPU below compute capability 8.0 (every host runs a stage on GPUs), and
+// engine.device cuda when this build's engine has no CUDA.
+void CheckEngineCanRun(const Inventory& inventory, LoadContext* ctx) {
+  const Runtime& r = inventory.runtime;
+  if (ctx->Failed("runtime.kind")) return;
+  const bool engine = r.kind == RuntimeKind::kEngine;
+  if (engine && ctx->Failed("runtime.engine.device")) return;
+  if (engine && r.engine.device == EngineDevice::kCuda && !ctx->options().engine_has_cuda) {
+    const std::string key = ctx->locations().Has("runtime.engine.device") ? "runtime.engine.device" : "runtime";
+    ctx->Error(ctx->locations().Value(key), "runtime.engine.device",
+               "cuda, but this clusterctl's engine was built without CUDA (CPU only)",
+               "use engine.device: cpu, or install the clusterctl package built with CUDA");
+  }
+  const bool on_gpus = !engine || r.engine.device == EngineDevice::kCuda;
+  if (!on_gpus || r.dtype != Dtype::kBfloat16 || ctx->Failed("runtime.dtype")) return;
+  for (const Host& host : inventory.hosts) {
+    const GpuSpec* spec = host.gpu_model ? FindGpu(*host.gpu_model) : nullptr;
+    if (spec == nullptr || spec->supports_bfloat16()) continue;
+    ctx->Error(ctx->locations().Value("runtime.dtype"), "runtime.dtype",
+               fmt::format("bfloat16 cannot run on host {}: its {} (compute capability {}) has no bfloat16 support",
+                           host.name, spec->name, spec->compute_capability()),
+               "set runtime.dtype: float16, or auto, which picks float16 on these GPUs");
+    return;  // one host says it; the others have the same fix
+  }
+}
+
 void CheckRuntime(const Inventory& inventory, LoadContext* ctx) {
   if (ctx->FailedAt("runtime")) return;  // missing or not a mapping: said already
   CheckModelReference(inventory, ctx);
   CheckKindBlocks(inventory, ctx);
   CheckParallelism(inventory, ctx);
   CheckPorts(inventory, ctx);
+  CheckEngineCanRun(inventory, ctx);
 }
 
 }  // namespace cluster::inventory

@@ -4,6 +4,7 @@
 // every problem of the file in one run.
 #include "common/inventory/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <exception>
@@ -51,11 +52,66 @@ std::string SyntaxHint(std::string_view text, int line, const std::string& messa
   return {};
 }
 
+// yaml-cpp 0.7 never moves past a ',' that follows a complete node outside
+// [ ] or { } (",", "- a\n,", "name: x\n---\n,"): each call for the next
+// document yields a null document at the comma without consuming it, so
+// YAML::LoadAll loops forever and its memory grows. This pass walks the
+// documents as events and stops at the first one that starts where the one
+// before it stopped with nothing read; it returns that position. Any other
+// syntax error throws YAML::Exception here as it would in LoadAll.
+class StuckDocumentFinder : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> Find(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    std::optional<YAML::Mark> previous_lone_null;
+    while (true) {
+      events_ = 0;
+      lone_null_.reset();
+      if (!parser.HandleNextDocument(*this)) return std::nullopt;
+      if (lone_null_ && previous_lone_null && lone_null_->pos == previous_lone_null->pos) return lone_null_;
+      previous_lone_null = lone_null_;
+    }
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (++events_ == 1) lone_null_ = mark;
+  }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Other(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { Other(); }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Other();
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Other();
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Other() {
+    ++events_;
+    lone_null_.reset();
+  }
+
+  int events_ = 0;
+  std::optional<YAML::Mark> lone_null_;  // set while the document is one null event
+};
+
 // The document's root node, or nullopt after reporting why there is none.
 // An empty text gives a null root (reported by the schema as "found nothing").
 std::optional<YAML::Node> ParseYaml(const std::string& text, LoadContext* ctx) {
   std::vector<YAML::Node> documents;
   try {
+    if (const std::optional<YAML::Mark> stuck = StuckDocumentFinder().Find(text)) {
+      const bool comma = stuck->pos >= 0 && static_cast<std::size_t>(stuck->pos) < text.size() && text[stuck->pos] == ',';
+      ctx->Error(ctx->At(stuck->line + 1, stuck->column + 1), "",
+                 comma ? "YAML syntax: a ',' outside [ ] or { }" : "YAML syntax: the parser cannot go past this point",
+                 comma ? "quote a value that contains a comma, or write the list as [a, b]" : "");
+      return std::nullopt;
+    }
     documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     const SourceLocation at = e.mark.line >= 0 ? ctx->At(e.mark.line + 1, e.mark.column + 1) : ctx->At(0, 0);

@@ -65,10 +65,7 @@ DtypeDecision DecideDtype(const Inventory& inventory, const Placement& placement
   DtypeDecision d;
   if (runtime.dtype != Dtype::kAuto) {
     d.dtype = runtime.dtype;
-    d.reason = "set in runtime.dtype";
-    if (d.dtype == Dtype::kBfloat16 && !on_cpu && used.without_bf16 != nullptr)
-      d.warning = "bfloat16 cannot run on host " + used.without_bf16->name + ": its " + NoBf16(used) +
-                  " support; set runtime.dtype to float16 (or auto)";
+    d.reason = "set in runtime.dtype";  // the loader refuses bfloat16 on a GPU without it
     return d;
   }
   if (on_cpu) {

@@ -43,6 +43,9 @@ struct LoadOptions {
   // `validate` and `push` need). When false they are warnings: `plan` runs on
   // an operator's box that may not hold the 141 GB model yet.
   bool require_artifacts = true;
+  // False when the engine this clusterctl installs was built without CUDA:
+  // then engine.device cuda is an error (common/build_info.h says which).
+  bool engine_has_cuda = true;
 };
 
 // The largest inventory file read (1 MiB): a real one is a few KiB.

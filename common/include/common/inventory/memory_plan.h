@@ -46,7 +46,6 @@ int DtypeBytes(Dtype dtype);
 struct DtypeDecision {
   Dtype dtype = Dtype::kAuto;  // kAuto only when it cannot be decided (no model facts)
   std::string reason;          // e.g. "set in runtime.dtype"
-  std::string warning;         // non-empty when the choice cannot run (bfloat16 on a T4); for runtime.dtype
 };
 
 // runtime.dtype when set. `auto` is the model's torch_dtype, except that
