@@ -82,8 +82,9 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
                     {"world_size", r.placement.world_size()},
                     {"dtype", DtypeName(rt.dtype)},
                     {"device", EngineDeviceName(rt.engine.device)},
-                    {"max_context", r.memory ? json(r.memory->max_context) : OrNull(rt.engine.max_context)},
-                    {"gpu_memory_fraction", rt.engine.gpu_memory_fraction},
+                    {"max_context", r.memory ? json(r.memory->settings.max_context) : OrNull(rt.engine.max_context)},
+                    {"gpu_memory_fraction",
+                     r.memory ? r.memory->settings.gpu_memory_fraction : rt.engine.gpu_memory_fraction},
                     {"port", rt.port}};
   json model = {{"name", r.model->name}, {"source", r.model->source.string()}, {"origin", nullptr}};
   if (r.facts) {
@@ -147,6 +148,15 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
   out["total_weight_bytes"] = r.memory ? json(r.memory->total_weight_bytes) : json(nullptr);
   out["kv_tokens"] = r.memory ? OrNull(r.memory->kv_tokens) : json(nullptr);
   out["sequences_at_max_context"] = r.memory ? OrNull(r.memory->sequences_at_max_context) : json(nullptr);
+  if (r.memory) {
+    const MemorySettings& set = r.memory->settings;
+    out["memory_settings"] = {{"max_context_origin", set.max_context_origin},
+                              {"gpu_memory_fraction_origin", set.fraction_origin},
+                              {"kv_cache_bytes_per_element", set.kv_bytes},
+                              {"fp8_weights", set.fp8_weights},
+                              {"max_sequences", OrNull(set.max_sequences)},
+                              {"not_modeled", set.not_modeled}};
+  }
   out["verdict"] = r.verdict;
   json warning_list = json::array();
   for (const Diagnostic& d : warnings) warning_list.push_back(DiagnosticJson(d));
@@ -204,7 +214,7 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
     auto gb = [](auto bytes) { return FormatGigabytes(static_cast<std::int64_t>(bytes)); };
     auto count = [](std::uint64_t n) { return FormatCount(n); };
     Table memory({"STAGE", "HOST", "GPU", "USABLE", "WEIGHTS", "KV/TOKEN", "RESERVE", "FREE FOR KV",
-                  "KV TOKENS", "SEQS@" + std::to_string(m.max_context)});
+                  "KV TOKENS", "SEQS@" + std::to_string(m.settings.max_context)});
     for (size_t c : {0, 3, 4, 5, 6, 7, 8, 9}) memory.AlignRight(c);
     for (const StageMemory& s : m.stages) {
       memory.AddRow({std::to_string(s.stage), s.host, s.gpu.label, OrQuestion(s.usable_bytes, gb),
@@ -222,10 +232,20 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
       out << "; runtime reserve " << gb(kRuntimeReserveBytes)
           << " per GPU (CUDA context, activations and workspace, NCCL buffers)";
     out << "\n";
-    out << "max_context " << FormatCount(static_cast<std::uint64_t>(m.max_context))
-        << (rt.engine.max_context ? " (runtime.engine.max_context)" : " (the model's max_position_embeddings)");
-    if (on_gpu) out << ", gpu_memory_fraction " << fmt::format("{:.2f}", m.gpu_memory_fraction);
+    const MemorySettings& set = m.settings;
+    out << "max_context " << FormatCount(static_cast<std::uint64_t>(set.max_context)) << " ("
+        << set.max_context_origin << ")";
+    if (on_gpu) {
+      out << ", gpu_memory_fraction " << fmt::format("{:.2f}", set.gpu_memory_fraction);
+      if (rt.kind == RuntimeKind::kVllmDocker) out << " (" << set.fraction_origin << ")";
+    }
+    if (set.kv_bytes != DtypeBytes(m.dtype)) out << ", KV cache in fp8 (--kv-cache-dtype)";
+    if (set.fp8_weights) out << ", linear weights in fp8 (--quantization fp8)";
+    if (set.max_sequences) out << ", at most " << FormatCount(*set.max_sequences) << " sequences at once (--max-num-seqs)";
     out << "\n";
+    if (!set.not_modeled.empty())
+      out << "not modeled: " << fmt::format("{}", fmt::join(set.not_modeled, ", "))
+          << " (vLLM's memory differs from these figures)\n";
   }
   out << r.verdict << "\n";
 }

@@ -295,3 +295,36 @@ TEST_CASE("plan --help shows examples") {
   CHECK(run.exit_code == 0);
   CHECK_THAT(run.out, Catch::Contains("clusterctl plan -f configs/examples/t4-4x4.yaml"));
 }
+
+TEST_CASE("plan on the vLLM reference inventory sizes memory with its vllm serve arguments") {
+  const std::string file = std::string(CLUSTER_SOURCE_DIR) + "/configs/examples/t4-4x4-vllm.yaml";
+  CHECK(Clusterctl("validate --skip-artifacts -f " + file).exit_code == 0);
+  Run run = Clusterctl("plan -f " + file);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("cluster t4-4x4-vllm: vllm-docker runtime, TP 4 x PP 4 = 16 ranks on 4 of 4 "
+                                      "hosts\n"));
+  // 0.92 of a T4: floor(16,106,127,360 * 0.92) = 14,817,637,171 bytes.
+  CHECK_THAT(run.out, Catch::Contains("    0  gpu1  T4   14.82 GB  9.08 GB  20,480 B  1.07 GB      4.66 GB    "
+                                      "227,613           6\n"));
+  CHECK_THAT(run.out, Catch::Contains("max_context 32,768 (--max-model-len), gpu_memory_fraction 0.92 "
+                                      "(--gpu-memory-utilization), at most 64 sequences at once (--max-num-seqs)\n"));
+  CHECK_THAT(run.out, Catch::EndsWith("fits: at most 9.08 GB of weights per GPU; KV cache room for 227,612 tokens, 6 "
+                                      "sequences of max_context 32,768 tokens\n"));
+
+  const json plan = json::parse(Clusterctl("plan --json -f " + file).out);
+  CHECK(plan["runtime"]["max_context"] == 32768);
+  CHECK(plan["runtime"]["gpu_memory_fraction"] == 0.92);
+  CHECK(plan["memory_settings"]["max_context_origin"] == "--max-model-len");
+  CHECK(plan["memory_settings"]["max_sequences"] == 64);
+  CHECK(plan["memory_settings"]["not_modeled"] == json::array());
+}
+
+TEST_CASE("plan says which vllm serve arguments it cannot model") {
+  const std::string with_image = Replaced(kTwoHosts, "artifacts:\n",
+                                          "artifacts:\n  images: [{name: vllm/vllm-openai:v0.8.5, file: /i.tar}]\n");
+  TempInventory inv("vllm", Replaced(with_image, "  kind: engine\n",
+                                     "  kind: vllm-docker\n"
+                                     "  vllm_docker: {image: vllm/vllm-openai:v0.8.5, args: [--cpu-offload-gb, \"4\"]}\n"));
+  Run run = Clusterctl("plan -f " + inv.file.string());
+  CHECK_THAT(run.out, Catch::Contains("\nnot modeled: --cpu-offload-gb (vLLM's memory differs from these figures)\n"));
+}

@@ -535,3 +535,21 @@ TEST_CASE("engine.device cuda is an error when this build's engine has no CUDA")
               "CUDA (CPU only) (use engine.device: cpu, or install the clusterctl package built with CUDA)"});
   CHECK(Errors(yaml).empty());  // a build with CUDA
 }
+
+TEST_CASE("vllm_docker.args that plan reads must carry values vLLM takes, the error at the flag") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts: [{name: a, address: 10.0.0.11, gpus: 1}]\n"
+      "artifacts:\n"
+      "  images: [{name: vllm/vllm-openai:v0.8.5, file: /i.tar}]\n"
+      "  models: [{name: m, source: /m}]\n"
+      "runtime:\n"
+      "  kind: vllm-docker\n"
+      "  model: m\n"
+      "  vllm_docker:\n"
+      "    image: vllm/vllm-openai:v0.8.5\n"
+      "    args: [--enforce-eager, --gpu-memory-utilization, \"90\"]\n";
+  CHECK(Errors(yaml) == Lines{"cluster.yaml:11:29: error: runtime.vllm_docker.args[1]: --gpu-memory-utilization "
+                              "needs a fraction greater than 0 and at most 1 (0.9 for 90%), found \"90\" (fix the "
+                              "value, or remove the flag for vLLM's default)"});
+}

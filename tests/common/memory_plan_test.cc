@@ -77,7 +77,7 @@ TEST_CASE("Reference case: R1-Distill-Llama-70B as TP4 x PP4 on 16 T4s in float1
   const MemoryPlan plan = Plan(Cluster(4, "T4"), facts);
   REQUIRE(plan.stages.size() == 4);
   CHECK(plan.dtype == Dtype::kFloat16);
-  CHECK(plan.max_context == 131072);  // max_position_embeddings, as max_context is not set
+  CHECK(plan.settings.max_context == 131072);  // max_position_embeddings, as max_context is not set
 
   // One layer's shard on one of 4 TP ranks (hidden 8192, head_dim 128):
   //   q  8192 x (64/4 = 16 heads * 128 = 2048)      16,777,216
@@ -292,4 +292,49 @@ TEST_CASE("Sizes below 0.1 GB read in megabytes so a small CPU model is not show
   // Negative figures (a budget that weights overrun) by magnitude, in the units of their column.
   CHECK(FormatGigabytes(-4'217'634'816) == "-4.22 GB");
   CHECK(FormatGigabytes(-20'984'832) == "-21.0 MB");
+}
+
+TEST_CASE("vLLM is sized with its own serve arguments, else vLLM's defaults") {
+  Inventory inv = Cluster(4, "T4");
+  inv.runtime.kind = RuntimeKind::kVllmDocker;
+  inv.runtime.engine.gpu_memory_fraction = 0.5;  // the engine's key: vLLM does not read it
+  inv.runtime.engine.max_context = 1024;
+  MemoryPlan plan = Plan(inv, Llama70B());
+  CHECK(plan.settings.max_context == 131072);
+  CHECK(plan.settings.max_context_origin == "the model's max_position_embeddings");
+  CHECK(plan.settings.gpu_memory_fraction == 0.90);
+  CHECK(plan.settings.fraction_origin == "vLLM's default");
+  CHECK(*plan.stages[0].usable_bytes == kT4Usable);
+
+  // The KV room of stage 0 at 0.78 is short of one 131,072-token sequence (as
+  // for the engine); the hint names vLLM's flag.
+  inv.runtime.vllm_docker.args = {"--gpu-memory-utilization", "0.78"};
+  plan = Plan(inv, Llama70B());
+  CHECK(plan.settings.fraction_origin == "--gpu-memory-utilization");
+  CHECK(*plan.stages[0].usable_bytes == 12'562'779'340);
+  CHECK_THAT(plan.verdict, Catch::Contains("; set --max-model-len in runtime.vllm_docker.args to 117,512 or less"));
+
+  // --max-model-len 32,768; an fp8 KV cache halves KV/TOKEN (20,480 -> 10,240 B)
+  // and doubles the tokens; the last flag of a kind wins, as in vLLM.
+  inv.runtime.vllm_docker.args = {"--max-model-len=8192", "--max-model-len", "32768", "--kv-cache-dtype=fp8",
+                                  "--max-num-seqs", "64"};
+  plan = Plan(inv, Llama70B());
+  CHECK(plan.settings.max_context == 32768);
+  CHECK(plan.settings.max_context_origin == "--max-model-len");
+  CHECK(plan.settings.kv_bytes == 1);
+  CHECK(plan.settings.max_sequences == 64);
+  CHECK(plan.stages[0].kv_bytes_per_token == 10'240);
+
+  // fp8 weights: the linear layers in 1 byte, embedding and lm_head in 2.
+  // Stage 1: 20 layers of 213,909,504 linear + 16,384 norm parameters.
+  inv.runtime.vllm_docker.args = {"--quantization", "fp8"};
+  plan = Plan(inv, Llama70B());
+  CHECK(plan.settings.fp8_weights);
+  CHECK(plan.stages[1].weight_bytes == 20 * (213'909'504ull * 1 + 16'384ull * 2));
+  CHECK(plan.settings.not_modeled.empty());
+
+  inv.runtime.vllm_docker.args = {"--quantization", "awq", "--cpu-offload-gb", "8"};
+  plan = Plan(inv, Llama70B());
+  CHECK(plan.settings.not_modeled == std::vector<std::string>{"--cpu-offload-gb", "--quantization awq"});
+  CHECK_FALSE(plan.settings.fp8_weights);
 }

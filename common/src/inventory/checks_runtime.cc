@@ -14,6 +14,7 @@
 
 #include "checks.h"
 #include "common/inventory/gpu_table.h"
+#include "common/inventory/vllm_serve_args.h"
 #include "common/spelling.h"
 
 namespace cluster::inventory {
@@ -77,6 +78,12 @@ void CheckVllmDocker(const Inventory& inventory, LoadContext* ctx) {
       ctx->Error(where.Value(path), path, fmt::format("{} is set by clusterctl from {}", flag, owned.key),
                  fmt::format("remove it here and set {}", owned.key));
     }
+  }
+  // The flags plan reads (vllm_serve_args.h) must carry values vLLM takes.
+  VllmArgError bad;
+  if (!ReadVllmServeMemoryArgs(args, &bad).ok()) {
+    const std::string path = fmt::format("runtime.vllm_docker.args[{}]", bad.index);
+    ctx->Error(where.Value(path), path, bad.message, "fix the value, or remove the flag for vLLM's default");
   }
 }
 

@@ -1,6 +1,8 @@
 // The memory estimate; the arithmetic and conventions are in memory_plan.h.
 #include "common/inventory/memory_plan.h"
 
+#include "common/inventory/vllm_serve_args.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -45,12 +47,13 @@ std::string StageName(const StageMemory& s) {
 // usable - reserve of it: "the model's 141.11 GB of weights need at least 11
 // T4s (13.42 GB each after the runtime reserve), this plan uses 8". A lower
 // bound: the embedding and lm_head shards and the parallel layout add to it.
-std::string GpusNeeded(const StageMemory& s, std::uint64_t bytes, const std::string& what, int gpus_in_plan) {
+std::string GpusNeeded(const StageMemory& s, std::uint64_t bytes, const std::string& what, int gpus_in_plan,
+                       const std::string& fraction_key) {
   const std::string kind = s.gpu.label == "GPU" ? "GPUs of " + FormatGigabytes(static_cast<std::int64_t>(*s.gpu.bytes))
                                                  : s.gpu.label + "s";
   if (*s.usable_bytes <= s.reserve_bytes) {
-    return fmt::format("a {} at this gpu_memory_fraction has no room beyond the runtime reserve; raise "
-                       "runtime.engine.gpu_memory_fraction", s.gpu.label);
+    return fmt::format("a {} at this gpu_memory_fraction has no room beyond the runtime reserve; raise {}",
+                       s.gpu.label, fraction_key);
   }
   const std::uint64_t room = *s.usable_bytes - s.reserve_bytes;
   return fmt::format("the model's {} need at least {} {} ({} each after the runtime reserve), this plan uses {}",
@@ -60,8 +63,8 @@ std::string GpusNeeded(const StageMemory& s, std::uint64_t bytes, const std::str
 
 }  // namespace
 
-std::uint64_t RankParameterCount(const ModelFacts& f, int tensor_parallel, int layers,
-                                 bool first_stage, bool last_stage) {
+RankParameters RankParameterSplit(const ModelFacts& f, int tensor_parallel, int layers, bool first_stage,
+                                  bool last_stage) {
   const std::uint64_t tp = static_cast<std::uint64_t>(tensor_parallel);
   const std::uint64_t hidden = static_cast<std::uint64_t>(f.hidden_size);
   const std::uint64_t head_dim = static_cast<std::uint64_t>(f.head_dim);
@@ -70,19 +73,65 @@ std::uint64_t RankParameterCount(const ModelFacts& f, int tensor_parallel, int l
   const std::uint64_t intermediate = CeilDiv(static_cast<std::uint64_t>(f.intermediate_size), tp);
   const std::uint64_t vocab = CeilDiv(static_cast<std::uint64_t>(f.vocab_size), tp);
 
-  const std::uint64_t per_layer = hidden * heads * head_dim          // q_proj
-                                  + 2 * hidden * kv_heads * head_dim  // k_proj, v_proj
-                                  + heads * head_dim * hidden         // o_proj
-                                  + 3 * hidden * intermediate         // gate, up, down
-                                  + 2 * hidden                        // two RMSNorms, replicated
-                                  + (f.attention_bias ? (heads + 2 * kv_heads) * head_dim : 0);
-  std::uint64_t total = per_layer * static_cast<std::uint64_t>(layers);
-  if (first_stage) total += vocab * hidden;  // embedding, vocab-parallel
+  const std::uint64_t linear_per_layer = hidden * heads * head_dim          // q_proj
+                                         + 2 * hidden * kv_heads * head_dim  // k_proj, v_proj
+                                         + heads * head_dim * hidden         // o_proj
+                                         + 3 * hidden * intermediate;        // gate, up, down
+  const std::uint64_t other_per_layer = 2 * hidden  // two RMSNorms, replicated
+                                        + (f.attention_bias ? (heads + 2 * kv_heads) * head_dim : 0);
+  RankParameters p;
+  p.linear = linear_per_layer * static_cast<std::uint64_t>(layers);
+  p.other = other_per_layer * static_cast<std::uint64_t>(layers);
+  if (first_stage) p.other += vocab * hidden;  // embedding, vocab-parallel
   if (last_stage) {
-    if (!(f.tie_word_embeddings && first_stage)) total += vocab * hidden;  // lm_head
-    total += hidden;                                                       // final norm
+    if (!(f.tie_word_embeddings && first_stage)) p.other += vocab * hidden;  // lm_head
+    p.other += hidden;                                                       // final norm
   }
-  return total;
+  return p;
+}
+
+std::uint64_t RankParameterCount(const ModelFacts& f, int tensor_parallel, int layers, bool first_stage,
+                                 bool last_stage) {
+  return RankParameterSplit(f, tensor_parallel, layers, first_stage, last_stage).total();
+}
+
+MemorySettings RuntimeMemorySettings(const Inventory& inventory, const ModelFacts& facts, Dtype dtype) {
+  const Runtime& runtime = inventory.runtime;
+  MemorySettings m;
+  m.max_context = facts.max_position_embeddings;
+  m.max_context_origin = "the model's max_position_embeddings";
+  m.kv_bytes = DtypeBytes(dtype);
+  if (runtime.kind == RuntimeKind::kEngine) {
+    m.max_context_key = "runtime.engine.max_context";
+    m.fraction_key = "runtime.engine.gpu_memory_fraction";
+    m.gpu_memory_fraction = runtime.engine.gpu_memory_fraction;
+    m.fraction_origin = "runtime.engine.gpu_memory_fraction";
+    if (runtime.engine.max_context) {
+      m.max_context = *runtime.engine.max_context;
+      m.max_context_origin = m.max_context_key;
+    }
+    return m;
+  }
+  // vLLM: its arguments, else its defaults (--gpu-memory-utilization 0.9,
+  // --max-model-len the model's); validation has read them once already.
+  m.max_context_key = "--max-model-len in runtime.vllm_docker.args";
+  m.fraction_key = "--gpu-memory-utilization in runtime.vllm_docker.args";
+  m.fraction_origin = "vLLM's default";
+  const StatusOr<VllmServeMemoryArgs> args = ReadVllmServeMemoryArgs(runtime.vllm_docker.args);
+  if (!args.ok()) return m;
+  if (args->max_model_len) {
+    m.max_context = *args->max_model_len;
+    m.max_context_origin = "--max-model-len";
+  }
+  if (args->gpu_memory_utilization) {
+    m.gpu_memory_fraction = *args->gpu_memory_utilization;
+    m.fraction_origin = "--gpu-memory-utilization";
+  }
+  if (args->fp8_kv_cache()) m.kv_bytes = 1;
+  m.fp8_weights = args->fp8_weights();
+  m.max_sequences = args->max_num_seqs;
+  m.not_modeled = args->not_modeled;
+  return m;
 }
 
 std::uint64_t KvBytesPerToken(const ModelFacts& f, int tensor_parallel, int layers, int dtype_bytes) {
@@ -141,20 +190,21 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
                                 const ModelFacts& facts, Dtype dtype) {
   if (dtype == Dtype::kAuto)
     return InvalidArgumentError("PlanMemory needs a decided dtype, not auto");
-  const int b = DtypeBytes(dtype);
-  const Runtime& runtime = inventory.runtime;
+  const std::uint64_t b = static_cast<std::uint64_t>(DtypeBytes(dtype));
   MemoryPlan plan;
   plan.dtype = dtype;
-  plan.max_context = runtime.engine.max_context.value_or(facts.max_position_embeddings);
-  plan.gpu_memory_fraction = runtime.engine.gpu_memory_fraction;
-  plan.total_weight_bytes = facts.ParameterCount() * static_cast<std::uint64_t>(b);
+  plan.settings = RuntimeMemorySettings(inventory, facts, dtype);
+  const MemorySettings& settings = plan.settings;
+  const auto max_context = static_cast<std::uint64_t>(settings.max_context);
+  const std::uint64_t linear_bytes = settings.fp8_weights ? 1 : b;
+  auto weight_bytes = [&](const RankParameters& p) { return p.linear * linear_bytes + p.other * b; };
+  plan.total_weight_bytes = weight_bytes(RankParameterSplit(facts, 1, facts.num_layers, true, true));
 
   const int pp = placement.pipeline_parallel;
   const int tp = placement.tensor_parallel;
   const std::string weights_text = FormatGigabytes(static_cast<std::int64_t>(plan.total_weight_bytes)) + " of weights";
   // One sequence of max_context for the whole model: every layer's K and V, unsplit.
-  const std::uint64_t sequence_kv_bytes = KvBytesPerToken(facts, 1, facts.num_layers, b) *
-                                          static_cast<std::uint64_t>(plan.max_context);
+  const std::uint64_t sequence_kv_bytes = KvBytesPerToken(facts, 1, facts.num_layers, settings.kv_bytes) * max_context;
   for (int stage = 0; stage < pp; ++stage) {
     const HostPlacement& placed = placement.StageHost(stage);
     size_t host_index = 0;
@@ -168,9 +218,8 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
     s.host = host->name;
     s.gpu = HostGpuMemory(inventory, *host);
     if (s.gpu.label == "cpu") s.reserve_bytes = 0;  // the reserve is GPU memory; host RAM is not sized
-    s.weight_bytes =
-        RankParameterCount(facts, tp, layers.count(), stage == 0, stage == pp - 1) * std::uint64_t(b);
-    s.kv_bytes_per_token = KvBytesPerToken(facts, tp, layers.count(), b);
+    s.weight_bytes = weight_bytes(RankParameterSplit(facts, tp, layers.count(), stage == 0, stage == pp - 1));
+    s.kv_bytes_per_token = KvBytesPerToken(facts, tp, layers.count(), settings.kv_bytes);
     if (!s.gpu.bytes) {
       s.problem = s.gpu.unknown_reason + "; each of its ranks needs " +
                   FormatGigabytes(static_cast<std::int64_t>(s.weight_bytes)) + " of weights";
@@ -178,35 +227,34 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
       continue;
     }
     s.usable_bytes =
-        static_cast<std::uint64_t>(std::floor(static_cast<double>(*s.gpu.bytes) * plan.gpu_memory_fraction));
+        static_cast<std::uint64_t>(std::floor(static_cast<double>(*s.gpu.bytes) * settings.gpu_memory_fraction));
     const std::int64_t budget = static_cast<std::int64_t>(*s.usable_bytes) -
                                 static_cast<std::int64_t>(s.weight_bytes) -
                                 static_cast<std::int64_t>(s.reserve_bytes);
     s.kv_budget_bytes = budget;
     s.kv_tokens = budget > 0 ? static_cast<std::uint64_t>(budget) / s.kv_bytes_per_token : 0;
-    s.sequences_at_max_context = *s.kv_tokens / static_cast<std::uint64_t>(plan.max_context);
+    s.sequences_at_max_context = *s.kv_tokens / max_context;
     if (budget <= 0) {
       s.problem = StageName(s) + " needs " + FormatGigabytes(static_cast<std::int64_t>(s.weight_bytes)) +
                   " of weights + " + FormatGigabytes(static_cast<std::int64_t>(s.reserve_bytes)) +
                   " runtime reserve per GPU, but " + GpuPhrase(s) + " at gpu_memory_fraction " +
-                  fmt::format("{:.2f}", plan.gpu_memory_fraction) + " gives " +
+                  fmt::format("{:.2f}", settings.gpu_memory_fraction) + " gives " +
                   FormatGigabytes(static_cast<std::int64_t>(*s.usable_bytes)) + "; " +
-                  GpusNeeded(s, plan.total_weight_bytes, weights_text, tp * pp) +
+                  GpusNeeded(s, plan.total_weight_bytes, weights_text, tp * pp, settings.fraction_key) +
                   "; spread the model over more GPUs (tensor_parallel, pipeline_parallel) or use a "
                   "smaller model";
     } else if (*s.sequences_at_max_context == 0) {
       s.problem = StageName(s) + " has KV cache room for " + Plural(*s.kv_tokens, "token") +
                   " per GPU (" + FormatGigabytes(budget) + "), fewer than one sequence of max_context " +
-                  FormatCount(static_cast<std::uint64_t>(plan.max_context)) + " tokens (" +
-                  FormatGigabytes(static_cast<std::int64_t>(s.kv_bytes_per_token *
-                                                            static_cast<std::uint64_t>(plan.max_context))) +
-                  "); set runtime.engine.max_context to " + FormatCount(*s.kv_tokens) +
+                  FormatCount(max_context) + " tokens (" +
+                  FormatGigabytes(static_cast<std::int64_t>(s.kv_bytes_per_token * max_context)) + "); set " +
+                  settings.max_context_key + " to " + FormatCount(*s.kv_tokens) +
                   " or less, or spread the model over more GPUs: " +
                   GpusNeeded(s, plan.total_weight_bytes + sequence_kv_bytes,
                              weights_text + " and " +
                                  FormatGigabytes(static_cast<std::int64_t>(sequence_kv_bytes)) +
                                  " of KV cache for one sequence",
-                             tp * pp);
+                             tp * pp, settings.fraction_key);
     }
     plan.stages.push_back(std::move(s));
   }
@@ -229,7 +277,7 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
   }
   if (unknown) plan.kv_tokens.reset();  // the tightest stage may be the unsized one
   if (plan.kv_tokens)
-    plan.sequences_at_max_context = *plan.kv_tokens / static_cast<std::uint64_t>(plan.max_context);
+    plan.sequences_at_max_context = *plan.kv_tokens / max_context;
 
   if (weights_failure || kv_failure) {
     plan.fit = Fit::kDoesNotFit;
@@ -242,7 +290,7 @@ StatusOr<MemoryPlan> PlanMemory(const Inventory& inventory, const Placement& pla
     plan.verdict = "fits: at most " + FormatGigabytes(static_cast<std::int64_t>(max_weights)) +
                    " of weights per GPU; KV cache room for " + Plural(*plan.kv_tokens, "token") + ", " +
                    Plural(*plan.sequences_at_max_context, "sequence") + " of max_context " +
-                   FormatCount(static_cast<std::uint64_t>(plan.max_context)) + " tokens";
+                   FormatCount(max_context) + " tokens";
   }
   return plan;
 }

@@ -11,6 +11,7 @@
 //              vocabulary rows (with tied embeddings both stages hold the
 //              matrix; one stage holding both keeps a single copy).
 //   kv/token = 2 (K and V) * layers of the stage * KV heads per rank * head_dim * b
+//              (b = 1 for vLLM's fp8 KV cache; linear weights 1 byte with fp8 weights)
 //   usable   = GPU memory * gpu_memory_fraction, rounded down to a byte
 //   kv room  = usable - weights - kRuntimeReserveBytes
 //   tokens   = kv room / kv/token;  sequences = tokens / max_context
@@ -55,9 +56,38 @@ struct DtypeDecision {
 DtypeDecision DecideDtype(const Inventory& inventory, const Placement& placement,
                           const ModelFacts* facts);
 
-// Parameters held by one rank of a stage with `layers` layers.
+// Parameters held by one rank of a stage with `layers` layers: those of the
+// linear layers (q, k, v, o, gate, up, down: what weight quantization
+// shrinks) and the rest (embedding, lm_head, norms, biases).
+struct RankParameters {
+  std::uint64_t linear = 0;
+  std::uint64_t other = 0;
+  std::uint64_t total() const { return linear + other; }
+};
+RankParameters RankParameterSplit(const ModelFacts& facts, int tensor_parallel, int layers, bool first_stage,
+                                  bool last_stage);
 std::uint64_t RankParameterCount(const ModelFacts& facts, int tensor_parallel, int layers,
                                  bool first_stage, bool last_stage);
+
+// The runtime's settings that size memory, and where each comes from: the
+// engine's from runtime.engine, vLLM's from its `vllm serve` arguments
+// (vllm_serve_args.h) with vLLM's defaults (0.90 of each GPU, the model's
+// context).
+struct MemorySettings {
+  int max_context = 0;                 // tokens one sequence may reach
+  std::string max_context_origin;      // "runtime.engine.max_context", "--max-model-len" or
+                                       // "the model's max_position_embeddings"
+  std::string max_context_key;         // what an operator sets to change it
+  double gpu_memory_fraction = 0.90;
+  std::string fraction_origin;         // "runtime.engine.gpu_memory_fraction", "--gpu-memory-utilization" or "default"
+  std::string fraction_key;            // what an operator sets to change it
+  int kv_bytes = 0;                    // per KV cache element: the dtype's, 1 with an fp8 KV cache
+  bool fp8_weights = false;            // linear layers in 1 byte (vLLM's --quantization fp8)
+  std::optional<int> max_sequences;    // vLLM's --max-num-seqs
+  std::vector<std::string> not_modeled;  // vLLM flags present that change memory in ways not modeled
+};
+// REQUIRES: dtype is not auto; runtime.vllm_docker.args passed validation.
+MemorySettings RuntimeMemorySettings(const Inventory& inventory, const ModelFacts& facts, Dtype dtype);
 
 // KV cache bytes one rank of a stage with `layers` layers stores per token.
 std::uint64_t KvBytesPerToken(const ModelFacts& facts, int tensor_parallel, int layers,
@@ -92,9 +122,8 @@ const char* FitName(Fit fit);  // "fits" | "does not fit" | "unknown"
 
 struct MemoryPlan {
   Dtype dtype = Dtype::kAuto;
-  int max_context = 0;                 // runtime.engine.max_context or max_position_embeddings
-  double gpu_memory_fraction = 0.90;
-  std::uint64_t total_weight_bytes = 0;  // the whole model, ParameterCount * dtype bytes
+  MemorySettings settings;
+  std::uint64_t total_weight_bytes = 0;  // the whole model at the weights' bytes per parameter
   std::vector<StageMemory> stages;       // by stage
   std::optional<std::uint64_t> kv_tokens;  // the tightest stage's; nullopt unless every stage is sized
   std::optional<std::uint64_t> sequences_at_max_context;
