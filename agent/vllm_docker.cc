@@ -6,13 +6,16 @@
 //                     must see the other hosts' addresses as they are: no NAT, no
 //                     port mapping (run_cluster.sh does the same).
 //   --shm-size S      NCCL's shared-memory transport and Ray's object store live in
-//                     /dev/shm; docker's default 64 MB is far too small. We do not
-//                     use --ipc host: a sized private /dev/shm is what
-//                     run_cluster.sh uses and keeps the container off host IPC.
-//   --gpus all        (spec.gpus) the NVIDIA hook exposes every GPU of the host;
-//                     placement is per host, so the container owns them all.
+//                     /dev/shm; docker's default 64 MB is far too small. A sized
+//                     private /dev/shm is what run_cluster.sh uses and keeps the
+//                     container off host IPC; `ipc: host` (--ipc host) is the
+//                     operator's choice instead.
+//   --gpus "device=0,1,2,3"  the host's GPUs of the inventory (hosts[].gpus);
+//                     `all` when the inventory leaves the count to check.
 //   -v M:M:ro         the model at the same path on every host, as vLLM is told;
 //                     read-only: serving never writes it.
+//   -v, --device, --ulimit  the operator's volumes, devices (/dev/infiniband for
+//                     RDMA) and limits (memlock for NCCL's pinned memory).
 //   -e K=V            NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME, VLLM_HOST_IP... from
 //                     clusterctl, in key order (std::map) so the argv is stable.
 //   --label           clusterd.cluster / clusterd.deployment: how `down` and a
@@ -34,12 +37,22 @@ namespace cluster::agent {
 
 std::vector<std::string> DockerRunArgs(const control::ContainerSpec& spec, const ContainerLabels& labels,
                                        const std::string& docker) {
-  std::vector<std::string> argv = {docker,      "run",  "--name",     spec.name,
-                                   "--network", "host", "--shm-size", spec.shm_size};
+  std::vector<std::string> argv = {docker, "run", "--name", spec.name, "--network", "host"};
+  if (spec.ipc_host) {
+    argv.insert(argv.end(), {"--ipc", "host"});
+  } else {
+    argv.insert(argv.end(), {"--shm-size", spec.shm_size});
+  }
   if (spec.gpus) {
-    argv.insert(argv.end(), {"--gpus", "all"});
+    // docker reads --gpus as CSV: a device list must be quoted to stay one field.
+    std::string devices;
+    for (int gpu : spec.gpu_devices) devices += (devices.empty() ? "" : ",") + std::to_string(gpu);
+    argv.insert(argv.end(), {"--gpus", devices.empty() ? "all" : "\"device=" + devices + "\""});
   }
   argv.insert(argv.end(), {"-v", spec.model_path + ":" + spec.model_path + ":ro"});
+  for (const std::string& volume : spec.volumes) argv.insert(argv.end(), {"-v", volume});
+  for (const std::string& device : spec.devices) argv.insert(argv.end(), {"--device", device});
+  for (const std::string& limit : spec.ulimits) argv.insert(argv.end(), {"--ulimit", limit});
   for (const auto& [key, value] : spec.env) argv.insert(argv.end(), {"-e", key + "=" + value});
   // The key is named only: docker takes its value from its own environment,
   // which the agent fills from its copy, so it never shows in an argv or log.

@@ -49,8 +49,10 @@ Status ValidateContainerSpec(const control::ContainerSpec& spec);
 Status ValidateContainerLabels(const ContainerLabels& labels);
 
 // The container's Ray node, in the foreground (no -d):
-//   docker run --name N --network host --shm-size S [--gpus all]
-//     -v MODEL:MODEL:ro -e K=V... [-e VLLM_API_KEY] --label clusterd.cluster=C
+//   docker run --name N --network host (--shm-size S | --ipc host)
+//     [--gpus all | --gpus "device=0,1"] -v MODEL:MODEL:ro [-v VOLUME...]
+//     [--device DEVICE...] [--ulimit NAME=SOFT:HARD...]
+//     -e K=V... [-e VLLM_API_KEY] --label clusterd.cluster=C
 //     --label clusterd.deployment=D --pull never --entrypoint ray IMAGE
 //     start --block (--head --port P --dashboard-host 127.0.0.1 | --address H:P)
 //     --node-ip-address A

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "agent/vllm_docker.h"
+#include "common/docker_options.h"
 #include "common/env_allow_list.h"
 
 namespace cluster::agent {
@@ -151,6 +152,39 @@ Status CheckServe(const control::ContainerSpec& spec) {
   return Status::Ok();
 }
 
+// The operator's docker options must arrive in their canonical form: the
+// one grammar clusterctl also uses (common/docker_options.h).
+Status CheckDockerOptions(const control::ContainerSpec& spec) {
+  for (const std::string& volume : spec.volumes) {
+    StatusOr<std::string> canonical = CanonicalVolume(volume);
+    if (!canonical.ok()) return Bad("volumes", volume, canonical.status().message());
+    if (*canonical != volume) return Bad("volumes", volume, "is not in the form HOST:CONTAINER:ro|rw");
+    const std::size_t first = volume.find(':');
+    if (volume.substr(first + 1, volume.rfind(':') - first - 1) == spec.model_path) {
+      return Bad("volumes", volume, "mounts over the model folder");
+    }
+  }
+  for (const std::string& device : spec.devices) {
+    StatusOr<std::string> canonical = CanonicalDevice(device);
+    if (!canonical.ok()) return Bad("devices", device, canonical.status().message());
+    if (*canonical != device) return Bad("devices", device, "is not in the form HOST:CONTAINER:PERMISSIONS");
+  }
+  for (const std::string& ulimit : spec.ulimits) {
+    const std::size_t eq = ulimit.find('=');
+    if (eq == std::string::npos) return Bad("ulimits", ulimit, "is not in the form NAME=SOFT:HARD");
+    StatusOr<std::string> canonical = CanonicalUlimit(ulimit.substr(0, eq), ulimit.substr(eq + 1));
+    if (!canonical.ok()) return Bad("ulimits", ulimit, canonical.status().message());
+    if (*canonical != ulimit.substr(eq + 1)) return Bad("ulimits", ulimit, "is not in the form NAME=SOFT:HARD");
+  }
+  std::set<int> seen;
+  for (int gpu : spec.gpu_devices) {
+    if (gpu < 0 || gpu > 1023 || !seen.insert(gpu).second) {
+      return Bad("gpu_devices", std::to_string(gpu), "is not a GPU index 0-1023 listed once");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateContainerSpec(const control::ContainerSpec& spec) {
@@ -159,6 +193,7 @@ Status ValidateContainerSpec(const control::ContainerSpec& spec) {
   CLUSTER_RETURN_IF_ERROR(CheckShmSize(spec.shm_size));
   CLUSTER_RETURN_IF_ERROR(CheckModelPath(spec.model_path));
   CLUSTER_RETURN_IF_ERROR(CheckEnv(spec.env));
+  CLUSTER_RETURN_IF_ERROR(CheckDockerOptions(spec));
   CLUSTER_RETURN_IF_ERROR(CheckIpv4("node_address", spec.node_address));
   if (!spec.head || !spec.head_address.empty()) CLUSTER_RETURN_IF_ERROR(CheckIpv4("head_address", spec.head_address));
   CLUSTER_RETURN_IF_ERROR(CheckPort("ray_port", spec.ray_port));

@@ -167,7 +167,13 @@ struct ContainerSpec {
   std::string shm_size;               // "16g"
   std::string model_path;             // mounted read-only at the same path
   std::map<std::string, std::string> env;
-  bool gpus = true;                   // --gpus all
+  bool gpus = true;                   // --gpus: gpu_devices, or all when that is empty
+  std::vector<int> gpu_devices;       // the host's GPUs the container gets, e.g. {0, 1, 2, 3}
+  // What operators add to `docker run`, canonical (common/docker_options.h).
+  std::vector<std::string> volumes;   // "HOST:CONTAINER:ro|rw"
+  std::vector<std::string> devices;   // "HOST:CONTAINER:PERMS"
+  std::vector<std::string> ulimits;   // "NAME=SOFT:HARD", by name
+  bool ipc_host = false;              // --ipc host instead of --shm-size
   bool head = false;                  // Ray head (and vllm serve) or worker
   std::string node_address;           // this host's cluster address
   std::string head_address;           // the head's cluster address

@@ -65,6 +65,11 @@ json Encode(const ContainerSpec& v) {
               {"model_path", v.model_path},
               {"env", v.env},
               {"gpus", v.gpus},
+              {"gpu_devices", v.gpu_devices},
+              {"volumes", v.volumes},
+              {"devices", v.devices},
+              {"ulimits", v.ulimits},
+              {"ipc_host", v.ipc_host},
               {"head", v.head},
               {"node_address", v.node_address},
               {"head_address", v.head_address},
@@ -89,6 +94,11 @@ Status Decode(const json& j, const Where& w, ContainerSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("model_path", &out->model_path));
   CLUSTER_RETURN_IF_ERROR(o.Optional("env", &out->env));
   CLUSTER_RETURN_IF_ERROR(o.Optional("gpus", &out->gpus));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("gpu_devices", &out->gpu_devices));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("volumes", &out->volumes));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("devices", &out->devices));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("ulimits", &out->ulimits));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("ipc_host", &out->ipc_host));
   CLUSTER_RETURN_IF_ERROR(o.Required("head", &out->head));
   CLUSTER_RETURN_IF_ERROR(o.Required("node_address", &out->node_address));
   CLUSTER_RETURN_IF_ERROR(o.Required("head_address", &out->head_address));

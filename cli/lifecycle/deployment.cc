@@ -130,6 +130,13 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
       c.env = env;
       for (const auto& [k, v] : inv.runtime.vllm_docker.env) c.env[k] = v;
       c.gpus = true;
+      if (host.gpus) {  // the GPUs the inventory gives the host; `auto`: all of them
+        for (int g = 0; g < *host.gpus; ++g) c.gpu_devices.push_back(g);
+      }
+      c.volumes = inv.runtime.vllm_docker.volumes;
+      c.devices = inv.runtime.vllm_docker.devices;
+      for (const auto& [name, limit] : inv.runtime.vllm_docker.ulimits) c.ulimits.push_back(name + "=" + limit);
+      c.ipc_host = inv.runtime.vllm_docker.ipc_host;
       c.head = &host == head;
       c.api_key = c.head && inv.runtime.api_key_file.has_value();
       c.node_address = host.address;

@@ -55,3 +55,51 @@ TEST_CASE("A vllm-docker start request says the API key is required, never what 
     CHECK(wire.find(key) == std::string::npos);
   }
 }
+
+TEST_CASE("A vllm-docker container gets the GPUs the inventory gives its host and the operator's docker options") {
+  const std::string yaml =
+      "cluster: {name: docker-lab}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: 10.0.0.11, gpus: 2}\n"
+      "  - {name: gpu2, address: 10.0.0.12, gpus: auto}\n"
+      "artifacts:\n"
+      "  images: [{name: \"vllm/vllm-openai:v0.8.5\", file: /i.tar}]\n"
+      "  models: [{name: m, source: /m, path: /srv/m}]\n"
+      "runtime:\n"
+      "  kind: vllm-docker\n"
+      "  model: m\n"
+      "  tensor_parallel: 2\n"
+      "  pipeline_parallel: 2\n"
+      "  vllm_docker:\n"
+      "    image: \"vllm/vllm-openai:v0.8.5\"\n"
+      "    volumes: [/data/hf:/root/.cache/huggingface]\n"
+      "    devices: [/dev/infiniband]\n"
+      "    ulimits: {memlock: -1}\n"
+      "    ipc: host\n";
+  inventory::LoadOptions options;
+  options.require_artifacts = false;
+  const auto loaded = inventory::LoadInventoryFromString(yaml, "/lab/cluster.yaml", options);
+  for (const auto& d : loaded.diagnostics) INFO(d.ToString());
+  REQUIRE(loaded.ok());
+  const auto placement = inventory::PlaceRanks(*loaded.inventory, std::nullopt);
+  REQUIRE(placement.ok());
+  const auto requests = BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+  const control::ContainerSpec& head = *requests.at("gpu1").container;
+  CHECK(head.gpu_devices == std::vector<int>{0, 1});
+  CHECK(requests.at("gpu2").container->gpu_devices.empty());  // gpus: auto -> all of them
+  CHECK(head.volumes == std::vector<std::string>{"/data/hf:/root/.cache/huggingface:rw"});
+  CHECK(head.devices == std::vector<std::string>{"/dev/infiniband:/dev/infiniband:rwm"});
+  CHECK(head.ulimits == std::vector<std::string>{"memlock=-1:-1"});
+  CHECK(head.ipc_host);
+
+  // The agent decodes what clusterctl encodes, field for field.
+  const auto decoded = control::DecodeRequest(control::EncodeRequest(control::Request{requests.at("gpu1")}));
+  INFO(decoded.status().ToString());
+  REQUIRE(decoded.ok());
+  const control::ContainerSpec& wire = *std::get<control::StartRequest>(*decoded).container;
+  CHECK(wire.gpu_devices == head.gpu_devices);
+  CHECK(wire.volumes == head.volumes);
+  CHECK(wire.devices == head.devices);
+  CHECK(wire.ulimits == head.ulimits);
+  CHECK(wire.ipc_host);
+}

@@ -363,6 +363,51 @@ TEST_CASE("vllm_docker options: image required, docker size syntax, variable nam
               "cluster.yaml:10:29: error: runtime.vllm_docker.args[1]: expected a string, found a mapping"});
 }
 
+TEST_CASE("vllm_docker volumes, devices, ulimits and ipc are read in docker's syntax, each error at its item") {
+  const std::string head =
+      "cluster: {name: lab}\n"
+      "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
+      "artifacts: {images: [{name: i, file: /i.tar}], models: [{name: m, source: /m, path: /srv/m}]}\n"
+      "runtime:\n"
+      "  kind: vllm-docker\n"
+      "  model: m\n"
+      "  vllm_docker:\n"
+      "    image: i\n";
+  const LoadResult r = Load(head +
+                            "    volumes: [/data/hf:/root/.cache/huggingface, /opt/tools:/tools:ro]\n"
+                            "    devices: [/dev/infiniband]\n"
+                            "    ulimits: {memlock: -1, stack: 67108864}\n"
+                            "    ipc: host\n");
+  for (const auto& d : r.diagnostics) INFO(d.ToString());
+  REQUIRE(r.ok());
+  const VllmDockerOptions& v = r.inventory->runtime.vllm_docker;
+  CHECK(v.volumes == std::vector<std::string>{"/data/hf:/root/.cache/huggingface:rw", "/opt/tools:/tools:ro"});
+  CHECK(v.devices == std::vector<std::string>{"/dev/infiniband:/dev/infiniband:rwm"});
+  CHECK(v.ulimits == std::map<std::string, std::string>{{"memlock", "-1:-1"}, {"stack", "67108864:67108864"}});
+  CHECK(v.ipc_host);
+
+  CHECK(Errors(head +
+               "    volumes: [/data/hf, \"/:/host\"]\n"
+               "    devices: [/etc/passwd]\n"
+               "    ulimits: {memlock: lots, nofile: -1}\n"
+               "    ipc: shareable\n") ==
+        Lines{"cluster.yaml:9:15: error: runtime.vllm_docker.volumes[0]: expected HOST_PATH:CONTAINER_PATH[:ro|rw], "
+              "found \"/data/hf\" (\"/data/hf\" is not HOST_PATH:CONTAINER_PATH[:ro|rw])",
+              "cluster.yaml:9:25: error: runtime.vllm_docker.volumes[1]: expected HOST_PATH:CONTAINER_PATH[:ro|rw], "
+              "found \"/:/host\" (the host path \"/\" would give the container the whole host)",
+              "cluster.yaml:10:15: error: runtime.vllm_docker.devices[0]: expected a device such as /dev/infiniband, "
+              "found \"/etc/passwd\" (\"/etc/passwd\" is not a device under /dev/)",
+              "cluster.yaml:11:24: error: runtime.vllm_docker.ulimits.memlock: \"lots\" is not a limit: expected a "
+              "number, -1 or unlimited, or SOFT:HARD",
+              "cluster.yaml:11:38: error: runtime.vllm_docker.ulimits.nofile: nofile cannot be unlimited; give a number "
+              "such as 1048576",
+              "cluster.yaml:12:10: error: runtime.vllm_docker.ipc: expected one of private or host, found "
+              "\"shareable\""});
+  CHECK(Errors(head + "    volumes: [/srv/cache:/cache, /srv/cache:/srv/m]\n") ==
+        Lines{"cluster.yaml:9:34: error: runtime.vllm_docker.volumes[1]: mounts over the model folder /srv/m (mount it "
+              "elsewhere in the container; clusterctl mounts the model there)"});
+}
+
 TEST_CASE("An empty optional block reads as empty, not as an error") {
   const LoadResult r = Load("cluster: {name: lab}\n"
                             "ssh:\n"

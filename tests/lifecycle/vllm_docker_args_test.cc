@@ -69,6 +69,24 @@ TEST_CASE("The API key reaches the container by name only so that no argv or log
   CHECK(std::find(without.begin(), without.end(), "VLLM_API_KEY") == without.end());
 }
 
+TEST_CASE("The operator's GPUs, ipc, volumes, devices and ulimits reach docker run in that order") {
+  control::ContainerSpec s = HeadSpec();
+  s.gpu_devices = {0, 1, 2, 3};
+  s.ipc_host = true;
+  s.volumes = {"/data/hf:/root/.cache/huggingface:rw"};
+  s.devices = {"/dev/infiniband:/dev/infiniband:rwm"};
+  s.ulimits = {"memlock=-1:-1", "stack=67108864:67108864"};
+  REQUIRE(ValidateContainerSpec(s).ok());
+  const Argv argv = DockerRunArgs(s, kLabels);
+  // --ipc host replaces --shm-size; docker reads --gpus as CSV, so the list is quoted.
+  CHECK(Argv(argv.begin(), argv.begin() + 20) ==
+        Argv{"docker", "run", "--name", "clusterd-demo-h1", "--network", "host", "--ipc", "host", "--gpus",
+             "\"device=0,1,2,3\"", "-v", "/srv/models/llama-70b:/srv/models/llama-70b:ro", "-v",
+             "/data/hf:/root/.cache/huggingface:rw", "--device", "/dev/infiniband:/dev/infiniband:rwm", "--ulimit",
+             "memlock=-1:-1", "--ulimit", "stack=67108864:67108864"});
+  CHECK(std::find(argv.begin(), argv.end(), "--shm-size") == argv.end());
+}
+
 TEST_CASE("A worker's docker run joins the head's Ray port, without GPUs there is no --gpus flag") {
   control::ContainerSpec s = WorkerSpec();
   s.gpus = false;
@@ -158,6 +176,22 @@ TEST_CASE("A malformed spec field is rejected, naming the field and its value") 
       {[](auto& s) { s.tensor_parallel = 0; }, "container.tensor_parallel: \"0\" must be at least 1"},
       {[](auto& s) { s.dtype = "fp16"; }, "container.dtype: \"fp16\" is not a vLLM dtype"},
       {[](auto& s) { s.vllm_args = {"--x\n"}; }, "container.vllm_args: \"--x\\x0a\" contains a NUL"},
+      {[](auto& s) { s.volumes = {"/data:/data"}; },
+       "container.volumes: \"/data:/data\" is not in the form HOST:CONTAINER:ro|rw"},
+      {[](auto& s) { s.volumes = {"/:/host:rw"}; },
+       "container.volumes: \"/:/host:rw\" the host path \"/\" would give the container the whole host"},
+      {[](auto& s) { s.volumes = {"/x:/srv/models/llama-70b:ro"}; },
+       "container.volumes: \"/x:/srv/models/llama-70b:ro\" mounts over the model folder"},
+      {[](auto& s) { s.devices = {"/dev/infiniband"}; },
+       "container.devices: \"/dev/infiniband\" is not in the form HOST:CONTAINER:PERMISSIONS"},
+      {[](auto& s) { s.devices = {"/etc/shadow:/dev/x:r"}; },
+       "container.devices: \"/etc/shadow:/dev/x:r\" \"/etc/shadow\" is not a device under /dev/"},
+      {[](auto& s) { s.ulimits = {"memlock=-1"}; },
+       "container.ulimits: \"memlock=-1\" is not in the form NAME=SOFT:HARD"},
+      {[](auto& s) { s.ulimits = {"memlock"}; }, "container.ulimits: \"memlock\" is not in the form NAME=SOFT:HARD"},
+      {[](auto& s) { s.ulimits = {"x=1:1"}; }, "container.ulimits: \"x=1:1\" \"x\" is not a limit docker sets"},
+      {[](auto& s) { s.gpu_devices = {0, 0}; }, "container.gpu_devices: \"0\" is not a GPU index 0-1023 listed once"},
+      {[](auto& s) { s.gpu_devices = {-1}; }, "container.gpu_devices: \"-1\" is not a GPU index 0-1023 listed once"},
   };
   for (const auto& c : cases) {
     control::ContainerSpec s = HeadSpec();

@@ -32,7 +32,9 @@ std::string VllmDockerRuntime(const std::string& dtype) {
   return fmt::format(
       "runtime:\n  kind: vllm-docker\n  model: demo\n  tensor_parallel: 1\n  pipeline_parallel: 2\n  dtype: {}\n"
       "  port: 8000\n  vllm_docker:\n    image: {}\n    shm_size: 64m\n    env:\n      VLLM_LOGGING_LEVEL: DEBUG\n"
-      "    args: [\"--max-model-len\", \"2048\"]\n",
+      "    args: [\"--max-model-len\", \"2048\"]\n"
+      "    volumes: [/srv/models:/mnt/all-models:ro]\n    devices: [/dev/null:/dev/extra-null:r]\n"
+      "    ulimits: {{memlock: 1048576, nofile: \"4096:8192\"}}\n",
       dtype, kImage);
 }
 
@@ -221,16 +223,22 @@ TEST_CASE("vllm-docker orchestration with stand-in ray and vllm: check passes on
     CHECK(info["State"]["Running"] == true);
     CHECK(info["HostConfig"]["NetworkMode"] == "host");
     CHECK(info["HostConfig"]["ShmSize"] == 64 * 1024 * 1024);
-    CHECK(info["HostConfig"]["Binds"] == Json::array({"/srv/models/demo:/srv/models/demo:ro"}));
-    REQUIRE(info["Mounts"].size() == 1);
-    CHECK(info["Mounts"][0]["Type"] == "bind");
-    CHECK(info["Mounts"][0]["Source"] == "/srv/models/demo");
-    CHECK(info["Mounts"][0]["Destination"] == "/srv/models/demo");
-    CHECK(info["Mounts"][0]["RW"] == false);
-    const Json& devices = info["HostConfig"]["DeviceRequests"];
-    REQUIRE(devices.size() == 1);
-    CHECK(devices[0]["Count"] == -1);
-    CHECK(devices[0]["Capabilities"] == Json::parse(R"([["gpu"]])"));
+    CHECK(info["HostConfig"]["Binds"] ==
+          Json::array({"/srv/models/demo:/srv/models/demo:ro", "/srv/models:/mnt/all-models:ro"}));
+    REQUIRE(info["Mounts"].size() == 2);
+    for (const Json& mount : info["Mounts"]) {
+      CHECK(mount["Type"] == "bind");
+      CHECK(mount["RW"] == false);
+    }
+    // The inventory gives each host 1 GPU: the container gets GPU 0, not all.
+    const Json& gpus = info["HostConfig"]["DeviceRequests"];
+    REQUIRE(gpus.size() == 1);
+    CHECK(gpus[0]["DeviceIDs"] == Json::array({"0"}));
+    CHECK(gpus[0]["Capabilities"] == Json::parse(R"([["gpu"]])"));
+    CHECK(info["HostConfig"]["Devices"] ==
+          Json::parse(R"([{"PathOnHost": "/dev/null", "PathInContainer": "/dev/extra-null", "CgroupPermissions": "r"}])"));
+    CHECK(info["HostConfig"]["Ulimits"] == Json::parse(R"([{"Name": "memlock", "Hard": 1048576, "Soft": 1048576},
+                                                             {"Name": "nofile", "Hard": 8192, "Soft": 4096}])"));
     CHECK(info["Config"]["Labels"]["clusterd.cluster"] == kCluster);
     CHECK(info["Config"]["Labels"]["clusterd.deployment"] == deployment);
     CHECK(info["Config"]["Entrypoint"] == Json::array({"ray"}));

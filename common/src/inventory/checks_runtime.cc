@@ -79,6 +79,20 @@ void CheckVllmDocker(const Inventory& inventory, LoadContext* ctx) {
                  fmt::format("remove it here and set {}", owned.key));
     }
   }
+  // The model is mounted at its path; a volume there would hide it.
+  const Model* model = inventory.FindModel(inventory.runtime.model);
+  const std::vector<std::string>& volumes = inventory.runtime.vllm_docker.volumes;
+  for (std::size_t i = 0; model != nullptr && i < volumes.size(); ++i) {
+    const std::string container = volumes[i].substr(volumes[i].find(':') + 1, volumes[i].rfind(':') - volumes[i].find(':') - 1);
+    if (container != model->path.string()) continue;
+    const std::string path = fmt::format("runtime.vllm_docker.volumes[{}]", i);
+    ctx->Error(where.Value(path), path, fmt::format("mounts over the model folder {}", container),
+               "mount it elsewhere in the container; clusterctl mounts the model there");
+  }
+  if (inventory.runtime.vllm_docker.ipc_host && where.Has("runtime.vllm_docker.shm_size")) {
+    ctx->Warning(where.Key("runtime.vllm_docker.shm_size"), "runtime.vllm_docker.shm_size",
+                 "ignored with ipc: host: the container uses the host's /dev/shm", "remove shm_size, or ipc: host");
+  }
   // The flags plan reads (vllm_serve_args.h) must carry values vLLM takes.
   VllmArgError bad;
   if (!ReadVllmServeMemoryArgs(args, &bad).ok()) {

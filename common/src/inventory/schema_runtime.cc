@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/docker_options.h"
 #include "common/env_allow_list.h"
 #include "schema.h"
 #include "value_syntax.h"
@@ -41,8 +42,45 @@ void ReadEngineOptions(const Field& field, EngineOptions* engine, LoadContext* c
   }
 }
 
+// A list of docker option values, each in its canonical form; an item
+// docker would misread is an error at that item, and the list stays empty
+// (so that indexes in later checks are the file's).
+std::vector<std::string> ReadDockerList(const Field& field, LoadContext* ctx,
+                                        StatusOr<std::string> (*canonical)(std::string_view),
+                                        std::string_view expected) {
+  std::vector<std::string> out;
+  auto items = ReadList(field, ctx, "a list of strings");
+  if (!items) return out;
+  bool ok = true;
+  for (const Field& item : *items) {
+    auto text = ReadString(item, ctx, expected);
+    StatusOr<std::string> value = text ? canonical(*text) : InvalidArgumentError("");
+    if (text && !value.ok()) ReportMismatch(item, ctx, expected, value.status().message());
+    if (value.ok()) out.push_back(std::move(*value));
+    ok = ok && value.ok();
+  }
+  if (!ok) out.clear();
+  return out;
+}
+
+// ulimits: {memlock: -1, nofile: 1048576, stack: "67108864:67108864"}.
+void ReadUlimits(const Field& field, VllmDockerOptions* vllm, LoadContext* ctx) {
+  auto limits = ReadStringMap(field, ctx);
+  if (!limits) return;
+  for (const auto& [name, value] : *limits) {
+    StatusOr<std::string> limit = CanonicalUlimit(name, value);
+    if (limit.ok()) {
+      vllm->ulimits[name] = *limit;
+      continue;
+    }
+    const std::string path = fmt::format("{}.{}", field.path, name);
+    ctx->Error(ctx->locations().Value(path), path, limit.status().message());
+  }
+}
+
 void ReadVllmDockerOptions(const Field& field, VllmDockerOptions* vllm, LoadContext* ctx) {
-  auto block = ReadMapping(field, ctx, {"image", "shm_size", "env", "args"}, "a mapping of vllm-docker options");
+  auto block = ReadMapping(field, ctx, {"image", "shm_size", "env", "args", "volumes", "devices", "ulimits", "ipc"},
+                           "a mapping of vllm-docker options");
   if (!block) return;
   if (auto f = block->Require("image", "add image: with the name of an artifacts.images entry")) {
     if (auto image = ReadString(*f, ctx, "the name of an artifacts.images entry")) vllm->image = *image;
@@ -75,6 +113,16 @@ void ReadVllmDockerOptions(const Field& field, VllmDockerOptions* vllm, LoadCont
   }
   if (auto f = block->Get("args")) {
     if (auto args = ReadStringList(*f, ctx)) vllm->args = std::move(*args);
+  }
+  if (auto f = block->Get("volumes")) {
+    vllm->volumes = ReadDockerList(*f, ctx, CanonicalVolume, "HOST_PATH:CONTAINER_PATH[:ro|rw]");
+  }
+  if (auto f = block->Get("devices")) {
+    vllm->devices = ReadDockerList(*f, ctx, CanonicalDevice, "a device such as /dev/infiniband");
+  }
+  if (auto f = block->Get("ulimits")) ReadUlimits(*f, vllm, ctx);
+  if (auto f = block->Get("ipc")) {
+    if (auto i = ReadWord(*f, ctx, {"private", "host"})) vllm->ipc_host = *i == 1;
   }
 }
 

@@ -89,6 +89,12 @@ struct VllmDockerOptions {
   std::string shm_size = "16g";
   std::map<std::string, std::string> env;
   std::vector<std::string> args;        // extra `vllm serve` arguments
+  // What operators add to `docker run` by hand, each in the canonical form
+  // of common/docker_options.h.
+  std::vector<std::string> volumes;     // "HOST:CONTAINER:ro|rw"
+  std::vector<std::string> devices;     // "HOST:CONTAINER:PERMS", e.g. /dev/infiniband
+  std::map<std::string, std::string> ulimits;  // name -> "SOFT:HARD", e.g. memlock -> "-1:-1"
+  bool ipc_host = false;                // ipc: host (the host's /dev/shm; shm_size unused)
 };
 
 struct Runtime {
