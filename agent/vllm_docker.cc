@@ -95,7 +95,8 @@ std::vector<std::string> VllmServeArgs(const control::ContainerSpec& spec, const
   if (!spec.dtype.empty()) {
     argv.insert(argv.end(), {"--dtype", spec.dtype});
   }
-  argv.insert(argv.end(), {"--host", spec.node_address, "--port", std::to_string(spec.serve_port),
+  const std::string& host = spec.serve_address.empty() ? spec.node_address : spec.serve_address;
+  argv.insert(argv.end(), {"--host", host, "--port", std::to_string(spec.serve_port),
                            "--distributed-executor-backend", "ray"});
   argv.insert(argv.end(), spec.vllm_args.begin(), spec.vllm_args.end());
   return argv;

@@ -76,6 +76,7 @@ std::vector<std::string> RayStatusArgs(const std::string& name, const std::strin
 // `docker exec NAME vllm serve MODEL [--served-model-name S]
 //   --tensor-parallel-size TP --pipeline-parallel-size PP [--dtype D]
 //   --host ADDR --port P --distributed-executor-backend ray EXTRA...`
+// where ADDR is spec.serve_address, or spec.node_address when that is empty.
 // REQUIRES: spec.head and ValidateContainerSpec(spec) ok.
 std::vector<std::string> VllmServeArgs(const control::ContainerSpec& spec, const std::string& docker = "docker");
 // `docker ps -a --filter label=clusterd.cluster=C --format {{.Names}}`: one

@@ -141,6 +141,7 @@ Status CheckServe(const control::ContainerSpec& spec) {
     return Bad("dtype", spec.dtype, "is not a vLLM dtype: expected auto, half, float16, bfloat16, float or float32");
   }
   CLUSTER_RETURN_IF_ERROR(CheckPort("serve_port", spec.serve_port));
+  if (!spec.serve_address.empty()) CLUSTER_RETURN_IF_ERROR(CheckIpv4("serve_address", spec.serve_address));
   if (spec.serve_port == spec.ray_port) {
     return Bad("serve_port", std::to_string(spec.serve_port), "is also the Ray port (ray_port): they must differ");
   }

@@ -185,6 +185,7 @@ struct ContainerSpec {
   int pipeline_parallel = 1;
   std::string dtype;                  // "" = vLLM's default
   int serve_port = 8000;
+  std::string serve_address;          // vllm serve --host; "" = node_address
   std::vector<std::string> vllm_args; // extra `vllm serve` arguments (argv words)
   bool api_key = false;               // head: vLLM requires the API key given to `clusterd start`
 };

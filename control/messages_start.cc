@@ -80,6 +80,7 @@ json Encode(const ContainerSpec& v) {
               {"pipeline_parallel", v.pipeline_parallel},
               {"dtype", v.dtype},
               {"serve_port", v.serve_port},
+              {"serve_address", v.serve_address},
               {"vllm_args", v.vllm_args},
               {"api_key", v.api_key}};
 }
@@ -109,6 +110,7 @@ Status Decode(const json& j, const Where& w, ContainerSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Optional("pipeline_parallel", &out->pipeline_parallel));
   CLUSTER_RETURN_IF_ERROR(o.Optional("dtype", &out->dtype));
   CLUSTER_RETURN_IF_ERROR(o.Optional("serve_port", &out->serve_port));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("serve_address", &out->serve_address));
   CLUSTER_RETURN_IF_ERROR(o.Optional("vllm_args", &out->vllm_args));
   return o.Optional("api_key", &out->api_key);
 }

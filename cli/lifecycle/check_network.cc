@@ -87,27 +87,38 @@ struct Choice {
   std::string address;
 };
 
-// network.interface named: it must exist and have an IPv4 address (the
-// inventory address when it carries it).
-std::optional<Choice> ChooseNamed(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
-  const std::string& name = inventory.network.interface;
+// The key an operator sets to change the interface of `a`: the host's own
+// interface, else network.interface.
+std::string InterfaceKey(const AnsweredHost& a) {
+  return a.host->interface ? fmt::format("hosts[{}].interface", a.index) : "network.interface";
+}
+
+// The key that holds the host's cluster address.
+std::string AddressKey(const AnsweredHost& a) {
+  return fmt::format("hosts[{}].{}", a.index, a.host->data_address ? "data_address" : "address");
+}
+
+// An interface named (hosts[].interface or network.interface): it must exist
+// and have an IPv4 address (the host's cluster address when it carries it).
+std::optional<Choice> ChooseNamed(const std::string& name, const AnsweredHost& a, CheckReport& report) {
   const std::string& host = a.host->name;
+  const std::string key = InterfaceKey(a);
   const control::InterfaceFacts* interface = FindInterface(*a.facts, name);
   if (interface == nullptr) {
     AddRow(report, host, "network", "interface", Verdict::kFail,
            fmt::format("interface {} not found on {}; its interfaces: {}", name, host,
                        DescribeInterfaces(a.facts->interfaces)),
-           "set network.interface to one of them or to auto");
+           fmt::format("set {} to one of them or to auto", key));
     return std::nullopt;
   }
   if (interface->addresses.empty()) {
     AddRow(report, host, "network", "interface", Verdict::kFail,
            fmt::format("interface {} on {} has no IPv4 address", name, host),
-           fmt::format("give {} an IPv4 address on {}, or set network.interface to another interface or to auto",
-                       name, host));
+           fmt::format("give {} an IPv4 address on {}, or set {} to another interface or to auto", name, host,
+                       key));
     return std::nullopt;
   }
-  const std::string entry = EntryFor(*interface, a.host->address);
+  const std::string entry = EntryFor(*interface, a.host->ClusterAddress());
   return Choice{interface, AddressPart(entry.empty() ? interface->addresses.front() : entry)};
 }
 
@@ -115,24 +126,25 @@ std::optional<Choice> ChooseNamed(const inventory::Inventory& inventory, const A
 // that carries it, unless it is virtual.
 std::optional<Choice> ChooseByAddress(const AnsweredHost& a, CheckReport& report) {
   const std::string& host = a.host->name;
+  const std::string& address = a.host->ClusterAddress();
   const control::InterfaceFacts* virtual_one = nullptr;
   for (const auto& i : a.facts->interfaces) {
-    if (EntryFor(i, a.host->address).empty()) continue;
-    if (!i.is_virtual) return Choice{&i, a.host->address};
+    if (EntryFor(i, address).empty()) continue;
+    if (!i.is_virtual) return Choice{&i, address};
     virtual_one = &i;
   }
   if (virtual_one != nullptr) {
     AddRow(report, host, "network", "interface", Verdict::kFail,
            fmt::format("{}'s address {} is on {}, a virtual interface: it carries container or VPN traffic, and "
                        "NCCL between hosts needs the physical NIC",
-                       host, a.host->address, virtual_one->name),
-           fmt::format("set hosts[{}].address to the address of {}'s physical NIC, or set network.interface",
-                       a.index, host));
+                       host, address, virtual_one->name),
+           fmt::format("set {} to the address of {}'s physical NIC, or set {}", AddressKey(a), host,
+                       InterfaceKey(a)));
   } else {
     AddRow(report, host, "network", "interface", Verdict::kFail,
-           fmt::format("no interface of {} carries its address {}; its interfaces: {}", host, a.host->address,
+           fmt::format("no interface of {} carries its address {}; its interfaces: {}", host, address,
                        DescribeInterfaces(a.facts->interfaces)),
-           fmt::format("set hosts[{}].address to an address of {}, or set network.interface", a.index, host));
+           fmt::format("set {} to an address of {}, or set {}", AddressKey(a), host, InterfaceKey(a)));
   }
   return std::nullopt;
 }
@@ -271,9 +283,10 @@ void CheckMtu(const std::vector<Chosen>& chosen, CheckReport& report) {
 
 void CheckHostNetwork(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
   std::optional<Choice> choice;
-  if (inventory.network.interface != "auto") {
-    choice = ChooseNamed(inventory, a, report);
-  } else if (ParseIpv4(a.host->address)) {
+  const std::string& interface = a.host->interface ? *a.host->interface : inventory.network.interface;
+  if (interface != "auto") {
+    choice = ChooseNamed(interface, a, report);
+  } else if (ParseIpv4(a.host->ClusterAddress())) {
     choice = ChooseByAddress(a, report);
   } else {
     choice = ChooseForDnsName(a, report);
@@ -285,8 +298,8 @@ void CheckHostNetwork(const inventory::Inventory& inventory, const AnsweredHost&
       AddRow(report, a.host->name, "network", "interface", Verdict::kFail,
              fmt::format("{} on {} is down", i.name, a.host->name),
              fmt::format("bring it up on {} (ip link set {} up, and check its cable), or choose another interface "
-                         "with network.interface",
-                         a.host->name, i.name));
+                         "with {}",
+                         a.host->name, i.name, InterfaceKey(a)));
     } else {
       AddRow(report, a.host->name, "network", "interface", Verdict::kPass,
              fmt::format("{} {}, MTU {}, {}", i.name, EntryFor(i, choice->address), i.mtu, SpeedText(i.speed_mbps)));

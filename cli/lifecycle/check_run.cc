@@ -21,7 +21,7 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
   }
   req.hash_model = options.hash_model;
   if (options.check_ports) req.ports = RequiredPorts(inv, host);
-  req.bind_address = host.address;
+  req.bind_address = host.ClusterAddress();
   if (inv.runtime.kind == RuntimeKind::kVllmDocker) {
     if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
     else req.image = inv.runtime.vllm_docker.image;

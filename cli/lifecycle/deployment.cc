@@ -56,6 +56,8 @@ Endpoint EndpointOf(const inventory::Inventory& inv) {
   Endpoint e;
   const Host* head = inv.Head();
   e.address = head ? head->address : "";
+  // A specific bind address is where the API is; a wildcard one is on every address, the head's too.
+  if (inv.runtime.bind && *inv.runtime.bind != "0.0.0.0") e.address = *inv.runtime.bind;
   e.port = inv.runtime.port;
   e.model = inv.runtime.model;
   return e;
@@ -74,7 +76,7 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
   // The engine's ranks meet at rank 0's rendezvous: only from the hosts' addresses, only with this token.
   const std::string world_token = placement.world_size() > 1 ? NewWorldToken() : "";
   std::vector<std::string> peers;
-  for (const Host& h : inv.hosts) peers.push_back(h.address);
+  for (const Host& h : inv.hosts) peers.push_back(h.ClusterAddress());
 
   for (std::size_t i = 0; i < inv.hosts.size(); ++i) {
     const Host& host = inv.hosts[i];
@@ -99,9 +101,9 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
         spec.dtype = dtype;
         spec.model_path = model_path;
         spec.served_model_name = inv.runtime.model;
-        spec.rendezvous = head ? fmt::format("{}:{}", head->address, RendezvousPort(inv)) : "";
+        spec.rendezvous = head ? fmt::format("{}:{}", head->ClusterAddress(), RendezvousPort(inv)) : "";
         if (r.rank == 0) {
-          spec.serve_address = host.address;
+          spec.serve_address = inv.runtime.bind.value_or(host.address);
           spec.serve_port = inv.runtime.port;
           spec.api_key = inv.runtime.api_key_file.has_value();
         }
@@ -111,7 +113,7 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
         if (!world_token.empty()) {
           spec.env[kWorldTokenVariable] = world_token;
           spec.rendezvous_peers = peers;
-          spec.local_address = host.address;
+          spec.local_address = host.ClusterAddress();
         }
         req.ranks.push_back(std::move(spec));
       }
@@ -139,8 +141,9 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
       c.ipc_host = inv.runtime.vllm_docker.ipc_host;
       c.head = &host == head;
       c.api_key = c.head && inv.runtime.api_key_file.has_value();
-      c.node_address = host.address;
-      c.head_address = head ? head->address : host.address;
+      c.node_address = host.ClusterAddress();
+      c.head_address = head ? head->ClusterAddress() : host.ClusterAddress();
+      c.serve_address = inv.runtime.bind.value_or(host.address);
       c.ray_port = kRayPort;
       c.expected_gpus = total_gpus;
       c.served_model_name = inv.runtime.model;

@@ -411,6 +411,38 @@ TEST_CASE("An inventory address that no interface carries fails and lists the in
   CHECK(row.fix == "set hosts[1].address to an address of gpu2, or set network.interface");
 }
 
+TEST_CASE("A host's data_address picks the interface that carries it, and the fix names that key") {
+  auto hosts = HealthyPair();
+  for (auto& h : hosts) h.facts->interfaces.push_back(Interface("ens2", h.host == "gpu1" ? "192.168.0.1/24" : "192.168.0.9/24"));
+  std::string yaml = TwoHosts();
+  yaml.replace(yaml.find("address: 10.0.0.11,"), 19, "address: 10.0.0.11, data_address: 192.168.0.1,");
+  yaml.replace(yaml.find("address: 10.0.0.12}"), 19, "address: 10.0.0.12, data_address: 192.168.0.2}");
+  const CheckReport report = EvaluateCheck(Load(yaml), hosts);
+  CHECK(report.network.at("gpu1").interface == "ens2");
+  CHECK(report.EnvFor("gpu1").at("VLLM_HOST_IP") == "192.168.0.1");
+  const CheckRow row = Row(report, "gpu2", "network", "interface");
+  CHECK(row.verdict == Verdict::kFail);
+  CHECK(row.detail ==
+        "no interface of gpu2 carries its address 192.168.0.2; its interfaces: eth0 (10.0.0.12/24), lo (127.0.0.1/8), "
+        "ens2 (192.168.0.9/24)");
+  CHECK(row.fix == "set hosts[1].data_address to an address of gpu2, or set network.interface");
+}
+
+TEST_CASE("A host's own interface overrides network.interface, and the fix names the host's key") {
+  auto hosts = HealthyPair();
+  hosts[0].facts->interfaces.push_back(Interface("ib0", "192.168.0.1/24"));
+  std::string yaml = TwoHosts("network: {interface: eth0}\n");
+  yaml.replace(yaml.find("address: 10.0.0.11,"), 19, "address: 10.0.0.11, interface: ib0,");
+  yaml.replace(yaml.find("address: 10.0.0.12}"), 19, "address: 10.0.0.12, interface: ib1}");
+  const CheckReport report = EvaluateCheck(Load(yaml), hosts);
+  CHECK(report.network.at("gpu1").interface == "ib0");
+  CHECK(report.EnvFor("gpu1").at("NCCL_SOCKET_IFNAME") == "ib0");
+  const CheckRow row = Row(report, "gpu2", "network", "interface");
+  CHECK(row.verdict == Verdict::kFail);
+  CHECK(row.detail == "interface ib1 not found on gpu2; its interfaces: eth0 (10.0.0.12/24), lo (127.0.0.1/8)");
+  CHECK(row.fix == "set hosts[1].interface to one of them or to auto");
+}
+
 TEST_CASE("A DNS name as address chooses the interface the probe of the head left from") {
   auto hosts = HealthyPair();
   hosts[1].facts->interfaces.push_back(Interface("eth1", "192.168.5.2/24"));

@@ -103,3 +103,46 @@ TEST_CASE("A vllm-docker container gets the GPUs the inventory gives its host an
   CHECK(wire.ulimits == head.ulimits);
   CHECK(wire.ipc_host);
 }
+
+TEST_CASE("Cluster traffic uses each host's data_address and the API listens on runtime.bind") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: 10.0.0.11, data_address: 192.168.0.1, gpus: 1}\n"
+      "  - {name: gpu2, address: 10.0.0.12, data_address: 192.168.0.2, gpus: 1}\n"
+      "artifacts:\n"
+      "  images: [{name: \"vllm/vllm-openai:v0.8.5\", file: /i.tar}]\n"
+      "  models: [{name: m, source: /m, path: /srv/m}]\n"
+      "runtime: {kind: KIND, model: m, pipeline_parallel: 2, bind: 0.0.0.0, vllm_docker: {image: "
+      "\"vllm/vllm-openai:v0.8.5\"}}\n";
+  auto requests_for = [&](const std::string& kind) {
+    std::string text = yaml;
+    text.replace(text.find("KIND"), 4, kind);
+    inventory::LoadOptions options;
+    options.require_artifacts = false;
+    const auto loaded = inventory::LoadInventoryFromString(text, "/lab/cluster.yaml", options);
+    for (const auto& d : loaded.diagnostics) INFO(d.ToString());
+    REQUIRE(loaded.ok());
+    const auto placement = inventory::PlaceRanks(*loaded.inventory, 2);
+    REQUIRE(placement.ok());
+    CHECK(EndpointOf(*loaded.inventory).address == "10.0.0.11");  // 0.0.0.0 includes the head's address
+    return BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+  };
+
+  const auto engine = requests_for("engine");
+  const control::RankSpec& rank0 = engine.at("gpu1").ranks.at(0);
+  CHECK(rank0.rendezvous == "192.168.0.1:8001");
+  CHECK(rank0.local_address == "192.168.0.1");
+  CHECK(rank0.rendezvous_peers == std::vector<std::string>{"192.168.0.1", "192.168.0.2"});
+  CHECK(rank0.serve_address == "0.0.0.0");
+  CHECK(engine.at("gpu2").ranks.at(0).local_address == "192.168.0.2");
+
+  const auto vllm = requests_for("vllm-docker");
+  const control::ContainerSpec& head = *vllm.at("gpu1").container;
+  CHECK(head.node_address == "192.168.0.1");
+  CHECK(head.head_address == "192.168.0.1");
+  CHECK(head.serve_address == "0.0.0.0");
+  CHECK(vllm.at("gpu2").container->node_address == "192.168.0.2");
+  // The agents still talk over the hosts' addresses.
+  CHECK(vllm.at("gpu2").peers.at(0).address == "10.0.0.11");
+}

@@ -408,6 +408,42 @@ TEST_CASE("vllm_docker volumes, devices, ulimits and ipc are read in docker's sy
               "elsewhere in the container; clusterctl mounts the model there)"});
 }
 
+TEST_CASE("A host's data_address is an IP address, its interface a Linux name, runtime.bind an IPv4 address") {
+  const std::string base =
+      "cluster: {name: lab}\n"
+      "network: {subnet: 192.168.0.0/24}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: gpu1.lab, data_address: 192.168.0.1, interface: ib0, gpus: 1}\n"
+      "artifacts: {models: [{name: m, source: /m}]}\n"
+      "runtime: {model: m, bind: 0.0.0.0}\n";
+  const LoadResult r = Load(base);
+  REQUIRE(r.ok());
+  const Host& host = r.inventory->hosts.at(0);
+  CHECK(host.data_address == "192.168.0.1");
+  CHECK(host.ClusterAddress() == "192.168.0.1");
+  CHECK(host.interface == "ib0");
+  CHECK(r.inventory->runtime.bind == "0.0.0.0");
+
+  CHECK(Errors("cluster: {name: lab}\n"
+               "network: {subnet: 192.168.0.0/24}\n"
+               "hosts:\n"
+               "  - {name: gpu1, address: 10.0.0.1, data_address: ib.gpu1, interface: \"ib 0\", gpus: 1}\n"
+               "  - {name: gpu2, address: 10.0.0.2, data_address: 192.168.1.2, gpus: 1}\n"
+               "  - {name: gpu3, address: 10.0.0.3, data_address: 192.168.1.2, gpus: 1}\n"
+               "artifacts: {models: [{name: m, source: /m}]}\n"
+               "runtime: {model: m, pipeline_parallel: 3, bind: \"::\"}\n") ==
+        Lines{"cluster.yaml:4:51: error: hosts[0].data_address: expected an IP address (NCCL and Ray take no DNS "
+              "names), found \"ib.gpu1\"",
+              "cluster.yaml:4:71: error: hosts[0].interface: expected an interface name such as ens1f0, found \"ib "
+              "0\" (it contains \" \"; Linux names have 1 to 15 characters, no \"/\", \":\" or spaces)",
+              "cluster.yaml:5:51: error: hosts[1].data_address: 192.168.1.2 is outside network.subnet "
+              "192.168.0.0/24 at line 2 (fix the address or the subnet)",
+              "cluster.yaml:6:51: error: hosts[2].data_address: duplicate data_address \"192.168.1.2\": hosts[1] "
+              "gpu2 at line 5 has it too (give each host the address of its own cluster NIC)",
+              "cluster.yaml:8:49: error: runtime.bind: expected an IPv4 address, or 0.0.0.0 for every interface, "
+              "found \"::\""});
+}
+
 TEST_CASE("An empty optional block reads as empty, not as an error") {
   const LoadResult r = Load("cluster: {name: lab}\n"
                             "ssh:\n"

@@ -32,7 +32,7 @@ std::string Describe(const Inventory& inventory, std::size_t i, const LoadContex
 }
 
 void CheckUniqueNamesAndAddresses(const Inventory& inventory, LoadContext* ctx) {
-  std::map<std::string, std::size_t> names, addresses;
+  std::map<std::string, std::size_t> names, addresses, data_addresses;
   for (std::size_t i = 0; i < inventory.hosts.size(); ++i) {
     const Host& host = inventory.hosts[i];
     const std::string name_path = HostPath(i) + ".name";
@@ -53,6 +53,16 @@ void CheckUniqueNamesAndAddresses(const Inventory& inventory, LoadContext* ctx) 
                    fmt::format("duplicate address \"{}\": {} has it too", host.address,
                                Describe(inventory, first->second, *ctx)),
                    "each host is one server with its own address; list a server once, with all its GPUs");
+      }
+    }
+    const std::string data_path = HostPath(i) + ".data_address";
+    if (host.data_address) {
+      auto [first, inserted] = data_addresses.emplace(CanonicalAddress(*host.data_address), i);
+      if (!inserted) {
+        ctx->Error(ctx->locations().Value(data_path), data_path,
+                   fmt::format("duplicate data_address \"{}\": {} has it too", *host.data_address,
+                               Describe(inventory, first->second, *ctx)),
+                   "give each host the address of its own cluster NIC");
       }
     }
   }
@@ -78,12 +88,14 @@ void CheckSubnet(const Inventory& inventory, LoadContext* ctx) {
   auto subnet = ParseSubnet(*inventory.network.subnet);
   if (!subnet.ok()) return;
   for (std::size_t i = 0; i < inventory.hosts.size(); ++i) {
-    const std::string path = HostPath(i) + ".address";
-    auto ip = ParseIpAddress(inventory.hosts[i].address);
-    if (!ip.ok() || ctx->Failed(path)) continue;  // a DNS name resolves only at `check`
+    // The subnet is the cluster traffic's: the data address where one is given.
+    const Host& host = inventory.hosts[i];
+    const std::string path = HostPath(i) + (host.data_address ? ".data_address" : ".address");
+    auto ip = ParseIpAddress(host.ClusterAddress());
+    if (!ip.ok() || ctx->Failed(path) || ctx->Failed(HostPath(i) + ".data_address")) continue;  // a DNS name resolves only at `check`
     if (!subnet->Contains(*ip)) {
       ctx->Error(ctx->locations().Value(path), path,
-                 fmt::format("{} is outside network.subnet {} at line {}", inventory.hosts[i].address,
+                 fmt::format("{} is outside network.subnet {} at line {}", host.ClusterAddress(),
                              *inventory.network.subnet, ctx->locations().Value("network.subnet").line),
                  "fix the address or the subnet");
     }

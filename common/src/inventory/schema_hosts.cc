@@ -9,9 +9,9 @@
 namespace cluster::inventory {
 namespace {
 
-const std::vector<std::string_view> kHostKeys = {"name",       "address", "role",   "transport",
-                                                 "gpus",       "gpu_model", "gpu_memory", "labels",
-                                                 "ssh",        "model_paths"};
+const std::vector<std::string_view> kHostKeys = {"name",  "address",    "data_address", "interface",
+                                                 "role",  "transport",  "gpus",         "gpu_model",
+                                                 "gpu_memory", "labels", "ssh",         "model_paths"};
 
 void ReadGpus(const Field& f, Host* host, LoadContext* ctx) {
   if (f.value.IsScalar() && f.value.Scalar() == "auto") return;  // nullopt: `check` discovers them
@@ -70,6 +70,27 @@ Host ReadHost(const Field& item, const SshSettings& ssh_defaults, LoadContext* c
         ReportMismatch(*f, ctx, kExpected, s.message());
       } else {
         host.address = *address;
+      }
+    }
+  }
+  if (auto f = entry->Get("data_address")) {
+    constexpr std::string_view kExpected = "an IP address (NCCL and Ray take no DNS names)";
+    if (auto address = ReadString(*f, ctx, kExpected)) {
+      if (auto ip = ParseIpAddress(*address); !ip.ok()) {
+        ReportMismatch(*f, ctx, kExpected);
+      } else {
+        host.data_address = *address;
+      }
+    }
+  }
+  if (auto f = entry->Get("interface")) {
+    constexpr std::string_view kExpected = "an interface name such as ens1f0";
+    if (auto name = ReadString(*f, ctx, kExpected)) {
+      if (Status s = CheckInterfaceName(*name); !s.ok()) {
+        ReportMismatch(*f, ctx, kExpected,
+                       s.message() + "; Linux names have 1 to 15 characters, no \"/\", \":\" or spaces");
+      } else {
+        host.interface = *name;
       }
     }
   }

@@ -13,7 +13,7 @@ namespace cluster::inventory {
 namespace {
 
 const std::vector<std::string_view> kRuntimeKeys = {
-    "kind", "model", "tensor_parallel", "pipeline_parallel", "dtype", "port", "api_key_file", "engine",
+    "kind", "model", "tensor_parallel", "pipeline_parallel", "dtype", "port", "bind", "api_key_file", "engine",
     "vllm_docker"};
 
 void ReadEngineOptions(const Field& field, EngineOptions* engine, LoadContext* ctx) {
@@ -161,6 +161,16 @@ void ReadRuntime(const Mapping& root, Inventory* inventory, LoadContext* ctx) {
   }
   if (auto f = block->Get("port")) {
     if (auto port = ReadInteger(*f, ctx, 1, 65535)) runtime.port = static_cast<int>(*port);
+  }
+  if (auto f = block->Get("bind")) {
+    constexpr std::string_view kExpected = "an IPv4 address, or 0.0.0.0 for every interface";
+    if (auto address = ReadString(*f, ctx, kExpected)) {
+      if (ParseIpAddress(*address).ok() && address->find(':') == std::string::npos) {
+        runtime.bind = *address;
+      } else {
+        ReportMismatch(*f, ctx, kExpected);
+      }
+    }
   }
   if (auto f = block->Get("api_key_file")) runtime.api_key_file = ReadLocalPath(*f, ctx);
   if (auto f = block->Get("engine")) ReadEngineOptions(*f, &runtime.engine, ctx);

@@ -44,7 +44,11 @@ enum class Transport { kSsh, kLocal };  // kLocal: the host is this machine, no 
 
 struct Host {
   std::string name;
-  std::string address;                  // IP address or DNS name
+  std::string address;                  // IP address or DNS name: SSH, the agent, the API
+  // The address of the host's cluster traffic (NCCL, Gloo, Ray, the engine's
+  // rendezvous) where it differs from `address`, e.g. a 100 GbE NIC's.
+  std::optional<std::string> data_address;
+  std::optional<std::string> interface;  // overrides network.interface for this host
   bool head = false;                    // role: head
   Transport transport = Transport::kSsh;
   std::optional<int> gpus;              // nullopt means `auto`: discovered by `check`
@@ -56,6 +60,9 @@ struct Host {
   // model's own `path`.
   std::map<std::string, std::filesystem::path> model_paths;
   SourceLocation location;              // the host's entry in `hosts`
+
+  // data_address, else address.
+  const std::string& ClusterAddress() const { return data_address ? *data_address : address; }
 };
 
 struct Image {
@@ -104,6 +111,9 @@ struct Runtime {
   int pipeline_parallel = 1;
   Dtype dtype = Dtype::kAuto;
   int port = 8000;
+  // The address the API listens on (0.0.0.0 for every interface); default:
+  // the head's address.
+  std::optional<std::string> bind;
   std::optional<std::filesystem::path> api_key_file;
   EngineOptions engine;
   VllmDockerOptions vllm_docker;
