@@ -5,12 +5,16 @@
 # $ORIGIN/../lib.
 
 # Libraries a host always has: glibc's (they must match the host's own
-# loader) and the NVIDIA driver's (they must match its kernel module). Every
-# other shared library a program needs goes into the tree.
+# loader), the NVIDIA driver's (they must match its kernel module), and the
+# compiler's runtime, libstdc++ and libgcc_s (apt itself needs them, so every
+# Debian and Ubuntu has them; Debian 12's libstdc++ asks for glibc 2.36, so a
+# bundled copy would not load on Ubuntu 22.04's glibc 2.35, while the host's
+# own, GCC 12's on both, serves our programs). Every other shared library a
+# program needs goes into the tree.
 set(CLUSTER_HOST_LIBRARIES
   "^ld-linux" "^libc\\.so" "^libm\\.so" "^libmvec\\.so" "^libpthread\\.so" "^libdl\\.so" "^librt\\.so"
   "^libresolv\\.so" "^libutil\\.so" "^libanl\\.so" "^libnss_" "^libthread_db\\.so" "^libBrokenLocale\\.so"
-  "^libcuda\\.so" "^libnvidia-")
+  "^libstdc\\+\\+\\.so" "^libgcc_s\\.so" "^libcuda\\.so" "^libnvidia-")
 
 # cluster_copy_libraries(TREE PROGRAMS WHICH)
 # Copies the shared libraries that PROGRAMS (the same programs in the build

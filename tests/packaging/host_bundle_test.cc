@@ -5,6 +5,8 @@
 // it) through an overlay, so the root itself is never changed.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -102,6 +104,35 @@ TEST_CASE("The host bundle holds both programs, stripped and finding their libra
   ProcessResult recorded = Sh(fmt::format("cd '{}' && sha256sum -c '{}.sha256'", kBundle.parent_path().string(),
                                           kBundle.filename().string()));
   CHECK(recorded.exit_code == 0);
+}
+
+TEST_CASE("Every file of the bundle asks for at most glibc 2.35 and GCC 12's libstdc++, so it loads on Ubuntu 22.04 "
+          "as on Debian 12", "[packaging]") {
+  // Ubuntu 22.04 has glibc 2.35 and libstdc++ of GCC 12 (GLIBCXX_3.4.30);
+  // Debian 12 has 2.36 and the same libstdc++. Debian's own libstdc++ asks
+  // for glibc 2.36, so the bundle leaves the compiler's runtime to the host.
+  Unpacked b;
+  CHECK_FALSE(fs::exists(b.tree / "lib/libstdc++.so.6"));
+  CHECK_FALSE(fs::exists(b.tree / "lib/libgcc_s.so.1"));
+  auto highest = [](const std::string& symbols, const std::string& prefix) {
+    int most = 0;
+    for (std::size_t at = symbols.find(prefix); at != std::string::npos; at = symbols.find(prefix, at + 1)) {
+      most = std::max(most, std::atoi(symbols.c_str() + at + prefix.size()));
+    }
+    return most;
+  };
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(b.tree)) {
+    const std::string rel = fs::relative(e.path(), b.tree).string();
+    if (!e.is_regular_file() || (rel.rfind("bin/", 0) != 0 && rel.rfind("lib/", 0) != 0)) continue;
+    ProcessResult symbols = Sh(fmt::format("objdump -T '{}'", e.path().string()));
+    INFO(rel << ": " << symbols.err);
+    REQUIRE(symbols.exit_code == 0);
+    CHECK(highest(symbols.out, "(GLIBC_2.") <= 35);
+    CHECK(highest(symbols.out, "GLIBCXX_3.4.") <= 30);
+    ++files;
+  }
+  CHECK(files >= 2);
 }
 
 TEST_CASE("On a minimal Debian 12 root without development packages, the bundle's clusterd and infer-engine run "
