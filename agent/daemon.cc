@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/deployment_file.h"
 #include "agent/vllm_docker.h"
 #include "common/files.h"
 #include "common/subprocess.h"
@@ -189,6 +190,8 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
     outcome.agent_was_running = true;
     StopProcess(running->pid, cluster, UseSystemd(), outcome);
   }
+  // Stopped on purpose: no later agent of this folder takes the deployment up again.
+  RemoveDeploymentFile(dir);
   // What a killed agent could not stop itself.
   for (const UnitGroup& g : LiveUnitGroups(dir)) {
     SignalRecordedGroup(g.group, SIGKILL);

@@ -1,6 +1,7 @@
 // The request envelope, the small messages (hello, probe, stop, status,
 // shutdown) and the public reply codec entry points. Facts are in
-// messages_facts.cc; start, status, logs and gang failures in messages_units.cc.
+// messages_facts.cc; start, status, logs and gang failures in messages_units.cc;
+// restart policies and gang restarts in messages_restart.cc.
 #include "control/messages.h"
 
 #include <array>
@@ -19,7 +20,8 @@ using codec::Where;
 
 // The wire names, in the order of Request's alternatives.
 constexpr std::array<const char*, std::variant_size_v<Request>> kRequestTypes = {
-    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown", "comm-check"};
+    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown", "comm-check",
+    "gang-restart"};
 
 std::string AcceptedTypes() {
   std::string list;
