@@ -159,7 +159,16 @@ struct AgentService::Impl {
   }
 
   void RecordFailure(const control::GangFailure& f, bool tell_peers) {
-    if (failure) return;  // the first failure is the one reported
+    if (failure) {
+      // The first failure is the one reported: a rank that failed because a
+      // peer's rank died may be seen here before the news of that death.
+      if (f.unix_ms < failure->unix_ms) {
+        failure = f;
+        last_failure = f;
+        SaveDeployment();
+      }
+      return;
+    }
     failure = f;
     last_failure = f;
     LOG_ERROR("deployment {}: {} on {} {}; stopping every unit", deployment, f.unit, f.host, f.message);
