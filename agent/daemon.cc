@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "agent/deployment_file.h"
+#include "agent/node_facts.h"
 #include "agent/vllm_docker.h"
 #include "common/files.h"
 #include "common/subprocess.h"
@@ -158,6 +159,17 @@ StatusOr<StartOutcome> StartAgent(const fs::path& self, const AgentConfig& confi
     if (IsAgentProcess(running->pid))
       return UnavailableError(fmt::format("the running agent (pid {}) did not stop; stop it by hand", running->pid));
     outcome.what = StartOutcome::What::kReplaced;
+  }
+  // A port another program holds would keep the new agent from listening:
+  // say so now, not after the wait for its pid file below.
+  if (const control::PortFacts port = ProbePort(config.listen_address, config.port); !port.free) {
+    if (port.error == "address already in use") {
+      return FailedPreconditionError(fmt::format(
+          "port {} on host {} ({}) is in use by another program; set network.agent_port to a free port",
+          config.port, config.host, config.listen_address));
+    }
+    return UnavailableError(fmt::format("the agent cannot listen on {}:{} on host {}: {}", config.listen_address,
+                                        config.port, config.host, port.error));
   }
   CLUSTER_RETURN_IF_ERROR(SaveState(dir, config, credentials));
   std::error_code ec;
