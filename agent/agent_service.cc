@@ -11,13 +11,16 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/comm_check.h"
 #include "agent/daemon.h"
+#include "agent/deployment_file.h"
 #include "agent/engine_rank.h"
 #include "agent/gpu_facts.h"
 #include "agent/node_facts.h"
+#include "agent/restart_budget.h"
 #include "agent/supervisor.h"
 #include "agent/unit_log.h"
 #include "agent/vllm_docker.h"
@@ -42,6 +45,9 @@ constexpr int kFailureTailLines = 30;
 constexpr int kDockerTimeoutMs = 30000;
 // How long the head waits for Ray to see every GPU of the cluster.
 constexpr auto kRayWait = std::chrono::minutes(10);
+// A gang restart that is due waits for every peer agent to answer; it asks
+// again this often (the wait counts no restart).
+constexpr auto kPeerRetry = std::chrono::seconds(3);
 
 std::string ExitMessage(const control::UnitStatus& unit) {
   if (!unit.exit_code) return "ended";
@@ -83,7 +89,8 @@ struct AgentService::Impl {
         credentials(std::move(creds)),
         dir(std::move(state)),
         self(std::move(binary)),
-        supervisor(io_context, LogRotation{}, [this](const control::UnitStatus& u) { OnUnitExit(u); }) {}
+        supervisor(io_context, LogRotation{}, [this](const control::UnitStatus& u) { OnUnitExit(u); }),
+        restart_timer(io_context) {}
 
   asio::io_context& io;
   AgentConfig config;
@@ -95,6 +102,18 @@ struct AgentService::Impl {
   std::string deployment;
   std::optional<control::GangFailure> failure;
   std::vector<control::PeerAgent> peers;
+  // The restart policy's state (docs/lifecycle.md, "Restarts"):
+  // the start request of `deployment`, the gang's restarts (its generation)
+  // and, while the gang is down, whether and when it starts again.
+  std::optional<control::StartRequest> current;
+  int generation = 0;
+  std::vector<std::int64_t> restarts_unix_ms;
+  std::optional<control::GangFailure> last_failure;
+  std::string not_restarted;
+  std::string restart_waiting;
+  std::int64_t next_restart_unix_ms = 0;
+  asio::steady_timer restart_timer;
+  int restart_epoch = 0;  // a pending restart of an older epoch is void
   std::shared_ptr<std::atomic<bool>> launcher_cancel;
   std::function<void()> on_shutdown;
   bool stopping = false;  // units are being stopped on purpose: their exits are no failures
@@ -140,12 +159,24 @@ struct AgentService::Impl {
   }
 
   void RecordFailure(const control::GangFailure& f, bool tell_peers) {
-    if (failure) return;  // the first failure is the one reported
+    if (failure) {
+      // The first failure is the one reported: a rank that failed because a
+      // peer's rank died may be seen here before the news of that death.
+      if (f.unix_ms < failure->unix_ms) {
+        failure = f;
+        last_failure = f;
+        SaveDeployment();
+      }
+      return;
+    }
     failure = f;
+    last_failure = f;
     LOG_ERROR("deployment {}: {} on {} {}; stopping every unit", deployment, f.unit, f.host, f.message);
     StopUnits(fmt::format("{} on {} {}", f.unit, f.host, f.message));
+    if (IsHead()) DecideOnRestart(f);
+    SaveDeployment();
     if (!tell_peers) return;
-    control::GangFailureRequest request{deployment, f};
+    control::GangFailureRequest request{deployment, f, generation};
     for (const auto& peer : peers) {
       OnWorker([peer, request, creds = credentials] {
         auto client = control::ControlClient::Connect(peer.address, peer.port, creds, kPeerTimeout);
@@ -163,6 +194,157 @@ struct AgentService::Impl {
     f.message = ExitMessage(unit);
     f.log_tail = TailOf(unit.log_file, kFailureTailLines);
     f.unix_ms = UnixMillis();
+    f.cause = unit.exit_code == 0 ? "exited" : "failed";
+    RecordFailure(f, true);
+  }
+
+  // ---- the restart policy (docs/lifecycle.md, "Restarts") ----
+  // The head's agent (the host of rank 0, or of the Ray head and `vllm
+  // serve`) decides for the gang: every failure reaches it (gang-failure),
+  // it counts the restarts, waits out the backoff, then starts its units and
+  // tells every other agent to start theirs (gang-restart) as the next
+  // generation. The world forms again at rank 0's rendezvous (or Ray's
+  // head). The other agents only follow, so half a gang never runs on its
+  // own: without the head's word their units stay stopped.
+  bool IsHead() const {
+    if (!current) return false;
+    for (const auto& rank : current->ranks) {
+      if (rank.rank == 0) return true;
+    }
+    return current->container && current->container->head;
+  }
+
+  void SaveDeployment() {
+    if (!current) return;
+    DeploymentFile file{*current, generation, restarts_unix_ms, last_failure};
+    if (Status s = SaveDeploymentFile(dir, file); !s.ok()) LOG_WARNING("cannot save deployment.json: {}", s.message());
+  }
+
+  // Ends the restart policy's pending work (a stop on purpose, a new deployment).
+  void CancelRestart() {
+    ++restart_epoch;
+    restart_timer.cancel();
+    next_restart_unix_ms = 0;
+    restart_waiting.clear();
+  }
+
+  void DecideOnRestart(const control::GangFailure& f) {
+    const std::int64_t now = UnixMillis();
+    RestartDecision d = DecideRestart(current->restart, f, restarts_unix_ms, now);
+    if (!d.restart) {
+      not_restarted = d.why_not;
+      LOG_WARNING("deployment {}: not restarted: {}", deployment, d.why_not);
+      return;
+    }
+    not_restarted.clear();
+    next_restart_unix_ms = now + std::int64_t{d.delay_s} * 1000;
+    LOG_INFO("deployment {}: restarting the gang in {} s (restart {} of at most {} within {})", deployment, d.delay_s,
+             generation + 1, current->restart.max_restarts, control::DurationText(current->restart.window_s));
+    ArmRestart(std::chrono::seconds(d.delay_s));
+  }
+
+  void ArmRestart(std::chrono::steady_clock::duration delay) {
+    const int epoch = ++restart_epoch;
+    restart_timer.expires_after(delay);
+    restart_timer.async_wait([this, epoch](const boost::system::error_code& ec) {
+      if (!ec && epoch == restart_epoch) TryRestart(epoch);
+    });
+  }
+
+  // The gang starts again only when every peer agent answers: one that is
+  // down (its host rebooting) would leave the world short of ranks.
+  void TryRestart(int epoch) {
+    OnWorker([this, epoch, peer_list = peers, creds = credentials] {
+      std::vector<std::string> silent;
+      for (const auto& peer : peer_list) {
+        auto client = control::ControlClient::Connect(peer.address, peer.port, creds, kPeerTimeout);
+        Status s = client.ok() ? (*client)->Call(control::HelloRequest{}, kPeerTimeout).status() : client.status();
+        if (!s.ok()) silent.push_back(peer.host);
+      }
+      OnIo([this, epoch, silent] {
+        if (epoch != restart_epoch || !failure || !current) return;
+        if (!silent.empty()) {
+          restart_waiting = fmt::format("the agent{} of {} to answer", silent.size() == 1 ? "" : "s",
+                                        fmt::format("{}", fmt::join(silent, ", ")));
+          ArmRestart(kPeerRetry);
+          return;
+        }
+        RestartGang();
+      });
+    });
+  }
+
+  // The head: this host's units as generation + 1, then every peer's.
+  void RestartGang() {
+    const control::GangFailure cause = *failure;
+    BeginGeneration(generation + 1, cause);
+    LOG_INFO("deployment {}: gang restart {} after {} on {} {}", deployment, generation, cause.unit, cause.host,
+             cause.message);
+    control::GangRestartRequest request{deployment, generation, cause};
+    for (const auto& peer : peers) {
+      OnWorker([peer, request, creds = credentials] {
+        auto client = control::ControlClient::Connect(peer.address, peer.port, creds, kPeerTimeout);
+        // A peer stops what it still runs and starts its units: give it the start's time.
+        Status s = client.ok() ? (*client)->Call(request, std::chrono::seconds(60)).status() : client.status();
+        if (!s.ok()) LOG_WARNING("could not restart the units of {}: {}", peer.host, s.message());
+      });
+    }
+    StartUnits([this, id = deployment, gen = generation](StatusOr<control::StartReply> outcome) {
+      if (outcome.ok()) return;
+      if (id != deployment || gen != generation) return;
+      RecordFailure(StartFailure(outcome.status()), true);
+    });
+  }
+
+  // Forgets the failure and counts the restart; the caller starts the units.
+  void BeginGeneration(int next, const control::GangFailure& cause) {
+    CancelRestart();
+    if (!StopUnits("gang restart " + std::to_string(next)).empty()) LOG_WARNING("a unit did not stop before the restart");
+    supervisor.ClearEnded();
+    generation = next;
+    restarts_unix_ms.push_back(UnixMillis());
+    const std::int64_t keep_after = UnixMillis() - std::int64_t{current->restart.window_s} * 1000;
+    std::erase_if(restarts_unix_ms, [&](std::int64_t t) { return t <= keep_after; });
+    last_failure = cause;
+    failure.reset();
+    not_restarted.clear();
+    SaveDeployment();
+  }
+
+  control::GangFailure StartFailure(const Status& s) const {
+    control::GangFailure f;
+    f.host = config.host;
+    f.unit = "start";
+    f.message = "could not start: " + s.message();
+    f.unix_ms = UnixMillis();
+    return f;
+  }
+
+  // After the agent itself restarted: the deployment of deployment.json, whose
+  // units ended with the previous agent, counts as stopped by an agent
+  // restart; runtime.restart always brings it back (the head decides).
+  void Resume() {
+    auto file = LoadDeploymentFile(dir);
+    if (!file.ok()) {
+      LOG_WARNING("{}", file.status().message());
+      return;
+    }
+    if (!file->has_value()) return;
+    DeploymentFile& d = **file;
+    current = d.request;
+    deployment = d.request.deployment;
+    peers = d.request.peers;
+    generation = d.generation;
+    restarts_unix_ms = d.restarts_unix_ms;
+    last_failure = d.last_failure;
+    LOG_INFO("deployment {} (restart policy {}): its units ended with the previous agent", deployment,
+             control::RestartPolicyName(current->restart.policy));
+    control::GangFailure f;
+    f.host = config.host;
+    f.unit = "agent";
+    f.message = "restarted; the units of this host had ended with the previous agent";
+    f.unix_ms = UnixMillis();
+    f.cause = "agent-restarted";
     RecordFailure(f, true);
   }
 
@@ -228,29 +410,47 @@ struct AgentService::Impl {
 
   // REQUIRES: req.deployment is a valid id (DecodeRequest checked it).
   Status Prepare(const control::StartRequest& req) {
+    CancelRestart();
     StopUnits("replaced by deployment " + req.deployment);
     supervisor.ClearEnded();
     failure.reset();
     deployment = req.deployment;
     peers = req.peers;
+    current = req;
+    generation = 0;
+    restarts_unix_ms.clear();
+    last_failure.reset();
+    not_restarted.clear();
     std::error_code ec;
     fs::create_directories(dir / "logs" / deployment, ec);
     if (ec) return UnavailableError(fmt::format("cannot create the log folder: {}", ec.message()));
+    SaveDeployment();
     return Status::Ok();
   }
 
   void On(const control::StartRequest& req, const std::shared_ptr<Responder>& r) {
     if (Status s = Prepare(req); !s.ok()) return r->Fail(s);
-    if (req.runtime == control::RuntimeKind::kEngine) return StartRanks(req, r);
-    if (!req.container) return r->Fail(InvalidArgumentError("start: runtime vllm-docker needs a container"));
-    StartContainer(*req.container, r);
+    StartUnits([r](StatusOr<control::StartReply> reply) {
+      if (reply.ok()) r->Send(control::ToJson(*reply), false);
+      else r->Fail(reply.status());
+    });
   }
 
-  void StartRanks(const control::StartRequest& req, const std::shared_ptr<Responder>& r) {
+  using StartDone = std::function<void(StatusOr<control::StartReply>)>;
+
+  // Starts this host's units of `current` (a start, or a gang restart).
+  void StartUnits(StartDone done) {
+    const control::StartRequest& req = *current;
+    if (req.runtime == control::RuntimeKind::kEngine) return StartRanks(req, std::move(done));
+    if (!req.container) return done(InvalidArgumentError("start: runtime vllm-docker needs a container"));
+    StartContainer(*req.container, std::move(done));
+  }
+
+  void StartRanks(const control::StartRequest& req, const StartDone& done) {
     control::StartReply reply;
     if (!req.ranks.empty()) {
       auto engine = FindEngineBinary(self);
-      if (!engine.ok()) return r->Fail(engine.status());
+      if (!engine.ok()) return done(engine.status());
       for (const auto& rank : req.ranks) {
         Status s = ValidateRankSpec(rank);
         fs::path key;
@@ -261,37 +461,37 @@ struct AgentService::Impl {
         if (s.ok()) s = supervisor.Start(EngineRankUnit(rank, *engine, dir / "logs" / deployment, key));
         if (!s.ok()) {
           StopUnits("start failed");
-          return r->Fail(Status(s.code(), fmt::format("rank {}: {}", rank.rank, s.message())));
+          return done(Status(s.code(), fmt::format("rank {}: {}", rank.rank, s.message())));
         }
         reply.started.push_back(fmt::format("rank {}", rank.rank));
       }
     }
     SaveGroups();
-    r->Send(control::ToJson(reply), false);
+    done(reply);
   }
 
-  void StartContainer(const control::ContainerSpec& spec, const std::shared_ptr<Responder>& r) {
-    if (Status s = ValidateContainerSpec(spec); !s.ok()) return r->Fail(s);
-    if (Status s = ValidateContainerLabels({config.cluster, deployment}); !s.ok()) return r->Fail(s);
-    OnWorker([this, spec, r] {
+  void StartContainer(const control::ContainerSpec& spec, StartDone done) {
+    if (Status s = ValidateContainerSpec(spec); !s.ok()) return done(s);
+    if (Status s = ValidateContainerLabels({config.cluster, deployment}); !s.ok()) return done(s);
+    OnWorker([this, spec, done] {
       (void)RunProcessWithin(DockerRemoveArgs(spec.name), kDockerTimeoutMs);  // a container of an earlier run
-      OnIo([this, spec, r] {
+      OnIo([this, spec, done] {
         UnitSpec unit;
         unit.name = "container " + spec.name;
         unit.argv = DockerRunArgs(spec, ContainerLabels{config.cluster, deployment});
         if (spec.api_key) {
           auto key = ApiKey();
-          if (!key.ok()) return r->Fail(key.status());
+          if (!key.ok()) return done(key.status());
           unit.env[kApiKeyVariable] = *key;
         }
         unit.stop_argv = DockerStopArgs(spec.name, 8);  // within the supervisor's stop grace
         unit.log_file = dir / "logs" / deployment / "container.log";
-        if (Status s = supervisor.Start(unit); !s.ok()) return r->Fail(s);
+        if (Status s = supervisor.Start(unit); !s.ok()) return done(s);
         SaveGroups();
         control::StartReply reply;
         reply.started.push_back(unit.name);
         if (spec.head) StartHeadLauncher(spec);
-        r->Send(control::ToJson(reply), false);
+        done(reply);
       });
     });
   }
@@ -334,7 +534,7 @@ struct AgentService::Impl {
         serve.argv = VllmServeArgs(spec);
         serve.log_file = dir / "logs" / deployment / "vllm-serve.log";
         if (Status s = supervisor.Start(serve); !s.ok()) {
-          control::GangFailure f{config.host, serve.name, s.message(), {}, UnixMillis()};
+          control::GangFailure f{config.host, serve.name, s.message(), {}, UnixMillis(), "failed"};
           return RecordFailure(f, true);
         }
         SaveGroups();
@@ -347,7 +547,18 @@ struct AgentService::Impl {
     reply.agent = Hello();
     reply.deployment = deployment;
     reply.units = supervisor.Units();
+    for (auto& u : reply.units) u.restarts = generation;
     reply.failure = failure;
+    if (current) {
+      control::RestartState state;
+      state.policy = current->restart;
+      state.restarts = generation;
+      state.last_failure = last_failure;
+      state.next_unix_ms = next_restart_unix_ms;
+      state.waiting = restart_waiting;
+      state.not_restarted = failure ? not_restarted : "";
+      reply.restart = state;
+    }
     OnWorker([this, reply, r]() mutable {
       reply.gpus = ReadGpus(NodeProbes{}.nvidia_smi).gpus;
       OnIo([r, reply] { r->Send(control::ToJson(reply), false); });
@@ -443,7 +654,11 @@ struct AgentService::Impl {
       if (u.state == control::UnitState::kRunning || u.state == control::UnitState::kStarting)
         reply.stopped.push_back(u.name);
     }
+    CancelRestart();
     reply.left = StopUnits(req.reason.empty() ? "clusterctl down" : req.reason);
+    // Stopped on purpose: an agent that restarts later does not bring it back.
+    current.reset();
+    RemoveDeploymentFile(dir);
     OnWorker([this, reply, r]() mutable {
       // Containers of this cluster that no unit accounts for (an earlier agent's).
       for (const std::string& c : ListClusterContainers(config.cluster)) {
@@ -455,11 +670,33 @@ struct AgentService::Impl {
   }
 
   void On(const control::GangFailureRequest& req, const std::shared_ptr<Responder>& r) {
-    if (req.deployment == deployment && !deployment.empty()) RecordFailure(req.failure, false);
+    // A failure of an earlier generation (late on the wire) is no news.
+    if (req.deployment == deployment && !deployment.empty() && req.generation == generation)
+      RecordFailure(req.failure, false);
     r->Send(nlohmann::json::object(), false);
   }
 
+  // A peer: the head's agent restarts the gang; start this host's units again.
+  void On(const control::GangRestartRequest& req, const std::shared_ptr<Responder>& r) {
+    if (!current || req.deployment != deployment) {
+      return r->Fail(FailedPreconditionError(fmt::format(
+          "deployment {} is not the one this agent runs ({}); run `clusterctl up`", req.deployment,
+          deployment.empty() ? "none" : deployment)));
+    }
+    if (req.generation <= generation) return r->Send(nlohmann::json::object(), false);  // already there
+    BeginGeneration(req.generation, req.failure);
+    LOG_INFO("deployment {}: gang restart {} (the head's)", deployment, generation);
+    StartUnits([this, r, id = deployment, gen = generation](StatusOr<control::StartReply> outcome) {
+      if (!outcome.ok() && id == deployment && gen == generation) RecordFailure(StartFailure(outcome.status()), true);
+      if (outcome.ok()) r->Send(nlohmann::json::object(), false);
+      else r->Fail(outcome.status());
+    });
+  }
+
   void On(const control::ShutdownRequest&, const std::shared_ptr<Responder>& r) {
+    CancelRestart();
+    current.reset();
+    RemoveDeploymentFile(dir);
     StopUnits("the agent is shutting down");
     r->Send(nlohmann::json::object(), false);
     if (on_shutdown) OnIo(on_shutdown);
@@ -487,7 +724,12 @@ void AgentService::Handle(control::Request request, std::shared_ptr<Responder> r
   impl_->Handle(std::move(request), std::move(responder));
 }
 
-void AgentService::StopEverything(const std::string& reason) { impl_->StopUnits(reason); }
+void AgentService::StopEverything(const std::string& reason) {
+  impl_->CancelRestart();
+  impl_->StopUnits(reason);
+}
+
+void AgentService::Resume() { impl_->Resume(); }
 
 void AgentService::OnShutdown(std::function<void()> callback) { impl_->on_shutdown = std::move(callback); }
 

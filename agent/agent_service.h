@@ -3,7 +3,10 @@
 // deployment's units and applies gang semantics: when any unit of the
 // deployment ends on its own, every unit here is stopped, the failure (unit,
 // exit, log tail) is recorded and sent to every peer agent, which stops its
-// units too. `status` on any host then names the first failure.
+// units too. `status` on any host then names the first failure. The head's
+// agent then applies the deployment's restart policy (restart_budget.h):
+// after the backoff it starts the gang again, its units and, through
+// `gang-restart`, every peer's.
 //
 // Threading: Handle() and everything it touches run on the io_context's
 // thread. Slow work (facts, GPU queries, docker commands, calls to peers)
@@ -30,7 +33,11 @@ class AgentService {
   void Handle(control::Request request, std::shared_ptr<control::Responder> responder);
 
   // Stops every unit (SIGTERM/SIGINT, shutdown). Runs on the io thread.
+  // deployment.json stays: a host that shuts down comes back to it.
   void StopEverything(const std::string& reason);
+  // Takes up the deployment of deployment.json after the agent restarted
+  // (deployment_file.h); call once, when the agent listens.
+  void Resume();
   // Set by the `shutdown` request; the caller ends the io_context after the reply.
   void OnShutdown(std::function<void()> callback);
 

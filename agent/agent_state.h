@@ -8,6 +8,7 @@
 //     clusterd.pid  "PID FINGERPRINT\n", written by the serving agent once it listens
 //     clusterd.log  the serving agent's own log
 //     units.json    process groups of the units started (for cleanup after a crash)
+//     deployment.json  the last start and its restart state (deployment_file.h, 0600)
 //     logs/DEPLOYMENT/UNIT.log   the units' logs (rotated)
 //
 // One agent per cluster and host; the folder is named by the cluster so two

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/deployment_file.h"
+#include "agent/node_facts.h"
 #include "agent/vllm_docker.h"
 #include "common/files.h"
 #include "common/subprocess.h"
@@ -158,6 +160,17 @@ StatusOr<StartOutcome> StartAgent(const fs::path& self, const AgentConfig& confi
       return UnavailableError(fmt::format("the running agent (pid {}) did not stop; stop it by hand", running->pid));
     outcome.what = StartOutcome::What::kReplaced;
   }
+  // A port another program holds would keep the new agent from listening:
+  // say so now, not after the wait for its pid file below.
+  if (const control::PortFacts port = ProbePort(config.listen_address, config.port); !port.free) {
+    if (port.error == "address already in use") {
+      return FailedPreconditionError(fmt::format(
+          "port {} on host {} ({}) is in use by another program; set network.agent_port to a free port",
+          config.port, config.host, config.listen_address));
+    }
+    return UnavailableError(fmt::format("the agent cannot listen on {}:{} on host {}: {}", config.listen_address,
+                                        config.port, config.host, port.error));
+  }
   CLUSTER_RETURN_IF_ERROR(SaveState(dir, config, credentials));
   std::error_code ec;
   fs::remove(PidFilePath(dir), ec);
@@ -189,6 +202,8 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
     outcome.agent_was_running = true;
     StopProcess(running->pid, cluster, UseSystemd(), outcome);
   }
+  // Stopped on purpose: no later agent of this folder takes the deployment up again.
+  RemoveDeploymentFile(dir);
   // What a killed agent could not stop itself.
   for (const UnitGroup& g : LiveUnitGroups(dir)) {
     SignalRecordedGroup(g.group, SIGKILL);

@@ -6,6 +6,8 @@
 //     does nothing ("running"): starting twice is harmless;
 //   - when one with another fingerprint serves (another version, new
 //     certificates), stops it first ("replaced"); its units stop with it;
+//   - fails at once when another program holds the agent's port (the
+//     error names network.agent_port);
 //   - starts `clusterd serve` as a systemd transient unit
 //     (clusterd-CLUSTER.service, Restart=on-failure) when systemd manages this
 //     machine, we are root, and we share PID 1's network and mount namespaces

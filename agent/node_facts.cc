@@ -66,11 +66,8 @@ std::uint64_t FileSystemBytes(const fs::path& path, bool free_only) {
   return static_cast<std::uint64_t>(free_only ? s.f_bavail : s.f_blocks) * s.f_frsize;
 }
 
-// Binds a TCP socket to ADDRESS:PORT with SO_REUSEADDR on, as the servers
-// that will listen there do (the engine's HTTP server and rendezvous, vLLM,
-// Ray): a port held by a listener is busy; connections of an earlier
-// listener still in TIME_WAIT (a check --comm just before, a restart) are
-// not, since they would not stop those servers from binding it.
+}  // namespace
+
 control::PortFacts ProbePort(const std::string& bind_address, int port) {
   control::PortFacts facts;
   facts.port = port;
@@ -110,6 +107,8 @@ control::PortFacts ProbePort(const std::string& bind_address, int port) {
   ::close(fd);
   return facts;
 }
+
+namespace {
 
 void CollectModel(const control::FactsRequest& request, const NodeProbes& probes, control::NodeFacts& facts) {
   if (request.model_path.empty()) return;

@@ -51,4 +51,11 @@ StatusOr<control::NodeFacts> CollectNodeFacts(const control::FactsRequest& reque
 // whatever the files' times or the order they were written in.
 StatusOr<std::string> ModelManifestHash(const std::filesystem::path& folder, const std::filesystem::path& cache_file);
 
+// Binds a TCP socket to ADDRESS:PORT with SO_REUSEADDR on, as the servers
+// that will listen there do (the agent, the engine's HTTP server and
+// rendezvous, vLLM, Ray): a port held by a listener is busy; connections of
+// an earlier listener still in TIME_WAIT (a check --comm just before, a
+// restart) are not, since they would not stop those servers from binding it.
+control::PortFacts ProbePort(const std::string& bind_address, int port);
+
 }  // namespace cluster::agent

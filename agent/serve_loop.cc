@@ -46,6 +46,7 @@ int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& se
   }
   LOG_INFO("clusterd {} of cluster {} serving host {} on {}:{}", GetBuildInfo().version, config->cluster, config->host,
            config->listen_address, (*server)->port());
+  service.Resume();
 
   auto stop = [&](const std::string& why) {
     LOG_INFO("stopping: {}", why);

@@ -3,7 +3,9 @@
 // Per host: the agent (version, uptime, or why it does not answer), its GPUs
 // (memory used, utilisation) and the deployment's ranks or container (pid,
 // state, restarts); then the endpoint's health and its request and token
-// rates from /metrics, and the first failure if a unit failed. Exit 0 when
+// rates from /metrics, the first failure if a unit failed, and with a
+// restart policy (runtime.restart) the gang's restarts, its last failure and
+// whether and when it restarts or why not. Exit 0 when
 // every agent answers, every unit runs and the endpoint is healthy; 1
 // otherwise (also when nothing is deployed); 2 usage or inventory error.
 #include <unistd.h>
@@ -112,6 +114,68 @@ Json UnitJson(const control::UnitStatus& u) {
   return j;
 }
 
+// Local time, as a person at the terminal reads clocks.
+std::string LocalTime(std::time_t at) {
+  std::tm local{};
+  ::localtime_r(&at, &local);
+  char stamp[32];
+  const std::size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &local);
+  return std::string(stamp, n);
+}
+
+// The last line the unit itself wrote before it ended (the agent's own
+// "clusterd: ..." lines say how it ended, which the message has already).
+std::string LastLogLine(const control::GangFailure& f) {
+  for (auto it = f.log_tail.rbegin(); it != f.log_tail.rend(); ++it) {
+    if (it->rfind("clusterd: ", 0) != 0 && !it->empty()) return *it;
+  }
+  return "";
+}
+
+Json FailureJson(const control::GangFailure& f) {
+  return Json{{"host", f.host}, {"unit", f.unit}, {"message", f.message}, {"unix_ms", f.unix_ms},
+              {"log_tail", f.log_tail}};
+}
+
+Json RestartJson(const std::optional<control::RestartState>& r) {
+  if (!r) return Json(nullptr);
+  Json j{{"policy", control::RestartPolicyName(r->policy.policy)},
+         {"max_restarts", r->policy.max_restarts},
+         {"window_s", r->policy.window_s},
+         {"backoff_s", r->policy.backoff_s},
+         {"restarts", r->restarts}};
+  j["last_failure"] = r->last_failure ? FailureJson(*r->last_failure) : Json(nullptr);
+  j["next_restart_unix_ms"] = r->next_unix_ms ? Json(r->next_unix_ms) : Json(nullptr);
+  j["waiting_for"] = r->waiting.empty() ? Json(nullptr) : Json(r->waiting);
+  j["not_restarted"] = r->not_restarted.empty() ? Json(nullptr) : Json(r->not_restarted);
+  return j;
+}
+
+// What the restart policy did and will do, below the failure (if any).
+std::string RestartText(const control::RestartState& r, bool down) {
+  std::string out;
+  if (r.policy.policy != control::RestartPolicyKind::kNever) {
+    out += fmt::format("restarts: {} (runtime.restart {}: at most {} within {})\n", r.restarts,
+                       control::RestartPolicyName(r.policy.policy), r.policy.max_restarts,
+                       control::DurationText(r.policy.window_s));
+  }
+  if (r.last_failure && !down) {
+    const control::GangFailure& f = *r.last_failure;
+    out += fmt::format("last failure: {} {} on {} {}\n", LocalTime(static_cast<std::time_t>(f.unix_ms / 1000)), f.unit,
+                       f.host, f.message);
+    if (const std::string line = LastLogLine(f); !line.empty()) out += "  " + line + "\n";
+  }
+  if (!down) return out;
+  if (!r.not_restarted.empty()) {
+    out += "not restarted: " + r.not_restarted + "\n";
+  } else if (!r.waiting.empty()) {
+    out += "restart due: waiting for " + r.waiting + "\n";
+  } else if (r.next_unix_ms != 0) {
+    out += fmt::format("restarting at {}\n", LocalTime(static_cast<std::time_t>(r.next_unix_ms / 1000)));
+  }
+  return out;
+}
+
 Json SnapshotJson(const Snapshot& s, const std::string& cluster) {
   Json hosts = Json::array();
   for (const auto& h : s.hosts) {
@@ -142,9 +206,8 @@ Json SnapshotJson(const Snapshot& s, const std::string& cluster) {
   j["hosts"] = hosts;
   j["endpoint"] = endpoint;
   const auto failure = FirstFailure(s.hosts, s.record ? s.record->id : "");
-  j["failure"] = failure ? Json{{"host", failure->host}, {"unit", failure->unit}, {"message", failure->message},
-                                {"log_tail", failure->log_tail}}
-                         : Json(nullptr);
+  j["failure"] = failure ? FailureJson(*failure) : Json(nullptr);
+  j["restart"] = RestartJson(GangRestartState(s.hosts, s.record ? s.record->id : ""));
   return j;
 }
 
@@ -187,21 +250,19 @@ std::string SnapshotText(const Snapshot& s) {
   if (s.rates.requests_per_s)
     endpoint += fmt::format(", {:.2f} requests/s, {:.1f} tokens/s", *s.rates.requests_per_s, *s.rates.tokens_per_s);
   out += fmt::format("endpoint {}: {}\n", s.endpoint.url, endpoint);
-  if (auto failure = FirstFailure(s.hosts, id)) {
+  const auto failure = FirstFailure(s.hosts, id);
+  if (failure) {
     out += fmt::format("failed: {} on {} {}\n", failure->unit, failure->host, failure->message);
     for (const auto& line : failure->log_tail) out += "  " + line + "\n";
   }
+  if (auto restart = GangRestartState(s.hosts, id)) out += RestartText(*restart, failure.has_value());
   return out;
 }
 
 // The first line of each --watch refresh: when it was taken (local time, as
 // a person at the terminal reads clocks) and how often it comes.
 std::string RefreshLine(std::time_t at, double interval_s) {
-  std::tm local{};
-  ::localtime_r(&at, &local);
-  char stamp[32];
-  const std::size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &local);
-  return fmt::format("status at {} (every {:g} s; Ctrl-C to stop)\n", std::string_view(stamp, n), interval_s);
+  return fmt::format("status at {} (every {:g} s; Ctrl-C to stop)\n", LocalTime(at), interval_s);
 }
 
 int RunStatus(const StatusFlags& flags, const GlobalOptions& global) {

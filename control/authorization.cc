@@ -33,6 +33,12 @@ Status Authorize(const Request& request, PeerRole role, const std::string& peer_
     }
     return Status::Ok();
   }
+  // The head's agent restarts the gang: only the deployment the receiving
+  // agent already runs, from the request it keeps (docs/lifecycle.md, "Restarts").
+  if (std::holds_alternative<GangRestartRequest>(request)) {
+    if (role != PeerRole::kAgent) return refuse("an agent's certificate");
+    return Status::Ok();
+  }
   if (role != PeerRole::kOperator) return refuse("the operator's certificate");
   return Status::Ok();
 }

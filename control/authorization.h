@@ -5,6 +5,7 @@
 //   request        operator   agent (a host's own certificate)
 //   hello          yes        yes   (reachability probes between agents)
 //   gang-failure   no         yes, naming itself as the failed host
+//   gang-restart   no         yes   (the head's agent restarting the gang)
 //   everything     yes        no    (facts, probe, start, status, logs,
 //   else                             stop, shutdown)
 //

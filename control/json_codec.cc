@@ -28,6 +28,7 @@ Status DecodeEnum(const json& j, const Where& w, const char* const (&names)[N], 
 
 constexpr const char* kRuntimeNames[] = {"engine", "vllm-docker"};
 constexpr const char* kUnitStateNames[] = {"starting", "running", "exited", "failed", "stopped"};
+constexpr const char* kRestartPolicyNames[] = {"never", "on-failure", "always"};
 
 }  // namespace
 
@@ -122,6 +123,10 @@ Status Decode(const json& j, const Where& w, RuntimeKind* out) { return DecodeEn
 
 Status Decode(const json& j, const Where& w, UnitState* out) { return DecodeEnum(j, w, kUnitStateNames, out); }
 
+Status Decode(const json& j, const Where& w, RestartPolicyKind* out) {
+  return DecodeEnum(j, w, kRestartPolicyNames, out);
+}
+
 StatusOr<Object> Object::Open(const json& j, Where w) {
   if (!j.is_object()) return w.Error("expected an object");
   return Object(j, std::move(w));
@@ -140,5 +145,9 @@ namespace cluster::control {
 const char* UnitStateName(UnitState state) { return codec::kUnitStateNames[static_cast<int>(state)]; }
 
 const char* RuntimeKindName(RuntimeKind kind) { return codec::kRuntimeNames[static_cast<int>(kind)]; }
+
+const char* RestartPolicyName(RestartPolicyKind kind) {
+  return codec::kRestartPolicyNames[static_cast<int>(kind)];
+}
 
 }  // namespace cluster::control

@@ -59,6 +59,7 @@ Status Decode(const json& j, const Where& w, RuntimeKind* out);
 // [A-Za-z0-9._-], starting with a letter or a digit (so never "." or "..").
 Status CheckDeploymentId(const std::string& id, const Where& w);
 Status Decode(const json& j, const Where& w, UnitState* out);
+Status Decode(const json& j, const Where& w, RestartPolicyKind* out);
 
 // Request bodies and replies (messages.cc, messages_facts.cc, messages_units.cc).
 Status Decode(const json& j, const Where& w, HelloRequest* out);
@@ -71,6 +72,7 @@ Status Decode(const json& j, const Where& w, StopRequest* out);
 Status Decode(const json& j, const Where& w, GangFailureRequest* out);
 Status Decode(const json& j, const Where& w, ShutdownRequest* out);
 Status Decode(const json& j, const Where& w, CommCheckRequest* out);
+Status Decode(const json& j, const Where& w, GangRestartRequest* out);
 Status Decode(const json& j, const Where& w, CommCheckReply* out);
 Status Decode(const json& j, const Where& w, CommCheckRank* out);
 Status Decode(const json& j, const Where& w, HelloReply* out);
@@ -92,6 +94,8 @@ Status Decode(const json& j, const Where& w, PeerAgent* out);
 Status Decode(const json& j, const Where& w, UnitStatus* out);
 Status Decode(const json& j, const Where& w, GangFailure* out);
 Status Decode(const json& j, const Where& w, LogLine* out);
+Status Decode(const json& j, const Where& w, RestartPolicy* out);
+Status Decode(const json& j, const Where& w, RestartState* out);
 
 // A list: at most kMaxListItems items when limited; each item decoded at PATH[i].
 template <typename T>
@@ -164,6 +168,7 @@ json Encode(const StopRequest& v);
 json Encode(const GangFailureRequest& v);
 json Encode(const ShutdownRequest& v);
 json Encode(const CommCheckRequest& v);
+json Encode(const GangRestartRequest& v);
 json Encode(const CommCheckRank& v);
 json Encode(const GpuFacts& v);
 json Encode(const InterfaceFacts& v);
@@ -175,6 +180,8 @@ json Encode(const PeerAgent& v);
 json Encode(const UnitStatus& v);
 json Encode(const GangFailure& v);
 json Encode(const LogLine& v);
+json Encode(const RestartPolicy& v);
+json Encode(const RestartState& v);
 
 template <typename T>
 json EncodeList(const std::vector<T>& items) {

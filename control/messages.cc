@@ -1,10 +1,13 @@
 // The request envelope, the small messages (hello, probe, stop, status,
 // shutdown) and the public reply codec entry points. Facts are in
-// messages_facts.cc; start, status, logs and gang failures in messages_units.cc.
+// messages_facts.cc; start, status, logs and gang failures in messages_units.cc;
+// restart policies and gang restarts in messages_restart.cc.
 #include "control/messages.h"
 
 #include <array>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "control/json_codec.h"
 
@@ -19,7 +22,8 @@ using codec::Where;
 
 // The wire names, in the order of Request's alternatives.
 constexpr std::array<const char*, std::variant_size_v<Request>> kRequestTypes = {
-    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown", "comm-check"};
+    "hello", "facts", "probe", "start", "status", "logs", "stop", "gang-failure", "shutdown", "comm-check",
+    "gang-restart"};
 
 std::string AcceptedTypes() {
   std::string list;
@@ -54,6 +58,12 @@ Status DecodeEmpty(const json& j, const Where& w) { return Object::Open(j, w).st
 }  // namespace
 
 const char* RequestType(const Request& request) { return kRequestTypes[request.index()]; }
+
+std::string DurationText(int seconds) {
+  if (seconds % 3600 == 0) return fmt::format("{}h", seconds / 3600);
+  if (seconds % 60 == 0) return fmt::format("{}m", seconds / 60);
+  return fmt::format("{}s", seconds);
+}
 
 json EncodeRequest(const Request& request) {
   json body = std::visit([](const auto& r) { return Encode(r); }, request);

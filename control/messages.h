@@ -190,6 +190,21 @@ struct ContainerSpec {
   bool api_key = false;               // head: vLLM requires the API key given to `clusterd start`
 };
 
+// runtime.restart (docs/inventory.md): whether the agents bring the
+// deployment back after it stopped on its own, and how often. The head's
+// agent (the host of rank 0 or of the Ray head) decides; the others follow
+// its `gang-restart` (docs/lifecycle.md, "Restarts").
+enum class RestartPolicyKind { kNever, kOnFailure, kAlways };
+struct RestartPolicy {
+  RestartPolicyKind policy = RestartPolicyKind::kNever;
+  int max_restarts = 5;               // within window_s
+  int window_s = 600;
+  int backoff_s = 10;                 // before a restart; doubles with each one in the window
+};
+
+// "10m", "90s", "1h": a number of seconds as the inventory writes it.
+std::string DurationText(int seconds);
+
 struct PeerAgent {
   std::string host;                   // inventory host name
   std::string address;
@@ -202,6 +217,7 @@ struct StartRequest {
   std::vector<RankSpec> ranks;        // runtime engine: this host's ranks (may be empty)
   std::optional<ContainerSpec> container;  // runtime vllm-docker
   std::vector<PeerAgent> peers;       // every other agent: told when a unit here fails
+  RestartPolicy restart;              // absent on the wire: never
 };
 struct StartReply {
   std::vector<std::string> started;   // unit names: "rank 0", "container clusterd-x"
@@ -231,13 +247,29 @@ struct GangFailure {
   std::string message;                // "exited with code 1", "killed by signal 9"
   std::vector<std::string> log_tail;  // last lines of its log
   std::int64_t unix_ms = 0;
+  // What the restart policy weighs: "failed" (an exit code other than 0, a
+  // signal, a unit that could not start), "exited" (a unit ended with code
+  // 0) or "agent-restarted" (the host's agent restarted; its units had
+  // ended with the previous one).
+  std::string cause = "failed";
+};
+
+// Where the deployment stands with its restart policy, as this agent knows it.
+struct RestartState {
+  RestartPolicy policy;
+  int restarts = 0;                   // gang restarts of the deployment so far
+  std::optional<GangFailure> last_failure;  // the latest failure, also after a restart
+  std::int64_t next_unix_ms = 0;      // when the pending restart begins; 0: none pending
+  std::string waiting;                // a pending restart waits for this ("the agent of h2 to answer")
+  std::string not_restarted;          // why the stopped deployment stays down; "" otherwise
 };
 
 struct StatusReply {
   HelloReply agent;
   std::string deployment;             // "" when nothing was started
   std::vector<UnitStatus> units;
-  std::optional<GangFailure> failure;
+  std::optional<GangFailure> failure; // the failure that stopped the deployment (cleared by a restart)
+  std::optional<RestartState> restart;
   std::vector<GpuFacts> gpus;         // current memory use and utilisation
 };
 
@@ -267,9 +299,21 @@ struct StopReply {
   std::vector<std::string> left;      // units that would not stop (should be empty)
 };
 
-// Sent by an agent to its peers when one of its units fails.
+// Sent by an agent to its peers when one of its units fails. `generation`
+// counts the gang's restarts: a failure of an earlier generation, late on
+// the wire, is ignored.
 struct GangFailureRequest {
   std::string deployment;
+  GangFailure failure;
+  int generation = 0;
+};
+
+// Sent by the head's agent to every other agent: start this host's units of
+// `deployment` again (as its last `start` gave them), as generation
+// `generation`, after `failure`.
+struct GangRestartRequest {
+  std::string deployment;
+  int generation = 0;
   GangFailure failure;
 };
 
@@ -298,10 +342,10 @@ struct CommCheckReply {
 };
 
 using Request = std::variant<HelloRequest, FactsRequest, ProbeRequest, StartRequest, StatusRequest, LogsRequest,
-                             StopRequest, GangFailureRequest, ShutdownRequest, CommCheckRequest>;
+                             StopRequest, GangFailureRequest, ShutdownRequest, CommCheckRequest, GangRestartRequest>;
 
 // The wire name of a request ("hello", "facts", "probe", "start", "status",
-// "logs", "stop", "gang-failure", "shutdown", "comm-check").
+// "logs", "stop", "gang-failure", "shutdown", "comm-check", "gang-restart").
 const char* RequestType(const Request& request);
 
 // JSON codec. Decode* return InvalidArgument naming the field when a field is
@@ -319,6 +363,7 @@ nlohmann::json ToJson(const StatusReply&);
 nlohmann::json ToJson(const LogsReply&);
 nlohmann::json ToJson(const StopReply&);
 nlohmann::json ToJson(const CommCheckReply&);
+nlohmann::json ToJson(const RestartState&);
 StatusOr<HelloReply> HelloReplyFromJson(const nlohmann::json&);
 StatusOr<NodeFacts> NodeFactsFromJson(const nlohmann::json&);
 StatusOr<ProbeReply> ProbeReplyFromJson(const nlohmann::json&);
@@ -327,8 +372,10 @@ StatusOr<StatusReply> StatusReplyFromJson(const nlohmann::json&);
 StatusOr<LogsReply> LogsReplyFromJson(const nlohmann::json&);
 StatusOr<StopReply> StopReplyFromJson(const nlohmann::json&);
 StatusOr<CommCheckReply> CommCheckReplyFromJson(const nlohmann::json&);
+StatusOr<RestartState> RestartStateFromJson(const nlohmann::json&);
 
 const char* UnitStateName(UnitState state);  // "starting" | "running" | "exited" | "failed" | "stopped"
 const char* RuntimeKindName(RuntimeKind kind);  // "engine" | "vllm-docker"
+const char* RestartPolicyName(RestartPolicyKind kind);  // "never" | "on-failure" | "always"
 
 }  // namespace cluster::control

@@ -129,7 +129,8 @@ json Encode(const StartRequest& v) {
   json j{{"deployment", v.deployment},
          {"runtime", RuntimeKindName(v.runtime)},
          {"ranks", EncodeList(v.ranks)},
-         {"peers", EncodeList(v.peers)}};
+         {"peers", EncodeList(v.peers)},
+         {"restart", Encode(v.restart)}};
   if (v.container.has_value()) j["container"] = Encode(*v.container);
   return j;
 }
@@ -141,6 +142,7 @@ Status Decode(const json& j, const Where& w, StartRequest* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("runtime", &out->runtime));
   CLUSTER_RETURN_IF_ERROR(o.Optional("ranks", &out->ranks));
   CLUSTER_RETURN_IF_ERROR(o.Optional("container", &out->container));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("restart", &out->restart));
   return o.Optional("peers", &out->peers);
 }
 

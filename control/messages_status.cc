@@ -38,7 +38,8 @@ json Encode(const GangFailure& v) {
               {"unit", v.unit},
               {"message", v.message},
               {"log_tail", v.log_tail},
-              {"unix_ms", v.unix_ms}};
+              {"unix_ms", v.unix_ms},
+              {"cause", v.cause}};
 }
 
 Status Decode(const json& j, const Where& w, GangFailure* out) {
@@ -47,15 +48,21 @@ Status Decode(const json& j, const Where& w, GangFailure* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("unit", &out->unit));
   CLUSTER_RETURN_IF_ERROR(o.Required("message", &out->message));
   CLUSTER_RETURN_IF_ERROR(o.Optional("log_tail", &out->log_tail));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("cause", &out->cause));
+  if (out->cause != "failed" && out->cause != "exited" && out->cause != "agent-restarted")
+    return w.Field("cause").Error("expected failed, exited or agent-restarted");
   return o.Required("unix_ms", &out->unix_ms);
 }
 
-json Encode(const GangFailureRequest& v) { return json{{"deployment", v.deployment}, {"failure", Encode(v.failure)}}; }
+json Encode(const GangFailureRequest& v) {
+  return json{{"deployment", v.deployment}, {"failure", Encode(v.failure)}, {"generation", v.generation}};
+}
 
 Status Decode(const json& j, const Where& w, GangFailureRequest* out) {
   CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
   CLUSTER_RETURN_IF_ERROR(o.Required("deployment", &out->deployment));
   CLUSTER_RETURN_IF_ERROR(CheckDeploymentId(out->deployment, w.Field("deployment")));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("generation", &out->generation));
   return o.Required("failure", &out->failure);
 }
 
@@ -66,6 +73,7 @@ Status Decode(const json& j, const Where& w, StatusReply* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("deployment", &out->deployment));
   CLUSTER_RETURN_IF_ERROR(o.Required("units", &out->units));
   CLUSTER_RETURN_IF_ERROR(o.Optional("failure", &out->failure));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("restart", &out->restart));
   return o.Required("gpus", &out->gpus);
 }
 
@@ -108,6 +116,7 @@ nlohmann::json ToJson(const StatusReply& v) {
                 {"units", codec::EncodeList(v.units)},
                 {"gpus", codec::EncodeList(v.gpus)}};
   if (v.failure.has_value()) j["failure"] = codec::Encode(*v.failure);
+  if (v.restart.has_value()) j["restart"] = codec::Encode(*v.restart);
   return j;
 }
 

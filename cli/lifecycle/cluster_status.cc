@@ -37,6 +37,18 @@ std::optional<control::GangFailure> FirstFailure(const std::vector<HostStatus>& 
   return first;
 }
 
+std::optional<control::RestartState> GangRestartState(const std::vector<HostStatus>& hosts,
+                                                      const std::string& deployment) {
+  std::optional<control::RestartState> best;
+  auto decided = [](const control::RestartState& s) { return !s.not_restarted.empty() || s.next_unix_ms != 0; };
+  for (const auto& h : hosts) {
+    if (!h.reply || h.reply->deployment != deployment || !h.reply->restart) continue;
+    const control::RestartState& s = *h.reply->restart;
+    if (!best || s.restarts > best->restarts || (s.restarts == best->restarts && decided(s) && !decided(*best))) best = s;
+  }
+  return best;
+}
+
 bool AllUnitsRunning(const std::vector<HostStatus>& hosts, const std::string& deployment) {
   for (const auto& h : hosts) {
     if (!h.reply || h.reply->deployment != deployment) return false;

@@ -25,6 +25,12 @@ std::vector<HostStatus> GatherStatus(const ClusterAccess& access);
 // The earliest failure any agent reports for `deployment`.
 std::optional<control::GangFailure> FirstFailure(const std::vector<HostStatus>& hosts, const std::string& deployment);
 
+// Where `deployment` stands with its restart policy: the state of the agent
+// that knows the most (the most restarts; among those, the one that decided,
+// i.e. says why not or when), or nullopt when no agent reports one.
+std::optional<control::RestartState> GangRestartState(const std::vector<HostStatus>& hosts,
+                                                      const std::string& deployment);
+
 // True when every host answered for `deployment` and each unit it started is running.
 bool AllUnitsRunning(const std::vector<HostStatus>& hosts, const std::string& deployment);
 

@@ -63,6 +63,17 @@ Endpoint EndpointOf(const inventory::Inventory& inv) {
   return e;
 }
 
+control::RestartPolicy RestartPolicyOf(const inventory::RestartPolicy& p) {
+  control::RestartPolicy out;
+  out.policy = p.policy == inventory::RestartPolicyKind::kAlways      ? control::RestartPolicyKind::kAlways
+               : p.policy == inventory::RestartPolicyKind::kOnFailure ? control::RestartPolicyKind::kOnFailure
+                                                                        : control::RestartPolicyKind::kNever;
+  out.max_restarts = p.max_restarts;
+  out.window_s = p.window_s;
+  out.backoff_s = p.backoff_s;
+  return out;
+}
+
 std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inv,
                                                                  const inventory::Placement& placement,
                                                                  const CheckReport& report,
@@ -84,6 +95,7 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
     control::StartRequest req;
     req.deployment = deployment;
     req.peers = PeersOf(inv, host);
+    req.restart = RestartPolicyOf(inv.runtime.restart);
     const std::string model_path = model ? inv.ModelPathOn(host, *model).string() : "";
     const auto env = report.EnvFor(host.name);
     if (inv.runtime.kind == RuntimeKind::kEngine) {

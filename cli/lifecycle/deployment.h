@@ -39,6 +39,9 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const inventory:
                                                                  const CheckReport& report,
                                                                  const std::string& deployment);
 
+// runtime.restart as every agent's start request carries it.
+control::RestartPolicy RestartPolicyOf(const inventory::RestartPolicy& policy);
+
 // The endpoint clients use: the head's cluster address and runtime.port.
 struct Endpoint {
   std::string address;

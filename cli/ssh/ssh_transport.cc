@@ -44,6 +44,9 @@ class SshProcess : public RemoteProcess {
                                        kWaitForever);
       if (n == SSH_ERROR) return Lost("while waiting for a reply");
       if (n > 0) return static_cast<std::size_t>(n);
+      // libssh reports EOF only once stderr is read too: a command that ended
+      // after writing only to stderr would otherwise be waited for forever.
+      DrainStderr();
       if (ssh_channel_is_eof(channel_) || !ssh_channel_is_open(channel_)) return std::size_t{0};
     }
   }

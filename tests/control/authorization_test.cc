@@ -66,3 +66,15 @@ TEST_CASE("A host's agent certificate may only say hello and report its own unit
                              "of h2");
   }
 }
+
+TEST_CASE("Only an agent may restart a gang: the head's agent tells its peers, never the operator") {
+  GangRestartRequest restart;
+  restart.deployment = "d1";
+  restart.generation = 1;
+  CHECK(Authorize(restart, PeerRole::kAgent, "h1").ok());
+  const Status s = Authorize(restart, PeerRole::kOperator, "clusterctl operator");
+  CHECK(s.code() == StatusCode::kPermissionDenied);
+  CHECK(s.message() ==
+        "'gang-restart' needs an agent's certificate; this connection presented the operator's certificate");
+  CHECK_FALSE(Authorize(restart, PeerRole::kNone, "h1").ok());
+}

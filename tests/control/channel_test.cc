@@ -265,7 +265,7 @@ TEST_CASE("Malformed JSON or an unknown type gets an error reply and the connect
   reply = raw.ReadFrame();
   CHECK(reply["error"]["message"] ==
         "unknown request type 'exec'; this agent accepts: hello, facts, probe, start, status, logs, stop, "
-        "gang-failure, shutdown, comm-check");
+        "gang-failure, shutdown, comm-check, gang-restart");
 
   raw.WriteFrame(R"({"type": "hello", "body": {}})");
   reply = raw.ReadFrame();

@@ -220,6 +220,65 @@ TEST_CASE("Logs, stop and gang-failure requests round-trip", "[messages]") {
   CHECK(gang.failure.unix_ms == 1'700'000'000'999);
 }
 
+TEST_CASE("A start request carries its restart policy; without one it is never restarted", "[messages]") {
+  auto plain = std::get<StartRequest>(*DecodeRequest(json{{"type", "start"}, {"body", StartBody()}}));
+  CHECK(plain.restart.policy == RestartPolicyKind::kNever);
+  StartRequest start = plain;
+  start.restart = RestartPolicy{RestartPolicyKind::kOnFailure, 3, 3600, 30};
+  auto back = std::get<StartRequest>(RoundTrip(start));
+  CHECK(back.restart.policy == RestartPolicyKind::kOnFailure);
+  CHECK(back.restart.max_restarts == 3);
+  CHECK(back.restart.window_s == 3600);
+  CHECK(back.restart.backoff_s == 30);
+  CHECK(EncodeRequest(start)["body"]["restart"]["policy"] == "on-failure");
+
+  // The inventory's bounds hold on the wire too.
+  json body = StartBody();
+  body["restart"] = json{{"policy", "always"}, {"max_restarts", 1000}};
+  CHECK(DecodeError("start", body) == "start.restart.max_restarts: must be 1 to 100");
+  body["restart"] = json{{"policy", "always"}, {"backoff_s", 0}};
+  CHECK(DecodeError("start", body) == "start.restart.backoff_s: must be 1 to 3600");
+  body["restart"] = json{{"policy", "sometimes"}};
+  CHECK(DecodeError("start", body) ==
+        "start.restart.policy: expected one of never, on-failure, always; got 'sometimes'");
+}
+
+TEST_CASE("A gang-restart request round-trips; its generation is 1 or more", "[messages]") {
+  auto restart = std::get<GangRestartRequest>(RoundTrip(GangRestartRequest{"d1", 2, SampleFailure()}));
+  CHECK(restart.generation == 2);
+  CHECK(restart.failure.log_tail.size() == 2);
+  CHECK(DecodeError("gang-restart", json{{"deployment", "d1"}, {"generation", 0}, {"failure", json::object()}}) ==
+        "gang-restart.generation: must be 1 or more");
+  auto gang = std::get<GangFailureRequest>(RoundTrip(GangFailureRequest{"d1", SampleFailure(), 3}));
+  CHECK(gang.generation == 3);
+  GangFailure exited = SampleFailure();
+  exited.cause = "exited";
+  CHECK(std::get<GangFailureRequest>(RoundTrip(GangFailureRequest{"d1", exited, 0})).failure.cause == "exited");
+  const json failure{{"host", "h1"}, {"unit", "rank 0"}, {"message", "m"}, {"unix_ms", 1}, {"cause", "bored"}};
+  CHECK(DecodeError("gang-failure", json{{"deployment", "d1"}, {"failure", failure}}) ==
+        "gang-failure.failure.cause: expected failed, exited or agent-restarted");
+}
+
+TEST_CASE("A status reply round-trips where the deployment stands with its restart policy", "[messages]") {
+  StatusReply status;
+  status.agent = SampleHello();
+  status.deployment = "d1";
+  RestartState restart;
+  restart.policy = RestartPolicy{RestartPolicyKind::kAlways, 5, 600, 10};
+  restart.restarts = 2;
+  restart.last_failure = SampleFailure();
+  restart.next_unix_ms = 1'700'000'001'000;
+  restart.waiting = "the agent of h2 to answer";
+  status.restart = restart;
+  auto back = StatusReplyFromJson(ToJson(status));
+  REQUIRE(back.ok());
+  CHECK(ToJson(*back) == ToJson(status));
+  REQUIRE(back->restart.has_value());
+  CHECK(back->restart->restarts == 2);
+  CHECK(back->restart->policy.policy == RestartPolicyKind::kAlways);
+  CHECK(ToJson(status)["restart"]["policy"]["policy"] == "always");
+}
+
 TEST_CASE("Every reply round-trips through ToJson and its FromJson", "[messages]") {
   auto hello = HelloReplyFromJson(ToJson(SampleHello()));
   REQUIRE(hello.ok());
@@ -280,7 +339,7 @@ TEST_CASE("Enum names are the documented wire words", "[messages]") {
 TEST_CASE("An unknown request type is refused with the list of accepted types", "[messages]") {
   CHECK(DecodeError("exec", json::object()) ==
         "unknown request type 'exec'; this agent accepts: hello, facts, probe, start, status, logs, stop, "
-        "gang-failure, shutdown, comm-check");
+        "gang-failure, shutdown, comm-check, gang-restart");
 }
 
 TEST_CASE("A request that is not an object or lacks its type is refused", "[messages]") {

@@ -2,8 +2,8 @@
 // network namespaces with real sshd, clusterctl installs and starts real
 // agents over SSH, the agents run real engine ranks, and the npm `openai`
 // client asks the endpoint. A world of four ranks (TP2 x PP2 over the two
-// hosts) gives the one-rank answer. Faults: a killed rank (of one, and of
-// four), a killed agent, an unreachable host, a wrong interface, and
+// hosts) gives the one-rank answer. Faults: a killed rank (of one, which
+// stays down under the default restart policy, and of four), a killed agent, an unreachable host, a wrong interface, and
 // clients without the cluster's certificate.
 #include <fcntl.h>
 #include <signal.h>
@@ -152,8 +152,15 @@ TEST_CASE("a killed rank stops the deployment and status names that rank within 
   CHECK(status.json["failure"]["host"] == "h1");
   CHECK(status.json["failure"]["unit"] == "rank 0");
   CHECK(status.json["failure"]["message"] == "was killed by signal 9");
+  // runtime.restart never (the default): it stays down, and status says so.
+  CHECK(status.json["restart"]["policy"] == "never");
+  CHECK(status.json["restart"]["restarts"] == 0);
+  CHECK(status.json["restart"]["not_restarted"] ==
+        "runtime.restart is never (on-failure restarts the gang after a failure)");
   Run human = f.Clusterctl({"status"});
   CHECK(human.out.find("failed: rank 0 on h1 was killed by signal 9") != std::string::npos);
+  CHECK(human.out.find("not restarted: runtime.restart is never (on-failure restarts the gang after a failure)\n") !=
+        std::string::npos);
 
   CHECK(WaitUntil(5, [&] {  // the follower sees how the rank ended
     read_follower();

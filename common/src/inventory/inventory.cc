@@ -51,4 +51,13 @@ const char* EngineDeviceName(EngineDevice device) {
   return "?";
 }
 
+const char* RestartPolicyName(RestartPolicyKind policy) {
+  switch (policy) {
+    case RestartPolicyKind::kNever: return "never";
+    case RestartPolicyKind::kOnFailure: return "on-failure";
+    case RestartPolicyKind::kAlways: return "always";
+  }
+  return "?";
+}
+
 }  // namespace cluster::inventory

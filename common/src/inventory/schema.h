@@ -22,6 +22,8 @@ Inventory ReadInventory(const Field& root, LoadContext* ctx);
 void ReadHosts(const Mapping& root, Inventory* inventory, LoadContext* ctx);      // schema_hosts.cc
 void ReadArtifacts(const Mapping& root, Inventory* inventory, LoadContext* ctx);  // schema_artifacts.cc
 void ReadRuntime(const Mapping& root, Inventory* inventory, LoadContext* ctx);    // schema_runtime.cc
+// runtime.restart: a policy word, or a mapping of policy, max, window, backoff.
+void ReadRestartPolicy(const Field& field, RestartPolicy* restart, LoadContext* ctx);  // schema_restart.cc
 
 // An `ssh` block (top-level or per host). Unset keys stay unset.
 SshSettings ReadSshSettings(const Field& field, LoadContext* ctx);

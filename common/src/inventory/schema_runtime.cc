@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string_view> kRuntimeKeys = {
     "kind", "model", "tensor_parallel", "pipeline_parallel", "dtype", "port", "bind", "api_key_file", "engine",
-    "vllm_docker"};
+    "vllm_docker", "restart"};
 
 void ReadEngineOptions(const Field& field, EngineOptions* engine, LoadContext* ctx) {
   auto block = ReadMapping(field, ctx, {"device", "max_context", "gpu_memory_fraction"},
@@ -175,6 +175,7 @@ void ReadRuntime(const Mapping& root, Inventory* inventory, LoadContext* ctx) {
   if (auto f = block->Get("api_key_file")) runtime.api_key_file = ReadLocalPath(*f, ctx);
   if (auto f = block->Get("engine")) ReadEngineOptions(*f, &runtime.engine, ctx);
   if (auto f = block->Get("vllm_docker")) ReadVllmDockerOptions(*f, &runtime.vllm_docker, ctx);
+  if (auto f = block->Get("restart")) ReadRestartPolicy(*f, &runtime.restart, ctx);
 }
 
 }  // namespace cluster::inventory

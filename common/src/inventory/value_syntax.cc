@@ -248,4 +248,19 @@ StatusOr<std::uint64_t> ParseDockerSize(std::string_view text) {
   return Scale(*n, multiplier);
 }
 
+StatusOr<std::int64_t> ParseDurationSeconds(std::string_view text) {
+  auto n = SplitNumberAndUnit(text);
+  if (!n) return InvalidArgumentError("it does not start with a number");
+  if (!n->whole) return InvalidArgumentError("a fraction; use a smaller unit (90s, not 1.5m)");
+  static constexpr std::pair<std::string_view, double> kUnits[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}};
+  for (const auto& [unit, seconds] : kUnits) {
+    if (n->unit != unit) continue;
+    const double total = n->number * seconds;
+    if (total < 1) return InvalidArgumentError("it must be at least 1 second");
+    if (total > 1e9) return InvalidArgumentError("it is too long");
+    return static_cast<std::int64_t>(total);
+  }
+  return InvalidArgumentError(fmt::format("unknown unit {}; use s, m or h", Quoted(n->unit)));
+}
+
 }  // namespace cluster::inventory

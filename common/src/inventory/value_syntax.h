@@ -73,4 +73,8 @@ StatusOr<std::uint64_t> ParseByteSize(std::string_view text);
 // be followed by "b" or "ib": "16g", "512m", "1gb", "2GiB". Must be > 0.
 StatusOr<std::uint64_t> ParseDockerSize(std::string_view text);
 
+// A duration in whole seconds: a whole number and a unit s, m or h ("30s",
+// "10m", "1h"); a bare number is seconds. Must be > 0.
+StatusOr<std::int64_t> ParseDurationSeconds(std::string_view text);
+
 }  // namespace cluster::inventory

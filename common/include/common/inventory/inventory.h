@@ -91,6 +91,19 @@ struct EngineOptions {
   double gpu_memory_fraction = 0.90;    // share of each GPU the engine may use
 };
 
+// runtime.restart: whether the agents bring the deployment back after it
+// stopped on its own (docs/inventory.md, "Restart policy"). Restarts are of
+// the whole gang, at most max_restarts within window_s; the delay before one
+// is backoff_s, doubled for every restart already in the window, at most 5
+// minutes (or backoff_s when that is longer: agent/restart_budget.h).
+enum class RestartPolicyKind { kNever, kOnFailure, kAlways };
+struct RestartPolicy {
+  RestartPolicyKind policy = RestartPolicyKind::kNever;
+  int max_restarts = 5;
+  int window_s = 600;
+  int backoff_s = 10;
+};
+
 struct VllmDockerOptions {
   std::string image;                    // name of an entry of artifacts.images
   std::string shm_size = "16g";
@@ -117,6 +130,7 @@ struct Runtime {
   std::optional<std::filesystem::path> api_key_file;
   EngineOptions engine;
   VllmDockerOptions vllm_docker;
+  RestartPolicy restart;
   SourceLocation location;
 };
 
@@ -141,5 +155,6 @@ struct Inventory {
 const char* RuntimeKindName(RuntimeKind kind);  // "engine" | "vllm-docker"
 const char* DtypeName(Dtype dtype);             // "auto" | "float16" | ...
 const char* EngineDeviceName(EngineDevice device);  // "cuda" | "cpu"
+const char* RestartPolicyName(RestartPolicyKind policy);  // "never" | "on-failure" | "always"
 
 }  // namespace cluster::inventory
