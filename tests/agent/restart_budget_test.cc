@@ -67,7 +67,7 @@ TEST_CASE("The backoff doubles with each restart in the window, up to five minut
             .delay_s == 600);
 }
 
-TEST_CASE("max restarts within the window, then none; restarts older than the window no longer count") {
+TEST_CASE("max restarts within the window, then none, and restarts older than the window no longer count") {
   const RestartPolicy p{RestartPolicyKind::kOnFailure, 2, 600, 10};
   const std::vector<std::int64_t> two_recent = {kNow - 500'000, kNow - 100'000};
   const RestartDecision d = DecideRestart(p, Stop("failed"), two_recent, kNow);

@@ -59,7 +59,7 @@ TEST_CASE("Without runtime.restart a deployment is never restarted, as before th
   CHECK(Load(without).inventory->runtime.restart.policy == RestartPolicyKind::kNever);
 }
 
-TEST_CASE("runtime.restart as a word takes the default limit; as a mapping it sets max, window and backoff") {
+TEST_CASE("runtime.restart as a word takes the default limit, and as a mapping it sets max, window and backoff") {
   LoadResult r = Load(WithRestart("on-failure\n"));
   REQUIRE(r.ok());
   CHECK(r.inventory->runtime.restart.policy == RestartPolicyKind::kOnFailure);

@@ -220,7 +220,7 @@ TEST_CASE("Logs, stop and gang-failure requests round-trip", "[messages]") {
   CHECK(gang.failure.unix_ms == 1'700'000'000'999);
 }
 
-TEST_CASE("A start request carries its restart policy; without one it is never restarted", "[messages]") {
+TEST_CASE("A start request carries its restart policy, and without one it is never restarted", "[messages]") {
   auto plain = std::get<StartRequest>(*DecodeRequest(json{{"type", "start"}, {"body", StartBody()}}));
   CHECK(plain.restart.policy == RestartPolicyKind::kNever);
   StartRequest start = plain;
@@ -243,7 +243,7 @@ TEST_CASE("A start request carries its restart policy; without one it is never r
         "start.restart.policy: expected one of never, on-failure, always; got 'sometimes'");
 }
 
-TEST_CASE("A gang-restart request round-trips; its generation is 1 or more", "[messages]") {
+TEST_CASE("A gang-restart request round-trips and its generation is 1 or more", "[messages]") {
   auto restart = std::get<GangRestartRequest>(RoundTrip(GangRestartRequest{"d1", 2, SampleFailure()}));
   CHECK(restart.generation == 2);
   CHECK(restart.failure.log_tail.size() == 2);

@@ -44,7 +44,7 @@ Run Second(LifecycleFixture& f, const fs::path& inventory, const std::vector<std
 
 }  // namespace
 
-TEST_CASE("A second cluster on the first one's agent port fails at once with the key to change; on its own port "
+TEST_CASE("A second cluster on the first one's agent port fails at once with the key to change, and on its own port "
           "both serve and the second's down leaves the first serving",
           "[lifecycle][hosts]") {
   LifecycleFixture f({.hosts = 1});
