@@ -9,7 +9,10 @@
 //     ~/.cache/clusterd/VERSION-HASH16/clusterd over an exec channel, verified
 //     by its content hash (computed by the copied binary itself, then compared
 //     here) and renamed into place; the engine is copied beside it by `up`.
-// A host that already has the same install is verified and not copied again.
+//     The hash it computed is then written to CLUSTERD_HASH beside it, last.
+// A host that already has the same install is recognised and not copied
+// again: by BUNDLE_SHA256 or CLUSTERD_HASH, which exist only once the checks
+// of the install passed (no host reads the whole install again per push).
 #pragma once
 
 #include <filesystem>
