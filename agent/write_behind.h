@@ -4,9 +4,9 @@
 // disk needs for the whole file (seconds per GiB), on every host of a chain
 // at the same moment. With it, the kernel is asked to start writing each
 // window of the partial file as soon as the window is complete
-// (sync_file_range with SYNC_FILE_RANGE_WRITE, which waits for no I/O), so
-// the disk works while the network does and the fdatasync finds only the
-// last windows still to write.
+// (sync_file_range with SYNC_FILE_RANGE_WRITE, which starts the writes
+// without waiting for them to end), so the disk works while the network does
+// and the fdatasync finds only the last windows still to write.
 //
 // It only starts writeback early: the fdatasync stays what makes the file
 // durable before it takes its name. One owner thread.

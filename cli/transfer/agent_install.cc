@@ -148,7 +148,7 @@ StatusOr<std::string> EnsureBundle(Transport& transport, const LocalAgent& agent
 }  // namespace
 
 StatusOr<LocalAgent> FindLocalAgent(const std::string& agent_path, const std::string& bundle_path,
-                                    const std::string& version) {
+                                    const std::string& version, HashCache* cache) {
   if (!bundle_path.empty()) return OpenBundle(bundle_path, version);
   std::vector<fs::path> candidates;
   if (!agent_path.empty()) {
@@ -170,7 +170,7 @@ StatusOr<LocalAgent> FindLocalAgent(const std::string& agent_path, const std::st
   }
   for (const auto& c : candidates) {
     if (::access(c.c_str(), X_OK) != 0) continue;
-    CLUSTER_ASSIGN_OR_RETURN(std::string hash, HashFile(c));
+    CLUSTER_ASSIGN_OR_RETURN(std::string hash, cache ? cache->HashOf(c) : HashFile(c));
     return LocalAgent{c, "", hash, version};
   }
   std::string tried;
