@@ -18,6 +18,7 @@
 #include "agent/docker_images.h"
 #include "agent/relay_socket.h"
 #include "agent/stream_mac.h"
+#include "agent/write_behind.h"
 #include "common/build_info.h"
 #include "common/receiver_protocol.h"
 #include "common/subprocess.h"
@@ -248,6 +249,8 @@ Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const
                    ::lseek(fd, static_cast<off_t>(plan.self_offset), SEEK_SET) < 0)) {
     own = PermissionDeniedError(fmt::format("{}: cannot resize: {}", partial.string(), Errno(errno)));
   }
+  WriteBehind behind(fd, plan.self_offset);
+  std::uint64_t own_end = plan.self_offset;  // the partial file's length
   while (pos < plan.size) {
     std::size_t n = source.ReadSome(buffer.data(), static_cast<std::size_t>(std::min<std::uint64_t>(plan.size - pos, buffer.size())));
     if (n == 0) {
@@ -271,6 +274,8 @@ Status Receiver::ReceiveStream(ByteReader& source, const StreamPlan& plan, const
         own = ResourceExhaustedError(fmt::format("{}: write failed: {}", partial.string(), Errno(errno)));
       } else {
         hasher.Update(buffer.data() + skip, n - skip);
+        own_end += n - skip;
+        behind.Written(own_end);
       }
     }
     pos += n;

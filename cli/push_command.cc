@@ -143,11 +143,11 @@ int RunPushCommand(PushFlags flags, const GlobalOptions& global) {
     return kExitUsageError;
   }
   const inventory::Inventory& inv = *loaded.inventory;
-  auto agent = FindLocalAgent(flags.agent_path, flags.bundle_path, CLUSTERCTL_VERSION);
-  if (!agent.ok()) return ReportError(agent.status(), global);
-
   HashCache cache(ResolvePath("~/.cache/clusterctl/hash-cache", "/"));
   cache.Load();
+  auto agent =
+      FindLocalAgent(flags.agent_path, flags.bundle_path, CLUSTERCTL_VERSION, flags.rehash ? nullptr : &cache);
+  if (!agent.ok()) return ReportError(agent.status(), global);
   auto artifacts = BuildArtifacts(inv, cache, flags.rehash);
   if (Status saved = cache.Save(); !saved.ok()) LOG_WARNING("hash cache not saved: {}", saved.message());
   if (!artifacts.ok()) return ReportError(artifacts.status(), global);

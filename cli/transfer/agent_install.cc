@@ -148,7 +148,7 @@ StatusOr<std::string> EnsureBundle(Transport& transport, const LocalAgent& agent
 }  // namespace
 
 StatusOr<LocalAgent> FindLocalAgent(const std::string& agent_path, const std::string& bundle_path,
-                                    const std::string& version) {
+                                    const std::string& version, HashCache* cache) {
   if (!bundle_path.empty()) return OpenBundle(bundle_path, version);
   std::vector<fs::path> candidates;
   if (!agent_path.empty()) {
@@ -170,7 +170,7 @@ StatusOr<LocalAgent> FindLocalAgent(const std::string& agent_path, const std::st
   }
   for (const auto& c : candidates) {
     if (::access(c.c_str(), X_OK) != 0) continue;
-    CLUSTER_ASSIGN_OR_RETURN(std::string hash, HashFile(c));
+    CLUSTER_ASSIGN_OR_RETURN(std::string hash, cache ? cache->HashOf(c) : HashFile(c));
     return LocalAgent{c, "", hash, version};
   }
   std::string tried;
@@ -185,9 +185,14 @@ StatusOr<std::string> EnsureAgent(Transport& transport, const LocalAgent& agent)
   if (transport.IsLocal()) return "'" + agent.path.string() + "'";
   const std::string dir = fmt::format("\"$HOME/.cache/clusterd/{}\"", InstallId(agent));
   const std::string bin = fmt::format("\"$HOME/.cache/clusterd/{}/clusterd\"", InstallId(agent));
+  const std::string stamp = fmt::format("\"$HOME/.cache/clusterd/{}/CLUSTERD_HASH\"", InstallId(agent));
 
-  CLUSTER_ASSIGN_OR_RETURN(CommandResult have, transport.Run(fmt::format("[ -x {0} ] && {0} hash {0}", bin)));
-  if (have.exit_code == 0 && TrimOutput(have.out) == agent.hash) return bin;
+  // The stamp is written after the copy's own hash matched: no process and
+  // no read of the binary per push (`read` is the shell's own).
+  CLUSTER_ASSIGN_OR_RETURN(CommandResult have, transport.Run(fmt::format(
+                                                   "[ -x {0} ] && read -r h < {1} && [ \"$h\" = {2} ]", bin, stamp,
+                                                   agent.hash)));
+  if (have.exit_code == 0) return bin;
 
   CLUSTER_ASSIGN_OR_RETURN(std::string bytes, ReadFile(agent.path));
   // Copy to a temporary name, check the hash the copy computes of itself, then rename.
@@ -195,8 +200,8 @@ StatusOr<std::string> EnsureAgent(Transport& transport, const LocalAgent& agent)
       "set -e; umask 077; mkdir -p {0}; t={0}/clusterd.tmp.$$; cat > \"$t\"; chmod 0700 \"$t\"; "
       "got=$(\"$t\" hash \"$t\") || {{ rm -f \"$t\"; echo 'the copied clusterd does not run on this host' >&2; exit 3; }}; "
       "if [ \"$got\" != {2} ]; then rm -f \"$t\"; echo \"hash mismatch: got $got\" >&2; exit 3; fi; "
-      "mv -f \"$t\" {1}",
-      dir, bin, agent.hash);
+      "mv -f \"$t\" {1}; echo \"$got\" > {3}.tmp.$$; mv -f {3}.tmp.$$ {3}",
+      dir, bin, agent.hash, stamp);
   CLUSTER_ASSIGN_OR_RETURN(CommandResult copied, transport.Run(install, bytes));
   if (copied.exit_code != 0) {
     return FailedPreconditionError(fmt::format("cannot install clusterd on the host: {} (exit {})",

@@ -9,7 +9,10 @@
 //     ~/.cache/clusterd/VERSION-HASH16/clusterd over an exec channel, verified
 //     by its content hash (computed by the copied binary itself, then compared
 //     here) and renamed into place; the engine is copied beside it by `up`.
-// A host that already has the same install is verified and not copied again.
+//     The hash it computed is then written to CLUSTERD_HASH beside it, last.
+// A host that already has the same install is recognised and not copied
+// again: by BUNDLE_SHA256 or CLUSTERD_HASH, which exist only once the checks
+// of the install passed (no host reads the whole install again per push).
 #pragma once
 
 #include <filesystem>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "cli/transfer/transport.h"
+#include "common/manifest.h"
 #include "common/status.h"
 
 namespace cluster::cli {
@@ -33,8 +37,10 @@ struct LocalAgent {
 // ../share/clusterctl/bundles beside this program (an installed clusterctl),
 // then clusterd beside this program (bin/clusterd, or ../agent/clusterd in a
 // build tree). A bundle with a NAME.tar.sha256 beside it must match it.
+// With `cache`, a bare binary's hash comes from it while the binary's path,
+// size and mtime are unchanged (push: no read of the binary per run).
 StatusOr<LocalAgent> FindLocalAgent(const std::string& agent_path, const std::string& bundle_path,
-                                    const std::string& version);
+                                    const std::string& version, HashCache* cache = nullptr);
 
 // Makes sure the host can run the agent; returns the shell word that runs it
 // there (e.g. "$HOME/.cache/clusterd/0.1.0-0123456789abcdef/bin/clusterd").

@@ -169,20 +169,29 @@ std::vector<HostReport> RunChainPush(const inventory::Inventory& inv, const std:
     }
     if (!chain.empty()) RelayFile(k, chain, upstreams);
   }
+  // Every host finishes at once: image loads and the end of each session
+  // take as long as the slowest host, not the sum of all.
+  threads.clear();
   for (size_t i = 0; i < members.size(); ++i) {
-    Member& m = members[i];
-    if (cancel.load() && m.alive()) {
-      m.status = CancelledError("interrupted; the bytes sent so far are kept on the host").WithContext(HostLabel(*m.host));
-    }
-    if (m.alive()) {
-      Status finished = m.push->Finish();
-      if (!finished.ok()) m.status = finished.WithContext(HostLabel(*m.host));
-    }
-    reports[i].ok = m.status.ok();
-    if (!m.status.ok()) reports[i].error = m.status.message();
-    reports[i].seconds = std::chrono::duration<double>(Clock::now() - m.start).count();
-    observer.HostDone(reports[i]);
+    threads.emplace_back([&, i] {
+      Member& m = members[i];
+      if (cancel.load() && m.alive()) {
+        m.status =
+            CancelledError("interrupted; the bytes sent so far are kept on the host").WithContext(HostLabel(*m.host));
+      }
+      if (m.alive()) {
+        Status finished = m.push->Finish();
+        if (!finished.ok()) m.status = finished.WithContext(HostLabel(*m.host));
+      }
+      m.push.reset();
+      m.transport.reset();  // the session ends here
+      reports[i].ok = m.status.ok();
+      if (!m.status.ok()) reports[i].error = m.status.message();
+      reports[i].seconds = std::chrono::duration<double>(Clock::now() - m.start).count();
+      observer.HostDone(reports[i]);
+    });
   }
+  for (auto& t : threads) t.join();
   return reports;
 }
 

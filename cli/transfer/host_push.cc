@@ -28,6 +28,8 @@ std::uint64_t ToU64(const std::string& s) {
 
 
 constexpr std::size_t kChunk = 4 << 20;
+// `check` requests sent before their replies are read (CheckFiles).
+constexpr std::size_t kCheckBatch = 64;
 
 }  // namespace
 
@@ -119,22 +121,34 @@ Status HostPush::Finish() {
 
 Status HostPush::CheckFiles() {
   std::uint64_t to_send = 0, there = 0;
-  for (auto& task : tasks_) {
+  // The requests of a batch go out together and their replies come back in
+  // order: a folder of many files costs a round trip per batch, not per file.
+  // A batch's replies are a few KiB, so neither side can block the other.
+  for (std::size_t first = 0; first < tasks_.size(); first += kCheckBatch) {
     if (cancel_.load()) return CancelledError("interrupted");
-    CLUSTER_ASSIGN_OR_RETURN(auto reply, Request(RequestLine({"check", task.where->remote_root, task.entry->path,
-                                                               std::to_string(task.entry->size),
-                                                       task.entry->hash})));
-    if (reply.empty()) return DataLossError("the receiver sent an empty check reply");
-    task.state = reply[0];
-    if (task.state == "partial" && reply.size() == 3) {
-      task.offset = ToU64(reply[1]);
-      task.prefix_hash = reply[2];
+    const std::size_t end = std::min(tasks_.size(), first + kCheckBatch);
+    std::string requests;
+    for (std::size_t i = first; i < end; ++i) {
+      const FileTask& task = tasks_[i];
+      requests += RequestLine({"check", task.where->remote_root, task.entry->path, std::to_string(task.entry->size),
+                               task.entry->hash});
     }
-    if (task.state == "have") {
-      there += task.entry->size;
-    } else {
-      to_send += task.entry->size - task.offset;
-      there += task.offset;
+    CLUSTER_RETURN_IF_ERROR(receiver_->Write(requests.data(), requests.size()));
+    for (std::size_t i = first; i < end; ++i) {
+      FileTask& task = tasks_[i];
+      CLUSTER_ASSIGN_OR_RETURN(auto reply, ReadReply());
+      if (reply.empty()) return DataLossError("the receiver sent an empty check reply");
+      task.state = reply[0];
+      if (task.state == "partial" && reply.size() == 3) {
+        task.offset = ToU64(reply[1]);
+        task.prefix_hash = reply[2];
+      }
+      if (task.state == "have") {
+        there += task.entry->size;
+      } else {
+        to_send += task.entry->size - task.offset;
+        there += task.offset;
+      }
     }
   }
   observer_.Planned(job_.host, to_send, there);
@@ -148,8 +162,11 @@ Status HostPush::CheckFreeSpace() {
   };
   std::map<std::string, FileSystem> by_fs;  // keyed by the host's device id
   std::map<const HostArtifact*, std::string> fs_of;
+  std::string requests;  // one per artifact, sent together as in CheckFiles
+  for (const auto& a : job_.artifacts) requests += RequestLine({"free", a.remote_root});
+  CLUSTER_RETURN_IF_ERROR(receiver_->Write(requests.data(), requests.size()));
   for (const auto& a : job_.artifacts) {
-    CLUSTER_ASSIGN_OR_RETURN(auto reply, Request(RequestLine({"free", a.remote_root})));
+    CLUSTER_ASSIGN_OR_RETURN(auto reply, ReadReply());
     if (reply.size() != 2) return DataLossError("the receiver sent a malformed free reply");
     by_fs[reply[1]].free = ToU64(reply[0]);
     if (by_fs[reply[1]].where.empty()) by_fs[reply[1]].where = a.remote_root;

@@ -111,17 +111,34 @@ void HashCache::Load() {
   }
 }
 
-Status HashCache::Save() const {
+void HashCache::Put(const std::string& key, Entry entry) {
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.size == entry.size && it->second.mtime_ns == entry.mtime_ns &&
+      it->second.hash == entry.hash) {
+    return;
+  }
+  entries_[key] = std::move(entry);
+  changed_ = true;
+}
+
+Status HashCache::Save() {
   std::string out = std::string(kCacheHeader) + "\n";
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!changed_) return Status::Ok();
+    changed_ = false;
     for (const auto& [path, e] : entries_) {
       out += fmt::format("{} {} {} {}\n", e.hash, e.size, e.mtime_ns, EncodeToken(path));
     }
   }
   std::error_code ec;
   fs::create_directories(file_.parent_path(), ec);
-  return WriteFileAtomically(file_, out, 0600);
+  Status written = WriteFileAtomically(file_, out, 0600);
+  if (!written.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    changed_ = true;  // the next Save tries again
+  }
+  return written;
 }
 
 StatusOr<std::string> HashCache::HashOf(const fs::path& path, bool use_cache) {
@@ -138,7 +155,7 @@ StatusOr<std::string> HashCache::HashOf(const fs::path& path, bool use_cache) {
   CLUSTER_ASSIGN_OR_RETURN(auto after, SizeAndMtime(path));
   if (after == before) {  // a file written while we read it is not cached
     std::lock_guard<std::mutex> lock(mu_);
-    entries_[key] = Entry{after.first, after.second, hash};
+    Put(key, Entry{after.first, after.second, hash});
   }
   return hash;
 }
@@ -147,7 +164,7 @@ void HashCache::Record(const fs::path& path, const std::string& hash) {
   auto meta = SizeAndMtime(path);
   if (!meta.ok()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  entries_[fs::absolute(path).lexically_normal().string()] = Entry{meta->first, meta->second, hash};
+  Put(fs::absolute(path).lexically_normal().string(), Entry{meta->first, meta->second, hash});
 }
 
 StatusOr<Manifest> BuildManifest(const fs::path& root, HashCache& cache, bool use_cache) {

@@ -88,6 +88,32 @@ TEST_CASE("The hash cache answers without reading while path, size and mtime mat
   fs::remove_all(dir);
 }
 
+TEST_CASE("The hash cache is written only when an entry changed, so a push with nothing new costs no fsync") {
+  // Given a saved cache, a second session that only reads it writes nothing
+  // (the file we delete stays deleted); one that hashes a new file writes it.
+  fs::path dir = FreshDir("cache_unchanged");
+  fs::path file = dir / "w.bin", cache_file = dir / "hash-cache";
+  Write(file, "bytes");
+  {
+    HashCache cache(cache_file);
+    REQUIRE(cache.HashOf(file).ok());
+    REQUIRE(cache.Save().ok());
+  }
+  HashCache reread(cache_file);
+  reread.Load();
+  fs::remove(cache_file);
+  REQUIRE(reread.HashOf(file).ok());
+  reread.Record(file, HashBytes("bytes"));  // the same entry again is no change
+  REQUIRE(reread.Save().ok());
+  CHECK_FALSE(fs::exists(cache_file));
+
+  Write(dir / "new.bin", "new");
+  REQUIRE(reread.HashOf(dir / "new.bin").ok());
+  REQUIRE(reread.Save().ok());
+  CHECK(fs::exists(cache_file));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("A manifest survives Serialize and Parse, odd file names included") {
   Manifest m;
   m.files.push_back({"dir with space/a%b.bin", 12, HashBytes("x")});

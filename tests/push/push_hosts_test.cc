@@ -268,6 +268,35 @@ TEST_CASE("With -v push logs each host's phases and every file it sends or skips
   CHECK(f.PushHuman().err.find("[info]") == std::string::npos);
 }
 
+TEST_CASE("The agent is copied once and then recognised by its stamp; a wrong stamp has it copied again") {
+  // Given a host that got clusterd from a first push, the install holds
+  // CLUSTERD_HASH, the hash the copy computed of itself; later pushes do not
+  // copy it again. A stamp that names another hash (a damaged or foreign
+  // install) makes the next push copy and check the binary once more.
+  PushFixture f(Hosts(1));
+  f.WriteInventory({f.MakeModel("m", {{"a.bin", 1000}})});
+  REQUIRE(f.Push().exit_code == 0);
+  const fs::path agent = fs::path(CLUSTERCTL_BIN).parent_path().parent_path() / "agent" / "clusterd";
+  const std::string hash = HashOrEmpty(agent);
+  fs::path install;
+  for (const auto& e : fs::directory_iterator(f.cluster().HostPath(0, "/root/.cache/clusterd"))) {
+    if (e.is_directory() && e.path().filename().string().rfind("0.1.0-", 0) == 0) install = e.path();
+  }
+  REQUIRE(!install.empty());
+  CHECK(*ReadFile(install / "CLUSTERD_HASH") == hash + "\n");
+  const auto copied_at = fs::last_write_time(install / "clusterd");
+
+  REQUIRE(f.Push().exit_code == 0);
+  CHECK(fs::last_write_time(install / "clusterd") == copied_at);
+
+  REQUIRE(WriteFileAtomically(install / "CLUSTERD_HASH", std::string(32, '0') + "\n").ok());
+  PushRun again = f.Push();
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(fs::last_write_time(install / "clusterd") != copied_at);
+  CHECK(*ReadFile(install / "CLUSTERD_HASH") == hash + "\n");
+}
+
 TEST_CASE("An image tarball is docker-loaded by the host's dockerd, then skipped, and a host without Docker is told so") {
   harness::TestClusterOptions o = Hosts(2);
   o.docker[0] = true;

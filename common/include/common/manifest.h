@@ -50,8 +50,10 @@ class HashCache {
   // Reads the cache file. A missing or unreadable file is an empty cache (a
   // cache never fails a push); only the first line's version is checked.
   void Load();
-  // Writes the cache atomically (0600). Its folder is created.
-  Status Save() const;
+  // Writes the cache atomically (0600), creating its folder, when an entry
+  // changed since Load or the last Save; otherwise it writes nothing, so a
+  // push that hashed nothing new costs no fsync.
+  Status Save();
 
   // The hash of `path` from the cache, or by reading the file (then recorded).
   // With `use_cache` false the file is always read (and the entry refreshed).
@@ -69,6 +71,9 @@ class HashCache {
   std::filesystem::path file_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_), keyed by absolute path
+  bool changed_ = false;                  // GUARDED_BY(mu_): entries_ differ from the file
+  // Sets path's entry, noting a change. REQUIRES: mu_ held.
+  void Put(const std::string& key, Entry entry);
 };
 
 // Builds the manifest of `root`: a regular file (one entry named by its file
