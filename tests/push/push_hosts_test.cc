@@ -268,7 +268,7 @@ TEST_CASE("With -v push logs each host's phases and every file it sends or skips
   CHECK(f.PushHuman().err.find("[info]") == std::string::npos);
 }
 
-TEST_CASE("The agent is copied once and then recognised by its stamp; a wrong stamp has it copied again") {
+TEST_CASE("The agent is copied once and then recognised by its stamp, and a wrong stamp has it copied again") {
   // Given a host that got clusterd from a first push, the install holds
   // CLUSTERD_HASH, the hash the copy computed of itself; later pushes do not
   // copy it again. A stamp that names another hash (a damaged or foreign
