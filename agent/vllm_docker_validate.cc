@@ -160,8 +160,7 @@ Status CheckDockerOptions(const control::ContainerSpec& spec) {
     StatusOr<std::string> canonical = CanonicalVolume(volume);
     if (!canonical.ok()) return Bad("volumes", volume, canonical.status().message());
     if (*canonical != volume) return Bad("volumes", volume, "is not in the form HOST:CONTAINER:ro|rw");
-    const std::size_t first = volume.find(':');
-    if (volume.substr(first + 1, volume.rfind(':') - first - 1) == spec.model_path) {
+    if (VolumeTarget(volume) == spec.model_path) {
       return Bad("volumes", volume, "mounts over the model folder");
     }
   }

@@ -74,6 +74,11 @@ StatusOr<std::string> CanonicalVolume(std::string_view text) {
   return fmt::format("{}:{}:{}", parts[0], parts[1], mode);
 }
 
+std::string_view VolumeTarget(std::string_view canonical_volume) {
+  const std::size_t first = canonical_volume.find(':');
+  return canonical_volume.substr(first + 1, canonical_volume.rfind(':') - first - 1);
+}
+
 StatusOr<std::string> CanonicalDevice(std::string_view text) {
   const std::vector<std::string_view> parts = SplitColons(text);
   if (parts.size() > 3) return InvalidArgumentError(fmt::format("\"{}\" is not HOST[:CONTAINER][:PERMISSIONS]", text));

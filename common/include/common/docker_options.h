@@ -22,6 +22,9 @@ namespace cluster {
 // CONTAINER not "/".
 StatusOr<std::string> CanonicalVolume(std::string_view text);
 
+// CONTAINER of a canonical volume "HOST:CONTAINER:MODE".
+std::string_view VolumeTarget(std::string_view canonical_volume);
+
 // "HOST", "HOST:CONTAINER", "HOST:PERMS" or "HOST:CONTAINER:PERMS" ->
 // "HOST:CONTAINER:PERMS". HOST under /dev/; CONTAINER absolute (default:
 // HOST); PERMS a non-empty subset of "rwm" in that order (default "rwm").

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
+#include "common/docker_options.h"
 #include "common/inventory/gpu_table.h"
 #include "common/inventory/vllm_serve_args.h"
 #include "common/spelling.h"
@@ -83,7 +84,7 @@ void CheckVllmDocker(const Inventory& inventory, LoadContext* ctx) {
   const Model* model = inventory.FindModel(inventory.runtime.model);
   const std::vector<std::string>& volumes = inventory.runtime.vllm_docker.volumes;
   for (std::size_t i = 0; model != nullptr && i < volumes.size(); ++i) {
-    const std::string container = volumes[i].substr(volumes[i].find(':') + 1, volumes[i].rfind(':') - volumes[i].find(':') - 1);
+    const std::string_view container = VolumeTarget(volumes[i]);
     if (container != model->path.string()) continue;
     const std::string path = fmt::format("runtime.vllm_docker.volumes[{}]", i);
     ctx->Error(where.Value(path), path, fmt::format("mounts over the model folder {}", container),

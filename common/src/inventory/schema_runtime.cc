@@ -54,10 +54,17 @@ std::vector<std::string> ReadDockerList(const Field& field, LoadContext* ctx,
   bool ok = true;
   for (const Field& item : *items) {
     auto text = ReadString(item, ctx, expected);
-    StatusOr<std::string> value = text ? canonical(*text) : InvalidArgumentError("");
-    if (text && !value.ok()) ReportMismatch(item, ctx, expected, value.status().message());
-    if (value.ok()) out.push_back(std::move(*value));
-    ok = ok && value.ok();
+    if (!text) {
+      ok = false;
+      continue;
+    }
+    StatusOr<std::string> value = canonical(*text);
+    if (value.ok()) {
+      out.push_back(std::move(*value));
+    } else {
+      ReportMismatch(item, ctx, expected, value.status().message());
+      ok = false;
+    }
   }
   if (!ok) out.clear();
   return out;
