@@ -21,7 +21,10 @@ control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host
   }
   req.hash_model = options.hash_model;
   if (options.check_ports) req.ports = RequiredPorts(inv, host);
-  req.bind_address = host.ClusterAddress();
+  // The ports are bound on the host's address (the API) and on its cluster
+  // address (rendezvous, Ray); where those differ, probing every address
+  // ("" = 0.0.0.0) finds a program on either.
+  req.bind_address = host.data_address ? "" : host.address;
   if (inv.runtime.kind == RuntimeKind::kVllmDocker) {
     if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
     else req.image = inv.runtime.vllm_docker.image;
