@@ -118,10 +118,12 @@ namespace {
 // PP3: the last stage waits in Recv for stage 1, which never sends; rank 0
 // does no communication and learns of failures from the handler.
 int PipelineRank(int rank, const std::string& address) {
+  // Declared before the world, so that it outlives the world's watcher
+  // thread, which may still be in the handler when rank 2's Recv returns.
+  std::promise<Status> failed;
   auto world = World::Join(Options(address, 1, 3, rank));
   if (!world.ok()) return std::printf("rank %d: %s\n", rank, world.status().message().c_str()), 1;
   World& w = **world;
-  std::promise<Status> failed;
   w.SetFailureHandler([&failed](const Status& s) { failed.set_value(s); });
   std::printf("rank %d: ready\n", rank);
   std::fflush(stdout);
