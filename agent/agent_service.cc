@@ -19,6 +19,7 @@
 #include "agent/deployment_file.h"
 #include "agent/engine_rank.h"
 #include "agent/gpu_facts.h"
+#include "agent/launchers/launcher.h"
 #include "agent/node_facts.h"
 #include "agent/restart_budget.h"
 #include "agent/supervisor.h"
@@ -40,11 +41,9 @@ namespace {
 constexpr auto kStopGrace = std::chrono::seconds(10);
 constexpr auto kPeerTimeout = std::chrono::seconds(3);
 constexpr int kFailureTailLines = 30;
-// Docker commands the agent waits for (rm, ray status): a hung daemon must not
-// hold a worker thread for ever.
+// Docker commands the agent waits for (rm): a hung daemon must not hold a
+// worker thread for ever.
 constexpr int kDockerTimeoutMs = 30000;
-// How long the head waits for Ray to see every GPU of the cluster.
-constexpr auto kRayWait = std::chrono::minutes(10);
 // A gang restart that is due waits for every peer agent to answer; it asks
 // again this often (the wait counts no restart).
 constexpr auto kPeerRetry = std::chrono::seconds(3);
@@ -82,7 +81,7 @@ std::vector<std::string> CleanUpLeftovers(const fs::path& state_dir, const std::
   return done;
 }
 
-struct AgentService::Impl {
+struct AgentService::Impl final : LaunchSite {
   Impl(asio::io_context& io_context, AgentConfig cfg, control::Credentials creds, fs::path state, fs::path binary)
       : io(io_context),
         config(std::move(cfg)),
@@ -90,7 +89,10 @@ struct AgentService::Impl {
         dir(std::move(state)),
         self(std::move(binary)),
         supervisor(io_context, LogRotation{}, [this](const control::UnitStatus& u) { OnUnitExit(u); }),
-        restart_timer(io_context) {}
+        restart_timer(io_context) {
+    for (auto runtime : {control::RuntimeKind::kEngine, control::RuntimeKind::kVllmDocker})
+      launchers[runtime] = LauncherFor(runtime);
+  }
 
   asio::io_context& io;
   AgentConfig config;
@@ -114,19 +116,30 @@ struct AgentService::Impl {
   std::int64_t next_restart_unix_ms = 0;
   asio::steady_timer restart_timer;
   int restart_epoch = 0;  // a pending restart of an older epoch is void
-  std::shared_ptr<std::atomic<bool>> launcher_cancel;
+  std::shared_ptr<std::atomic<bool>> launcher_cancel;  // Stopped(): set by StopUnits
+  std::map<control::RuntimeKind, std::unique_ptr<Launcher>> launchers;
   std::function<void()> on_shutdown;
   bool stopping = false;  // units are being stopped on purpose: their exits are no failures
 
-  // ---- helpers on the io thread ----
-  template <typename F>
-  void OnWorker(F work) {
-    asio::post(workers, std::move(work));
+  // ---- LaunchSite: what the launchers use ----
+  const std::string& cluster() const override { return config.cluster; }
+  const std::string& host() const override { return config.host; }
+  const std::string& DeploymentId() const override { return deployment; }
+  fs::path LogFolder() const override { return dir / "logs" / deployment; }
+  const fs::path& Self() const override { return self; }
+  Status StartUnit(const UnitSpec& unit) override {
+    Status s = supervisor.Start(unit);
+    if (s.ok()) SaveGroups();
+    return s;
   }
-  template <typename F>
-  void OnIo(F work) {
-    asio::post(io, std::move(work));
+  void OnWorker(std::function<void()> work) override { asio::post(workers, std::move(work)); }
+  void OnIo(std::function<void()> work) override { asio::post(io, std::move(work)); }
+  std::shared_ptr<const std::atomic<bool>> Stopped() override {
+    if (!launcher_cancel || launcher_cancel->load()) launcher_cancel = std::make_shared<std::atomic<bool>>(false);
+    return launcher_cancel;
   }
+  bool Current(const std::string& id) const override { return deployment == id && !failure; }
+  void Fail(const control::GangFailure& f) override { RecordFailure(f, true); }
 
   control::HelloReply Hello() const {
     control::HelloReply h;
@@ -145,7 +158,7 @@ struct AgentService::Impl {
     if (Status s = SaveUnitGroups(dir, groups); !s.ok()) LOG_WARNING("cannot save units.json: {}", s.message());
   }
 
-  std::vector<std::string> StopUnits(const std::string& reason) {
+  std::vector<std::string> StopUnits(const std::string& reason) override {
     if (launcher_cancel) launcher_cancel->store(true);
     stopping = true;
     for (const auto& u : supervisor.Units()) {
@@ -350,8 +363,8 @@ struct AgentService::Impl {
 
   // The agent's copy of the endpoint's API key, given to `clusterd start`
   // over SSH (never in a request).
-  fs::path ApiKeyFile() const { return dir / "api.key"; }
-  StatusOr<std::string> ApiKey() const {
+  fs::path ApiKeyFile() const override { return dir / "api.key"; }
+  StatusOr<std::string> ApiKey() const override {
     auto key = ReadFile(ApiKeyFile(), 64 << 10);
     if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
       return FailedPreconditionError("the endpoint needs an API key but none was installed with the agent; run "
@@ -441,105 +454,7 @@ struct AgentService::Impl {
   // Starts this host's units of `current` (a start, or a gang restart).
   void StartUnits(StartDone done) {
     const control::StartRequest& req = *current;
-    if (req.runtime == control::RuntimeKind::kEngine) return StartRanks(req, std::move(done));
-    if (!req.container) return done(InvalidArgumentError("start: runtime vllm-docker needs a container"));
-    StartContainer(*req.container, std::move(done));
-  }
-
-  void StartRanks(const control::StartRequest& req, const StartDone& done) {
-    control::StartReply reply;
-    if (!req.ranks.empty()) {
-      auto engine = FindEngineBinary(self);
-      if (!engine.ok()) return done(engine.status());
-      for (const auto& rank : req.ranks) {
-        Status s = ValidateRankSpec(rank);
-        fs::path key;
-        if (s.ok() && rank.api_key) {
-          key = ApiKeyFile();
-          s = ApiKey().status();
-        }
-        if (s.ok()) s = supervisor.Start(EngineRankUnit(rank, *engine, dir / "logs" / deployment, key));
-        if (!s.ok()) {
-          StopUnits("start failed");
-          return done(Status(s.code(), fmt::format("rank {}: {}", rank.rank, s.message())));
-        }
-        reply.started.push_back(fmt::format("rank {}", rank.rank));
-      }
-    }
-    SaveGroups();
-    done(reply);
-  }
-
-  void StartContainer(const control::ContainerSpec& spec, StartDone done) {
-    if (Status s = ValidateContainerSpec(spec); !s.ok()) return done(s);
-    if (Status s = ValidateContainerLabels({config.cluster, deployment}); !s.ok()) return done(s);
-    OnWorker([this, spec, done] {
-      (void)RunProcessWithin(DockerRemoveArgs(spec.name), kDockerTimeoutMs);  // a container of an earlier run
-      OnIo([this, spec, done] {
-        UnitSpec unit;
-        unit.name = "container " + spec.name;
-        unit.argv = DockerRunArgs(spec, ContainerLabels{config.cluster, deployment});
-        if (spec.api_key) {
-          auto key = ApiKey();
-          if (!key.ok()) return done(key.status());
-          unit.env[kApiKeyVariable] = *key;
-        }
-        unit.stop_argv = DockerStopArgs(spec.name, 8);  // within the supervisor's stop grace
-        unit.log_file = dir / "logs" / deployment / "container.log";
-        if (Status s = supervisor.Start(unit); !s.ok()) return done(s);
-        SaveGroups();
-        control::StartReply reply;
-        reply.started.push_back(unit.name);
-        if (spec.head) StartHeadLauncher(spec);
-        done(reply);
-      });
-    });
-  }
-
-  // The head waits until Ray sees every GPU of the cluster, then runs `vllm serve`.
-  void StartHeadLauncher(const control::ContainerSpec& spec) {
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    launcher_cancel = cancel;
-    const std::string id = deployment;
-    OnWorker([this, spec, cancel, id] {
-      const auto deadline = Clock::now() + kRayWait;
-      double seen = 0;
-      std::string last;
-      while (!cancel->load() && Clock::now() < deadline) {
-        auto status = RunProcessWithin(RayStatusArgs(spec.name), kDockerTimeoutMs);
-        if (status.ok() && status->exit_code == 0) {
-          last = status->out;
-          seen = ParseRayStatusGpus(status->out).value_or(0);
-          if (seen >= spec.expected_gpus) break;
-        } else if (status.ok()) {
-          last = status->err.empty() ? status->out : status->err;
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-      }
-      if (cancel->load()) return;
-      OnIo([this, spec, seen, last, id] {
-        if (deployment != id || failure) return;
-        if (seen < spec.expected_gpus) {
-          control::GangFailure f;
-          f.host = config.host;
-          f.unit = "container " + spec.name;
-          f.message = fmt::format("Ray saw {} of {} GPUs after {} s", seen, spec.expected_gpus,
-                                  std::chrono::duration_cast<std::chrono::seconds>(kRayWait).count());
-          f.log_tail = {last};
-          f.unix_ms = UnixMillis();
-          return RecordFailure(f, true);
-        }
-        UnitSpec serve;
-        serve.name = "vllm serve";
-        serve.argv = VllmServeArgs(spec);
-        serve.log_file = dir / "logs" / deployment / "vllm-serve.log";
-        if (Status s = supervisor.Start(serve); !s.ok()) {
-          control::GangFailure f{config.host, serve.name, s.message(), {}, UnixMillis(), "failed"};
-          return RecordFailure(f, true);
-        }
-        SaveGroups();
-      });
-    });
+    launchers.at(req.runtime)->Start(req, *this, std::move(done));
   }
 
   void On(const control::StatusRequest&, const std::shared_ptr<Responder>& r) {

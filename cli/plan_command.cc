@@ -237,7 +237,7 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
         << set.max_context_origin << ")";
     if (on_gpu) {
       out << ", gpu_memory_fraction " << fmt::format("{:.2f}", set.gpu_memory_fraction);
-      if (rt.kind == RuntimeKind::kVllmDocker) out << " (" << set.fraction_origin << ")";
+      if (set.fraction_origin != set.fraction_key) out << " (" << set.fraction_origin << ")";
     }
     if (set.kv_bytes != DtypeBytes(m.dtype)) out << ", KV cache in fp8 (--kv-cache-dtype)";
     if (set.fp8_weights) out << ", linear weights in fp8 (--quantization fp8)";

@@ -13,6 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/diagnostics_output.h"
+#include "cli/runtimes/runtime.h"
 #include "common/build_info.h"
 #include "common/inventory/loader.h"
 
@@ -62,9 +63,7 @@ std::string GpuSummary(const Inventory& inv) {
 std::string Summary(const Inventory& inv) {
   const auto& r = inv.runtime;
   std::string runtime = inventory::RuntimeKindName(r.kind);
-  if (r.kind == inventory::RuntimeKind::kEngine && r.engine.device == inventory::EngineDevice::kCpu) {
-    runtime += " on cpu";
-  }
+  if (r.RanksOnCpu()) runtime += " on cpu";
   const std::string dtype =
       r.dtype == inventory::Dtype::kAuto ? "dtype auto" : inventory::DtypeName(r.dtype);
   return fmt::format("cluster {}: {}, {}; runtime {}, TP{} x PP{}, {}", inv.cluster_name,
@@ -88,8 +87,7 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv) {
                             {"pipeline_parallel", r.pipeline_parallel},
                             {"dtype", inventory::DtypeName(r.dtype)},
                             {"port", r.port}};
-  if (r.kind == inventory::RuntimeKind::kEngine) runtime["device"] = inventory::EngineDeviceName(r.engine.device);
-  if (r.kind == inventory::RuntimeKind::kVllmDocker) runtime["image"] = r.vllm_docker.image;
+  RuntimeFor(inv)->Describe(runtime);
   const inventory::Host* head = inv.Head();
   return {{"name", inv.cluster_name},
           {"hosts", inv.hosts.size()},

@@ -9,11 +9,6 @@
 
 namespace cluster::cli {
 
-inline constexpr int kRayPort = 6379;  // Ray's GCS port on the head (vllm-docker)
-
-// The engine's rendezvous port on the head: the API port + 1.
-inline int RendezvousPort(const inventory::Inventory& inventory) { return inventory.runtime.port + 1; }
-
 template <typename Reply, typename Decode>
 StatusOr<Reply> CallAgent(control::ControlClient& client, const control::Request& request, Decode decode,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30)) {

@@ -8,9 +8,9 @@
 #include "cli/lifecycle/check_comm.h"
 #include "cli/lifecycle/check_run.h"
 #include "cli/lifecycle/deployment.h"
+#include "cli/runtimes/engine.h"
 
 namespace cluster::cli {
-using inventory::RuntimeKind;
 
 namespace {
 
@@ -25,17 +25,15 @@ std::string LastLine(const std::string& text) {
 
 }  // namespace
 
-void AddCommRows(const ClusterAccess& access, const std::vector<HostObservation>& observed,
+void AddCommRows(const ClusterAccess& access, const Runtime& runtime, const std::vector<HostObservation>& observed,
                  const CheckRunOptions& options, CheckReport& report) {
   const inventory::Inventory& inv = access.inventory();
   const auto row = [&](const std::string& host, const std::string& item, CheckRow::Verdict verdict,
                        std::string detail, std::string fix) {
     report.rows.push_back({host, "comm", item, verdict, std::move(detail), std::move(fix)});
   };
-  if (inv.runtime.kind != RuntimeKind::kEngine) {
-    row("", "bench-comm", CheckRow::Verdict::kWarn,
-        "not run: --comm measures the bundled engine's collectives, and runtime vllm-docker runs its own",
-        "use the vLLM image's NCCL tests inside the containers, or drop --comm");
+  if (std::optional<CheckRow> unsupported = runtime.CommCheckUnsupported()) {
+    report.rows.push_back(std::move(*unsupported));
     return;
   }
   const int world = inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel;

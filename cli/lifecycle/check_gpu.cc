@@ -18,21 +18,11 @@ namespace {
 
 using Verdict = CheckRow::Verdict;
 
-bool RunsOnCpu(const inventory::Inventory& inventory) {
-  return inventory.runtime.kind == inventory::RuntimeKind::kEngine &&
-         inventory.runtime.engine.device == inventory::EngineDevice::kCpu;
-}
-
-bool RunsEngineOnGpus(const inventory::Inventory& inventory) {
-  return inventory.runtime.kind == inventory::RuntimeKind::kEngine &&
-         inventory.runtime.engine.device == inventory::EngineDevice::kCuda;
-}
-
 // GPUs the runtime uses on `host`: tensor_parallel on a host that runs a
 // pipeline stage, none elsewhere or on the CPU engine. When the runtime
 // cannot be placed (validate reports why) a GPU runtime needs at least one.
 int GpusNeeded(const inventory::Inventory& inventory, const inventory::Host& host) {
-  if (RunsOnCpu(inventory)) return 0;
+  if (inventory.runtime.RanksOnCpu()) return 0;
   auto placement = inventory::PlaceRanks(inventory, std::nullopt);
   if (!placement.ok()) return 1;
   for (const inventory::HostPlacement& p : placement->hosts) {
@@ -70,11 +60,8 @@ void CheckCount(const inventory::Inventory& inventory, const AnsweredHost& a, Ch
   const int needed = GpusNeeded(inventory, host);
   const std::string none = fmt::format("no GPUs found: {}", facts.gpu_error.empty() ? "nvidia-smi lists none"
                                                                                    : facts.gpu_error);
-  const std::string driver_fix =
-      inventory.runtime.kind == inventory::RuntimeKind::kEngine
-          ? fmt::format("install the NVIDIA driver on {} so nvidia-smi lists its GPUs, or set runtime.engine.device: cpu",
-                        host.name)
-          : fmt::format("install the NVIDIA driver on {} so nvidia-smi lists its GPUs", host.name);
+  std::string driver_fix = fmt::format("install the NVIDIA driver on {} so nvidia-smi lists its GPUs", host.name);
+  if (!a.needs->without_gpus.empty()) driver_fix += ", or " + a.needs->without_gpus;
   if (host.gpus && found < *host.gpus) {
     if (found == 0) {
       AddRow(report, host.name, "gpu", "count", Verdict::kFail, none, driver_fix);
@@ -99,7 +86,7 @@ void CheckCount(const inventory::Inventory& inventory, const AnsweredHost& a, Ch
   }
   if (found == 0) {
     AddRow(report, host.name, "gpu", "count", Verdict::kPass,
-           RunsOnCpu(inventory) ? "no GPUs (the CPU engine needs none)" : "no GPUs (no rank runs on this host)");
+           inventory.runtime.RanksOnCpu() ? "no GPUs (the CPU engine needs none)" : "no GPUs (no rank runs on this host)");
     return;
   }
   std::string detail = GpuSummary(facts.gpus);
@@ -164,12 +151,12 @@ int DriverMajor(const std::string& version) {
   return major;
 }
 
-void CheckDriver(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
+void CheckDriver(const AnsweredHost& a, CheckReport& report) {
   std::set<std::string> versions;
   for (const auto& gpu : a.facts->gpus) versions.insert(gpu.driver_version);
   const std::string found = fmt::format("{}", fmt::join(versions, ", "));
-  const std::string engine_cuda = EngineCudaRuntime();
-  if (RunsEngineOnGpus(inventory) && !engine_cuda.empty()) {
+  const std::string& engine_cuda = a.needs->engine_cuda_runtime;
+  if (!engine_cuda.empty()) {
     const int needed = DriverNeededForCuda(engine_cuda);
     for (const std::string& version : versions) {
       const int major = DriverMajor(version);
@@ -215,11 +202,9 @@ void CheckHostGpus(const inventory::Inventory& inventory, const AnsweredHost& an
   CheckModel(answered, report);
   CheckMemory(answered, report);
   CheckComputeCapability(inventory, answered, report);
-  CheckDriver(inventory, answered, report);
+  CheckDriver(answered, report);
   CheckEngineDevice(answered, report);
 }
-
-std::string EngineCudaRuntime() { return CLUSTER_ENGINE_CUDA; }
 
 int DriverNeededForCuda(const std::string& cuda_version) {
   const int major = DriverMajor(cuda_version);

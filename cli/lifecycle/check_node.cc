@@ -1,6 +1,6 @@
 // node, model and docker rules: room (/dev/shm, disk), the ports the runtime
 // binds, the clock, the model folder on every host and its content, and for
-// runtime vllm-docker the Docker daemon and the image.
+// a runtime that runs an image (vllm-docker) the Docker daemon and the image.
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -22,27 +22,6 @@ constexpr std::uint64_t kMinDiskFreeBytes = 10 * kGiB;
 constexpr std::int64_t kClockWarnMs = 500;
 constexpr std::int64_t kClockFailMs = 2000;
 
-// Docker's --shm-size syntax ("16g", "512m", "2GiB"; powers of 1024). The
-// loader has already accepted the text; 0 when it cannot be read anyway.
-std::uint64_t DockerSizeBytes(const std::string& text) {
-  double number = 0;
-  const char* end = text.data() + text.size();
-  auto [rest, ec] = std::from_chars(text.data(), end, number);
-  if (ec != std::errc() || number <= 0) return 0;
-  std::string unit(rest, end);
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static constexpr std::string_view kLetters = "bkmgtp";
-  int power = 0;
-  if (!unit.empty()) {
-    const std::size_t p = kLetters.find(unit.front());
-    if (p == kLetters.npos) return 0;
-    power = static_cast<int>(p);
-    unit.erase(0, 1);
-    if (!unit.empty() && unit != "b" && unit != "ib") return 0;
-  }
-  return static_cast<std::uint64_t>(number * std::pow(1024.0, power));
-}
-
 std::string InventoryFile(const inventory::Inventory& inventory) {
   return inventory.file.empty() ? "FILE" : inventory.file.string();
 }
@@ -51,20 +30,15 @@ std::string PushFix(const inventory::Inventory& inventory) {
   return fmt::format("run `clusterctl push -f {}`", InventoryFile(inventory));
 }
 
-void CheckShm(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
+void CheckShm(const AnsweredHost& a, CheckReport& report) {
   const std::string& host = a.host->name;
   const std::uint64_t shm = a.facts->shm_bytes;
-  if (inventory.runtime.kind == inventory::RuntimeKind::kVllmDocker) {
-    const std::string& wanted = inventory.runtime.vllm_docker.shm_size;
-    const std::uint64_t needed = DockerSizeBytes(wanted);
-    if (shm < needed) {
-      AddRow(report, host, "node", "/dev/shm", Verdict::kFail,
-             fmt::format("/dev/shm is {}, less than runtime.vllm_docker.shm_size {}", SizeText(shm), wanted),
-             fmt::format("grow /dev/shm on {} (mount -o remount,size={} /dev/shm), or lower "
-                         "runtime.vllm_docker.shm_size",
-                         host, wanted));
-      return;
-    }
+  if (const auto& wanted = a.needs->shm; wanted && shm < wanted->bytes) {
+    AddRow(report, host, "node", "/dev/shm", Verdict::kFail,
+           fmt::format("/dev/shm is {}, less than {} {}", SizeText(shm), wanted->key, wanted->value),
+           fmt::format("grow /dev/shm on {} (mount -o remount,size={} /dev/shm), or lower {}", host, wanted->value,
+                       wanted->key));
+    return;
   }
   if (shm < kMinShmBytes) {
     AddRow(report, host, "node", "/dev/shm", Verdict::kWarn, fmt::format("/dev/shm is {}", SizeText(shm)),
@@ -151,15 +125,15 @@ void CheckModel(const inventory::Inventory& inventory, const AnsweredHost& a, Ch
 }
 
 void CheckDocker(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
-  if (inventory.runtime.kind != inventory::RuntimeKind::kVllmDocker) return;
+  const std::string& name = a.needs->image;
+  if (name.empty()) return;
   const control::NodeFacts& f = *a.facts;
   const std::string& host = a.host->name;
   if (!f.docker_present) {
     AddRow(report, host, "docker", "docker", Verdict::kFail,
            f.docker_error.empty() ? "docker not found" : f.docker_error,
-           fmt::format("install Docker and the NVIDIA container toolkit on {}: runtime vllm-docker runs vLLM in a "
-                       "container",
-                       host));
+           fmt::format("install Docker and the NVIDIA container toolkit on {}: runtime {} runs {} in a container",
+                       host, inventory::RuntimeKindName(inventory.runtime.kind), name));
     return;
   }
   if (!f.docker_error.empty()) {
@@ -170,8 +144,6 @@ void CheckDocker(const inventory::Inventory& inventory, const AnsweredHost& a, C
   }
   AddRow(report, host, "docker", "docker", Verdict::kPass, fmt::format("Docker {}", f.docker_version));
   if (!f.image_present) return;
-  const inventory::Image* image = inventory.FindImage(inventory.runtime.vllm_docker.image);
-  const std::string name = image != nullptr ? image->name : inventory.runtime.vllm_docker.image;
   if (*f.image_present) {
     AddRow(report, host, "docker", "image", Verdict::kPass, fmt::format("{} loaded", name));
   } else {
@@ -183,7 +155,7 @@ void CheckDocker(const inventory::Inventory& inventory, const AnsweredHost& a, C
 }  // namespace
 
 void CheckHostNode(const inventory::Inventory& inventory, const AnsweredHost& answered, CheckReport& report) {
-  CheckShm(inventory, answered, report);
+  CheckShm(answered, report);
   CheckDisk(answered, report);
   CheckPorts(inventory, answered, report);
   CheckClock(answered, report);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/check_rules.h"
+#include "cli/runtimes/runtime.h"
 
 namespace cluster::cli {
 
@@ -73,7 +74,13 @@ std::string SshFix(const inventory::Host& host) {
 }  // namespace
 
 CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vector<HostObservation>& hosts) {
+  return EvaluateCheck(inventory, *RuntimeFor(inventory), hosts);
+}
+
+CheckReport EvaluateCheck(const inventory::Inventory& inventory, const Runtime& runtime,
+                          const std::vector<HostObservation>& hosts) {
   using check::AddRow;
+  const HostNeeds needs = runtime.Needs();
   CheckReport report;
   std::vector<check::AnsweredHost> answered;
   for (const HostObservation& observation : hosts) {
@@ -93,7 +100,7 @@ CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vect
       continue;
     }
     const control::NodeFacts& facts = *observation.facts;
-    check::AnsweredHost a{&host, static_cast<int>(found - inventory.hosts.begin()), &observation, &facts};
+    check::AnsweredHost a{&host, static_cast<int>(found - inventory.hosts.begin()), &observation, &facts, &needs};
     AddRow(report, host.name, "agent", "clusterd", CheckRow::Verdict::kPass,
            fmt::format("clusterd {} on {}{}", facts.agent_version, facts.hostname,
                        observation.agent_action.empty() ? "" : " (" + observation.agent_action + " by this check)"));

@@ -67,9 +67,14 @@ struct CheckReport {
   std::map<std::string, std::string> EnvFor(const std::string& host) const;
 };
 
+class Runtime;
+
 // Judges `hosts` (observations of inventory hosts; others are ignored)
-// against `inventory`. The head's observation is the reference for the
+// against `inventory` and what `runtime` needs of them (cli/runtimes; by
+// default the inventory's). The head's observation is the reference for the
 // model's manifest hash and its network for reachability.
+CheckReport EvaluateCheck(const inventory::Inventory& inventory, const Runtime& runtime,
+                          const std::vector<HostObservation>& hosts);
 CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vector<HostObservation>& hosts);
 
 // "pass" | "warn" | "fail": the words of the JSON output.

@@ -8,29 +8,29 @@
 #include <vector>
 
 #include "cli/lifecycle/check_report.h"
+#include "cli/runtimes/runtime.h"
 
 namespace cluster::cli::check {
 
-// A host whose agent answered: its inventory entry, index in `hosts`, and facts.
+// A host whose agent answered: its inventory entry, index in `hosts`, its
+// facts, and what the runtime needs of it.
 struct AnsweredHost {
   const inventory::Host* host = nullptr;
   int index = 0;  // in inventory.hosts: the key path "hosts[N]" of fixes
   const HostObservation* observation = nullptr;
   const control::NodeFacts* facts = nullptr;
+  const HostNeeds* needs = nullptr;
 };
 
 void AddRow(CheckReport& report, const std::string& host, const std::string& area, const std::string& item,
             CheckRow::Verdict verdict, std::string detail, std::string fix = "");
 
 // gpu: count against the inventory and the placement, model, memory,
-// compute capability against runtime.dtype, driver (new enough for the
-// engine's CUDA runtime when the engine runs on GPUs), and whether the engine
-// can open the GPU (facts.engine_device).
+// compute capability against runtime.dtype, driver (new enough for the CUDA
+// runtime the runtime brings), and whether the engine can open the GPU
+// (facts.engine_device).
 void CheckHostGpus(const inventory::Inventory& inventory, const AnsweredHost& answered, CheckReport& report);
-// The CUDA runtime version the bundled engine links ("13.0"), "" when it is
-// built without CUDA; and the oldest NVIDIA driver branch for a CUDA version
-// (13.x: 580, 12.x: 525).
-std::string EngineCudaRuntime();
+// The oldest NVIDIA driver branch for a CUDA version (13.x: 580, 12.x: 525).
 int DriverNeededForCuda(const std::string& cuda_version);
 
 // gpu, cluster-wide: one driver version everywhere.

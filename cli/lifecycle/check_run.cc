@@ -6,58 +6,42 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/agent_calls.h"
+#include "cli/runtimes/runtime.h"
 #include "common/logging.h"
 
 namespace cluster::cli {
 using inventory::Host;
-using inventory::RuntimeKind;
 
 namespace {
 
-control::FactsRequest FactsFor(const inventory::Inventory& inv, const Host& host, const CheckRunOptions& options) {
+control::FactsRequest FactsFor(const inventory::Inventory& inv, const HostNeeds& needs, const Host& host,
+                               const CheckRunOptions& options) {
   control::FactsRequest req;
   if (const inventory::Model* model = inv.FindModel(inv.runtime.model)) {
     req.model_path = inv.ModelPathOn(host, *model).string();
   }
   req.hash_model = options.hash_model;
-  if (options.check_ports) req.ports = RequiredPorts(inv, host);
+  if (options.check_ports) req.ports = RequiredPorts(inv, needs, host);
   // The ports are bound on the host's address (the API) and on its cluster
   // address (rendezvous, Ray); where those differ, probing every address
   // ("" = 0.0.0.0) finds a program on either.
   req.bind_address = host.data_address ? "" : host.address;
-  if (inv.runtime.kind == RuntimeKind::kVllmDocker) {
-    if (const inventory::Image* image = inv.FindImage(inv.runtime.vllm_docker.image)) req.image = image->name;
-    else req.image = inv.runtime.vllm_docker.image;
-  }
-  if (inv.runtime.kind == RuntimeKind::kEngine && inv.runtime.engine.device == inventory::EngineDevice::kCuda) {
-    req.engine_device = "cuda";  // can the engine open the GPU there? (the agent runs `infer-engine probe`)
-  }
+  req.image = needs.image;
+  req.engine_device = needs.engine_device;
   return req;
-}
-
-// What this build's runtime can serve, beyond the hosts' facts.
-std::optional<CheckRow> RuntimeRow(const inventory::Inventory& inv) {
-  const int world = inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel;
-  if (inv.runtime.kind != RuntimeKind::kEngine) return std::nullopt;
-  return CheckRow{"", "runtime", "world size", CheckRow::Verdict::kPass,
-                  world == 1 ? "1 rank"
-                             : fmt::format("{} ranks (tensor_parallel {} x pipeline_parallel {})", world,
-                                           inv.runtime.tensor_parallel, inv.runtime.pipeline_parallel),
-                  ""};
 }
 
 }  // namespace
 
-std::vector<int> RequiredPorts(const inventory::Inventory& inv, const Host& host) {
+std::vector<int> RequiredPorts(const inventory::Inventory& inv, const HostNeeds& needs, const Host& host) {
   if (&host != inv.Head()) return {};
-  std::vector<int> ports = {inv.runtime.port};
-  if (inv.runtime.kind == RuntimeKind::kVllmDocker) ports.push_back(kRayPort);
-  else if (inv.runtime.tensor_parallel * inv.runtime.pipeline_parallel > 1) ports.push_back(RendezvousPort(inv));
-  return ports;
+  return needs.head_ports;
 }
 
 CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options) {
   const inventory::Inventory& inv = access.inventory();
+  const std::unique_ptr<Runtime> runtime = RuntimeFor(inv);
+  const HostNeeds needs = runtime->Needs();
   const Host* head = inv.Head();
   std::vector<HostObservation> observed(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
@@ -67,7 +51,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
     if (options.start_agents) {
       LOG_INFO("{}: starting the agent over {}", host.name,
                host.transport == inventory::Transport::kLocal ? "the local transport" : "SSH");
-      auto started = access.StartAgent(host, inv.runtime.kind == RuntimeKind::kEngine, &o.ssh_failed);
+      auto started = access.StartAgent(host, needs.engine, &o.ssh_failed);
       if (!started.ok()) {
         o.unreachable_error = started.status().message();
         return;
@@ -87,7 +71,7 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
     if (hello.ok()) o.clock_offset_ms = hello->unix_time_ms - (t0 + t1) / 2;
     // Ports our own running deployment holds are not a problem for `check`.
     auto status = CallAgent<control::StatusReply>(**client, control::StatusRequest{}, control::StatusReplyFromJson);
-    control::FactsRequest request = FactsFor(inv, host, options);
+    control::FactsRequest request = FactsFor(inv, needs, host, options);
     for (const auto& u : status.ok() ? status->units : std::vector<control::UnitStatus>{}) {
       if (u.state != control::UnitState::kRunning) continue;
       for (int port : request.ports) o.ports_held_by_deployment[port] = u.name;
@@ -120,9 +104,9 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
       }
     }
   });
-  CheckReport report = EvaluateCheck(inv, observed);
-  if (std::optional<CheckRow> row = RuntimeRow(inv)) report.rows.push_back(std::move(*row));
-  if (options.comm) AddCommRows(access, observed, options, report);
+  CheckReport report = EvaluateCheck(inv, *runtime, observed);
+  for (CheckRow& row : runtime->SummaryRows()) report.rows.push_back(std::move(row));
+  if (options.comm) AddCommRows(access, *runtime, observed, options, report);
   return report;
 }
 

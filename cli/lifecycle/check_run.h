@@ -8,6 +8,7 @@
 
 #include "cli/lifecycle/check_report.h"
 #include "cli/lifecycle/cluster_access.h"
+#include "cli/runtimes/runtime.h"
 
 namespace cluster::cli {
 
@@ -28,13 +29,14 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
 
 // --comm: runs bench-comm on the placement through every host's agent at
 // once and adds its rows (area "comm") to `report`; not run, with a warning
-// row, for vllm-docker, when `report` already fails, or while the
+// row, for a runtime that does not use the engine's collectives, when `report` already fails, or while the
 // deployment's rank 0 holds the rendezvous port.
-void AddCommRows(const ClusterAccess& access, const std::vector<HostObservation>& observed,
+void AddCommRows(const ClusterAccess& access, const Runtime& runtime, const std::vector<HostObservation>& observed,
                  const CheckRunOptions& options, CheckReport& report);
 
-// The TCP ports the runtime needs free on `host` (the head's API port, Ray's
-// GCS port for vllm-docker, the engine's rendezvous port for worlds > 1).
-std::vector<int> RequiredPorts(const inventory::Inventory& inventory, const inventory::Host& host);
+// The TCP ports the runtime needs free on `host`: needs.head_ports on the
+// head, none elsewhere.
+std::vector<int> RequiredPorts(const inventory::Inventory& inventory, const HostNeeds& needs,
+                               const inventory::Host& host);
 
 }  // namespace cluster::cli

@@ -10,6 +10,9 @@
 
 #include "cli/lifecycle/check_report.h"
 #include "cli/lifecycle/check_rules.h"
+#include "cli/lifecycle/check_run.h"
+#include "cli/runtimes/engine.h"
+#include "fake_runtime.h"
 #include "common/inventory/loader.h"
 #include "skip.h"
 
@@ -138,7 +141,7 @@ TEST_CASE("A healthy cluster passes every row and fixes each host's interface fo
   CHECK_FALSE(report.failed());
   CHECK(Row(report, "gpu1", "gpu", "count").detail == "4 x Tesla T4");
   CHECK(Row(report, "gpu1", "gpu", "memory").detail == "15.0 GiB per GPU, least free 15.0 GiB (GPU 0)");
-  const std::string cuda = check::EngineCudaRuntime();
+  const std::string cuda = EngineCudaRuntime();
   CHECK(Row(report, "gpu1", "gpu", "driver").detail ==
         (cuda.empty() ? "580.95.05" : "580.95.05 (the engine's CUDA " + cuda + " runtime needs 580 or newer)"));
   CHECK(Row(report, "gpu1", "network", "interface").detail == "eth0 10.0.0.11/24, MTU 1500, 25 Gb/s");
@@ -300,7 +303,7 @@ TEST_CASE("float16 on compute capability 7.5 passes and shows the capability") {
 }
 
 TEST_CASE("For the engine on GPUs, a driver older than the engine's CUDA runtime needs fails with the version needed") {
-  const std::string cuda = check::EngineCudaRuntime();
+  const std::string cuda = EngineCudaRuntime();
   if (cuda.empty()) cluster::testing::SkipTest("this build's engine has no CUDA backend, so no driver is needed");
   auto hosts = HealthyPair();
   for (auto& g : hosts[1].facts->gpus) g.driver_version = "535.104.05";
@@ -555,6 +558,15 @@ TEST_CASE("For vllm-docker a /dev/shm smaller than vllm_docker.shm_size fails") 
   CHECK(Row(report, "gpu2", "node", "/dev/shm").verdict == Verdict::kPass);
 }
 
+TEST_CASE("For vllm-docker with ipc: host the host's /dev/shm is judged as for the engine, not against shm_size") {
+  auto hosts = HealthyPair();
+  hosts[0].facts->shm_bytes = 8 * kGiB;
+  const CheckReport report =
+      EvaluateCheck(Load(TwoHosts("", "kind: vllm-docker, vllm_docker: {image: vllm/vllm-openai:v0.8.5, ipc: host}")),
+                    hosts);
+  CHECK(Row(report, "gpu1", "node", "/dev/shm").verdict == Verdict::kPass);
+}
+
 TEST_CASE("For the engine a /dev/shm below 1 GiB warns") {
   auto hosts = HealthyPair();
   hosts[0].facts->shm_bytes = 64 * kMiB;
@@ -668,7 +680,8 @@ TEST_CASE("For vllm-docker a host without Docker fails, and an image not loaded 
   CHECK(row.verdict == Verdict::kFail);
   CHECK(row.detail == "docker not found: Docker is not installed on this host");
   CHECK(row.fix ==
-        "install Docker and the NVIDIA container toolkit on gpu1: runtime vllm-docker runs vLLM in a container");
+        "install Docker and the NVIDIA container toolkit on gpu1: runtime vllm-docker runs "
+        "vllm/vllm-openai:v0.8.5 in a container");
   CHECK_FALSE(HasRow(report, "gpu1", "docker", "image"));  // no Docker, no image to look for
   row = Row(report, "gpu2", "docker", "image");
   CHECK(row.verdict == Verdict::kFail);
@@ -687,6 +700,42 @@ TEST_CASE("For vllm-docker a Docker daemon that does not answer fails") {
   CHECK(row.detail ==
         "the Docker daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.");
   CHECK(row.fix == "start it on gpu2 (systemctl start docker), or give clusterd the right DOCKER_HOST");
+}
+
+TEST_CASE("check judges what any runtime says it needs: its image, /dev/shm, GPUs") {
+  // A third runtime, known to check only through cli::Runtime.
+  FakeRuntime runtime;
+  runtime.needs.image = "lmsysorg/sglang:v0.4";
+  runtime.needs.shm = HostNeeds::Shm{64 * kGiB, "runtime.sglang.shm_size", "64g"};
+  runtime.needs.without_gpus = "pick another runtime";
+  auto hosts = HealthyPair();
+  hosts[0].facts->image_present = false;
+  hosts[1].facts->image_present = true;
+  hosts[1].facts->gpus.clear();
+  const CheckReport report = EvaluateCheck(Load(TwoHosts()), runtime, hosts);
+  CheckRow row = Row(report, "gpu1", "docker", "image");
+  CHECK(row.detail == "image lmsysorg/sglang:v0.4 is not loaded");
+  CHECK(row.fix == "run `clusterctl push -f /lab/cluster.yaml`");
+  CHECK(Row(report, "gpu2", "docker", "image").verdict == Verdict::kPass);
+  row = Row(report, "gpu1", "node", "/dev/shm");
+  CHECK(row.detail == "/dev/shm is 32.0 GiB, less than runtime.sglang.shm_size 64g");
+  CHECK(row.fix == "grow /dev/shm on gpu1 (mount -o remount,size=64g /dev/shm), or lower runtime.sglang.shm_size");
+  CHECK(Row(report, "gpu1", "gpu", "driver").detail == "580.95.05");  // no CUDA runtime of ours to judge it by
+  CHECK(Row(report, "gpu2", "gpu", "count").fix ==
+        "install the NVIDIA driver on gpu2 so nvidia-smi lists its GPUs, or pick another runtime");
+}
+
+TEST_CASE("check asks the head for the ports the runtime needs, and no other host") {
+  FakeRuntime runtime;
+  runtime.needs.head_ports = {30000, 30001};
+  const inventory::Inventory inventory = Load(TwoHosts());
+  CHECK(RequiredPorts(inventory, runtime.needs, inventory.hosts[0]) == std::vector<int>{30000, 30001});
+  CHECK(RequiredPorts(inventory, runtime.needs, inventory.hosts[1]).empty());
+  const HostNeeds engine = RuntimeFor(Load(TwoHosts()))->Needs();
+  CHECK(engine.head_ports == std::vector<int>{8000, 8001});  // the API, the rendezvous of 8 ranks
+  const HostNeeds vllm =
+      RuntimeFor(Load(TwoHosts("", "kind: vllm-docker, vllm_docker: {image: vllm/vllm-openai:v0.8.5}")))->Needs();
+  CHECK(vllm.head_ports == std::vector<int>{8000, 6379});  // the API, Ray's GCS
 }
 
 // ---- output -------------------------------------------------------------------

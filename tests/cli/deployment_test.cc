@@ -12,10 +12,31 @@
 
 #include "common/inventory/loader.h"
 #include "common/inventory/placement.h"
+#include "fake_runtime.h"
 
 using namespace cluster;
 using namespace cluster::cli;
 namespace fs = std::filesystem;
+
+namespace {
+
+// The inventory of `yaml` (its artifacts need not exist here) and its placement.
+struct Loaded {
+  inventory::Inventory inventory;
+  inventory::Placement placement;
+};
+Loaded Load(const std::string& yaml, const fs::path& file = "/lab/cluster.yaml") {
+  inventory::LoadOptions options;
+  options.require_artifacts = false;
+  const auto loaded = inventory::LoadInventoryFromString(yaml, file, options);
+  for (const auto& d : loaded.diagnostics) INFO(d.ToString());
+  REQUIRE(loaded.ok());
+  auto placement = inventory::PlaceRanks(*loaded.inventory, std::nullopt);
+  REQUIRE(placement.ok());
+  return {*loaded.inventory, *placement};
+}
+
+}  // namespace
 
 TEST_CASE("A vllm-docker start request says the API key is required, never what it is") {
   // The fixtures' api-key file holds the key; it used to travel to the head
@@ -36,13 +57,8 @@ TEST_CASE("A vllm-docker start request says the API key is required, never what 
       "  pipeline_parallel: 2\n"
       "  api_key_file: api-key\n"
       "  vllm_docker: {image: \"vllm/vllm-openai:v0.8.5\"}\n";
-  inventory::LoadOptions options;
-  options.require_artifacts = false;
-  const auto loaded = inventory::LoadInventoryFromString(yaml, fixtures / "cluster.yaml", options);
-  REQUIRE(loaded.ok());
-  const auto placement = inventory::PlaceRanks(*loaded.inventory, std::nullopt);
-  REQUIRE(placement.ok());
-  const auto requests = BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+  const Loaded loaded = Load(yaml, fixtures / "cluster.yaml");
+  const auto requests = BuildStartRequests(loaded.inventory, loaded.placement, CheckReport{}, "d1");
   const std::string key = "test-api-key";  // what tests/fixtures/inventories/api-key holds
   REQUIRE(requests.at("gpu1").container.has_value());
   CHECK(requests.at("gpu1").container->head);
@@ -76,14 +92,8 @@ TEST_CASE("A vllm-docker container gets the GPUs the inventory gives its host an
       "    devices: [/dev/infiniband]\n"
       "    ulimits: {memlock: -1}\n"
       "    ipc: host\n";
-  inventory::LoadOptions options;
-  options.require_artifacts = false;
-  const auto loaded = inventory::LoadInventoryFromString(yaml, "/lab/cluster.yaml", options);
-  for (const auto& d : loaded.diagnostics) INFO(d.ToString());
-  REQUIRE(loaded.ok());
-  const auto placement = inventory::PlaceRanks(*loaded.inventory, std::nullopt);
-  REQUIRE(placement.ok());
-  const auto requests = BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+  const Loaded loaded = Load(yaml);
+  const auto requests = BuildStartRequests(loaded.inventory, loaded.placement, CheckReport{}, "d1");
   const control::ContainerSpec& head = *requests.at("gpu1").container;
   CHECK(head.gpu_devices == std::vector<int>{0, 1});
   CHECK(requests.at("gpu2").container->gpu_devices.empty());  // gpus: auto -> all of them
@@ -145,4 +155,33 @@ TEST_CASE("Cluster traffic uses each host's data_address and the API listens on 
   CHECK(vllm.at("gpu2").container->node_address == "192.168.0.2");
   // The agents still talk over the hosts' addresses.
   CHECK(vllm.at("gpu2").peers.at(0).address == "10.0.0.11");
+}
+
+TEST_CASE("Every start request carries the deployment, the peers and the restart policy around the runtime's units") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: 10.0.0.11, gpus: 1}\n"
+      "  - {name: gpu2, address: 10.0.0.12, gpus: 1}\n"
+      "  - {name: gpu3, address: 10.0.0.13, gpus: 1}\n"
+      "artifacts:\n"
+      "  models: [{name: m, source: /m, path: /srv/m}]\n"
+      "runtime: {model: m, pipeline_parallel: 2, restart: on-failure, engine: {device: cpu}}\n";
+  const Loaded loaded = Load(yaml);
+  // A third runtime, known to up only through cli::Runtime.
+  FakeRuntime runtime;
+  runtime.container.name = "sglang";
+  CheckReport report;
+  report.network["gpu2"] = HostNetwork{"eth1", "10.0.0.12"};
+  const auto requests = BuildStartRequests(runtime, StartPlan{&loaded.inventory, &loaded.placement, &report, "d7"});
+  REQUIRE(requests.size() == 3);
+  for (const auto& [host, request] : requests) {
+    INFO(host);
+    CHECK(request.deployment == "d7");
+    CHECK(request.peers.size() == 2);
+    CHECK(request.restart.policy == control::RestartPolicyKind::kOnFailure);
+  }
+  CHECK(requests.at("gpu1").container->name == "sglang");
+  CHECK(requests.at("gpu2").container->env.at("NCCL_SOCKET_IFNAME") == "eth1");
+  CHECK_FALSE(requests.at("gpu3").container.has_value());  // beyond pipeline_parallel: runs nothing, forgets older units
 }

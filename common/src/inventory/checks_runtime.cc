@@ -195,9 +195,8 @@ void CheckParallelism(const Inventory& inventory, LoadContext* ctx) {
   }
 
   if (ctx->Failed("runtime.kind")) return;
-  const bool on_cpu = r.kind == RuntimeKind::kEngine && r.engine.device == EngineDevice::kCpu;
   if (r.kind == RuntimeKind::kEngine && ctx->Failed("runtime.engine.device")) return;
-  if (!on_cpu) {
+  if (!r.RanksOnCpu()) {
     CheckGpuParallelism(inventory, ctx);
     return;
   }

@@ -144,8 +144,7 @@ std::uint64_t KvBytesPerToken(const ModelFacts& f, int tensor_parallel, int laye
 GpuMemory HostGpuMemory(const Inventory& inventory, const Host& host) {
   const std::string key = "hosts[" + std::to_string(&host - inventory.hosts.data()) + "]";
   GpuMemory m;
-  if (inventory.runtime.kind == RuntimeKind::kEngine &&
-      inventory.runtime.engine.device == EngineDevice::kCpu) {
+  if (inventory.runtime.RanksOnCpu()) {
     m.label = "cpu";
     m.unknown_reason = "host " + host.name +
                        ": the engine runs on CPU (runtime.engine.device: cpu) and plan does not "

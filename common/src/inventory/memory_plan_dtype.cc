@@ -59,8 +59,7 @@ DtypeDecision DecideDtype(const Inventory& inventory, const Placement& placement
                           const ModelFacts* facts) {
   const Runtime& runtime = inventory.runtime;
   const UsedGpus used = SurveyUsedGpus(inventory, placement);
-  const bool on_cpu =
-      runtime.kind == RuntimeKind::kEngine && runtime.engine.device == EngineDevice::kCpu;
+  const bool on_cpu = runtime.RanksOnCpu();
 
   DtypeDecision d;
   if (runtime.dtype != Dtype::kAuto) {

@@ -44,8 +44,7 @@ StatusOr<Placement> PlaceRanks(const Inventory& inventory, std::optional<int> nu
   for (const Host& h : inventory.hosts)
     if (&h != head) order.push_back(&h);
 
-  const bool on_cpu =
-      runtime.kind == RuntimeKind::kEngine && runtime.engine.device == EngineDevice::kCpu;
+  const bool on_cpu = runtime.RanksOnCpu();
   Placement placement;
   placement.tensor_parallel = tp;
   placement.pipeline_parallel = pp;

@@ -99,6 +99,7 @@ void ReadVllmDockerOptions(const Field& field, VllmDockerOptions* vllm, LoadCont
         ReportMismatch(*f, ctx, kExpected, bytes.status().message());
       } else {
         vllm->shm_size = *text;
+        vllm->shm_size_bytes = *bytes;
       }
     }
   }

@@ -106,7 +106,8 @@ struct RestartPolicy {
 
 struct VllmDockerOptions {
   std::string image;                    // name of an entry of artifacts.images
-  std::string shm_size = "16g";
+  std::string shm_size = "16g";          // as written (docker's syntax)
+  std::uint64_t shm_size_bytes = std::uint64_t{16} << 30;
   std::map<std::string, std::string> env;
   std::vector<std::string> args;        // extra `vllm serve` arguments
   // What operators add to `docker run` by hand, each in the canonical form
@@ -132,6 +133,10 @@ struct Runtime {
   VllmDockerOptions vllm_docker;
   RestartPolicy restart;
   SourceLocation location;
+
+  // Whether the ranks compute on CPUs (the engine with device cpu): no GPU
+  // is placed, checked or sized.
+  bool RanksOnCpu() const { return kind == RuntimeKind::kEngine && engine.device == EngineDevice::kCpu; }
 };
 
 struct Inventory {
