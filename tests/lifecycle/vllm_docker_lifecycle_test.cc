@@ -28,14 +28,15 @@ constexpr const char* kCluster = "life-test";                // LifecycleFixture
 constexpr const char* kContainer = "clusterd-life-test";     // "clusterd-" + cluster.name
 constexpr const char* kEndpoint = "http://127.0.10.2:8000/v1";
 
-std::string VllmDockerRuntime(const std::string& dtype) {
+// `restart`: runtime.restart's value ("" for the default, never).
+std::string VllmDockerRuntime(const std::string& dtype, const std::string& restart = "") {
   return fmt::format(
       "runtime:\n  kind: vllm-docker\n  model: demo\n  tensor_parallel: 1\n  pipeline_parallel: 2\n  dtype: {}\n"
       "  port: 8000\n  vllm_docker:\n    image: {}\n    shm_size: 64m\n    env:\n      VLLM_LOGGING_LEVEL: DEBUG\n"
       "    args: [\"--max-model-len\", \"2048\"]\n"
       "    volumes: [/srv/models:/mnt/all-models:ro]\n    devices: [/dev/null:/dev/extra-null:r]\n"
-      "    ulimits: {{memlock: 1048576, nofile: \"4096:8192\"}}\n",
-      dtype, kImage);
+      "    ulimits: {{memlock: 1048576, nofile: \"4096:8192\"}}\n{}",
+      dtype, kImage, restart.empty() ? "" : "  restart: " + restart + "\n");
 }
 
 // Two hosts with dockerd and one stand-in T4 each; skips without Docker.
@@ -54,13 +55,13 @@ harness::TestClusterOptions DockerHosts() {
 
 // The stand-in image as a `docker save` tarball in the cluster's folder, and
 // the inventory listing it; `push` loads it into every host's dockerd.
-void WriteInventoryWithImage(LifecycleFixture& f, const std::string& dtype) {
+void WriteInventoryWithImage(LifecycleFixture& f, const std::string& dtype, const std::string& restart = "") {
   const auto tarball = f.cluster().dir() / "standin-vllm.tar";
   auto made = RunProcess({MAKE_STANDIN_IMAGE, tarball.string(), kImage});
   REQUIRE(made.ok());
   INFO(made->out << made->err);
   REQUIRE(made->exit_code == 0);
-  f.WriteInventory(VllmDockerRuntime(dtype), "",
+  f.WriteInventory(VllmDockerRuntime(dtype, restart), "",
                    fmt::format("  images:\n    - name: {}\n      file: {}\n", kImage, tarball.string()),
                    /*gpus_per_host=*/1);
 }
@@ -353,6 +354,53 @@ TEST_CASE("vllm-docker orchestration with stand-in ray and vllm: up then down on
   Run status = f.Clusterctl({"status", "--json"});
   CHECK(status.json["failure"].is_null());  // a purposeful stop is no failure
   CHECK(f.Clusterctl({"down"}).exit_code == 0);
+}
+
+TEST_CASE("vllm-docker orchestration with stand-in ray and vllm: with restart on-failure a killed worker container "
+          "brings both containers and vllm serve back, and status shows RESTARTS 1",
+          "[lifecycle][hosts][docker]") {
+  LifecycleFixture f(DockerHosts());
+  ContainerCleanup cleanup{f};
+  WriteInventoryWithImage(f, "float16", "{policy: on-failure, max: 2, window: 10m, backoff: 1s}");
+  f.Push();
+  Run up = f.Clusterctl({"up", "--timeout", "120"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  const std::string first = Inspect(f, 1, kContainer)["Id"].get<std::string>();
+
+  ProcessResult kill = Docker(f, 1, {"kill", kContainer});
+  INFO(kill.err);
+  REQUIRE(kill.exit_code == 0);
+  const auto t0 = Clock::now();
+  const std::string container_unit = std::string("container ") + kContainer;
+  Run status;
+  const bool back = WaitUntil(120, [&] {
+    status = f.Clusterctl({"status", "--json"});
+    if (status.exit_code != 0 || !status.json["restart"].is_object() || status.json["restart"]["restarts"] != 1)
+      return false;
+    for (const auto& [host, unit] : {std::pair{"h1", container_unit}, {"h2", container_unit}, {"h1", "vllm serve"}}) {
+      const Json* u = FindUnit(status.json, host, unit);
+      if (u == nullptr || (*u)["state"] != "running") return false;
+    }
+    return status.json["endpoint"]["healthy"] == true;
+  });
+  WARN("the gang served again after " << SecondsSince(t0) << " s");
+  INFO(status.out << status.err);
+  REQUIRE(back);
+  CHECK(status.json["failure"].is_null());
+  CHECK(status.json["restart"]["last_failure"]["host"] == "h2");
+  CHECK(status.json["restart"]["last_failure"]["unit"] == container_unit);
+  CHECK(status.json["restart"]["last_failure"]["message"] == "was killed by signal 9");
+  // A new container on each host, one per host as before.
+  CHECK(Inspect(f, 1, kContainer)["Id"].get<std::string>() != first);
+  for (int i = 0; i < 2; ++i) CHECK(ClusterContainers(f, i) == std::string(kContainer) + "\n");
+  Run models = f.Node("cluster_chat.mjs", {kEndpoint, "-"});
+  INFO(models.out << models.err);
+  CHECK(models.json["models"] == Json::array({"demo"}));
+
+  Run down = f.Clusterctl({"down", "--json"});
+  CHECK(down.exit_code == 0);
+  for (int i = 0; i < 2; ++i) CHECK(ClusterContainers(f, i).empty());
 }
 
 TEST_CASE("vllm-docker orchestration with stand-in ray and vllm: bfloat16 on T4s fails check with the fix use "
