@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "agent/deployment_file.h"
 #include "agent/node_facts.h"
@@ -82,7 +83,80 @@ Status StartDetached(const fs::path& self, const fs::path& dir) {
   return Status::Ok();
 }
 
-Status StartSystemd(const fs::path& self, const fs::path& dir, const std::string& cluster) {
+// Where the unit file of an agent that starts at boot lives.
+fs::path BootUnitPath(const std::string& cluster) { return fs::path("/etc/systemd/system") / UnitName(cluster); }
+
+// The environment the agent keeps from `clusterd start`'s caller.
+constexpr const char* kKeptVariables[] = {"HOME", "PATH", "DOCKER_HOST"};
+
+// An argument of a unit file's ExecStart= or Environment=: double-quoted,
+// '%' doubled (systemd's specifiers). Text with a quote, a backslash or a
+// control character is refused rather than escaped: the paths are ours and
+// hold none.
+StatusOr<std::string> UnitWord(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return InvalidArgumentError(fmt::format("cannot write \"{}\" into a systemd unit file", text));
+    out += c == '%' ? std::string("%%") : std::string(1, c);
+  }
+  return out + "\"";
+}
+
+// The unit file of an agent that starts at boot: what the transient unit
+// gets from systemd-run, plus [Install].
+StatusOr<std::string> BootUnitText(const fs::path& self, const fs::path& dir, const std::string& cluster) {
+  std::string exec;
+  for (const std::string& a : {self.string(), std::string("serve"), std::string("--state"), dir.string()}) {
+    CLUSTER_ASSIGN_OR_RETURN(std::string word, UnitWord(a));
+    exec += (exec.empty() ? "" : " ") + word;
+  }
+  std::string env;
+  for (const char* name : kKeptVariables) {
+    if (const char* v = std::getenv(name)) {
+      CLUSTER_ASSIGN_OR_RETURN(std::string word, UnitWord(fmt::format("{}={}", name, v)));
+      env += "Environment=" + word + "\n";
+    }
+  }
+  CLUSTER_ASSIGN_OR_RETURN(std::string log, UnitWord((dir / "clusterd.log").string()));
+  log = log.substr(1, log.size() - 2);  // StandardOutput= takes no quotes; UnitWord checked it
+  return fmt::format(
+      "# Written by `clusterd start` for cluster {0} (runtime.restart always); `clusterctl down --purge` "
+      "removes it.\n"
+      "[Unit]\nDescription=clusterd agent of cluster {0}\nWants=network-online.target\n"
+      "After=network-online.target\n\n"
+      "[Service]\nExecStart={1}\n{2}WorkingDirectory={3}\nStandardOutput=append:{4}\nStandardError=append:{4}\n"
+      "Restart=on-failure\n\n"
+      "[Install]\nWantedBy=multi-user.target\n",
+      cluster, exec, env, dir.string(), log);
+}
+
+// Disables and removes the unit file of an agent that started at boot, if
+// there is one.
+void RemoveBootUnit(const std::string& cluster) {
+  std::error_code ec;
+  if (!fs::exists(BootUnitPath(cluster), ec)) return;
+  (void)RunProcess({"systemctl", "disable", "--now", UnitName(cluster)});
+  fs::remove(BootUnitPath(cluster), ec);
+  (void)RunProcess({"systemctl", "daemon-reload"});
+}
+
+Status StartAtBoot(const fs::path& self, const fs::path& dir, const std::string& cluster) {
+  CLUSTER_ASSIGN_OR_RETURN(std::string text, BootUnitText(self, dir, cluster));
+  (void)RunProcess({"systemctl", "reset-failed", UnitName(cluster)});
+  CLUSTER_RETURN_IF_ERROR(WriteFileAtomically(BootUnitPath(cluster), text, 0644));
+  for (const std::vector<std::string>& argv : {std::vector<std::string>{"systemctl", "daemon-reload"},
+                                                {"systemctl", "enable", "--now", UnitName(cluster)}}) {
+    CLUSTER_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv));
+    if (r.exit_code != 0) return UnavailableError(fmt::format("{} failed: {}", fmt::join(argv, " "), r.err));
+  }
+  return Status::Ok();
+}
+
+Status StartSystemd(const fs::path& self, const fs::path& dir, const std::string& cluster, bool at_boot) {
+  if (at_boot) return StartAtBoot(self, dir, cluster);
+  // An agent that started at boot before (runtime.restart always then) no longer does.
+  RemoveBootUnit(cluster);
   // A failed unit of an earlier run would block the name.
   (void)RunProcess({"systemctl", "reset-failed", UnitName(cluster)});
   std::vector<std::string> argv = {"systemd-run", "--unit", UnitName(cluster), "--collect",
@@ -90,7 +164,7 @@ Status StartSystemd(const fs::path& self, const fs::path& dir, const std::string
                                    "--property", "StandardOutput=append:" + (dir / "clusterd.log").string(),
                                    "--property", "StandardError=append:" + (dir / "clusterd.log").string(),
                                    "--property", "WorkingDirectory=" + dir.string()};
-  for (const char* name : {"HOME", "PATH", "DOCKER_HOST"}) {
+  for (const char* name : kKeptVariables) {
     if (const char* v = std::getenv(name)) argv.push_back(fmt::format("--setenv={}={}", name, v));
   }
   for (const std::string& a : {self.string(), std::string("serve"), std::string("--state"), dir.string()})
@@ -176,7 +250,7 @@ StatusOr<StartOutcome> StartAgent(const fs::path& self, const AgentConfig& confi
   fs::remove(PidFilePath(dir), ec);
 
   if (systemd) {
-    CLUSTER_RETURN_IF_ERROR(StartSystemd(self, dir, config.cluster));
+    CLUSTER_RETURN_IF_ERROR(StartSystemd(self, dir, config.cluster, config.start_at_boot));
   } else {
     CLUSTER_RETURN_IF_ERROR(StartDetached(self, dir));
   }
@@ -221,6 +295,7 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge) {
   for (const std::string& c : ListClusterContainers(cluster)) outcome.left.push_back("container " + c);
 
   if (purge && outcome.left.empty()) {
+    RemoveBootUnit(cluster);
     std::error_code ec;
     fs::remove_all(dir, ec);
     if (ec) return UnavailableError(fmt::format("cannot remove {}: {}", dir.string(), ec.message()));

@@ -11,8 +11,11 @@
 //   - starts `clusterd serve` as a systemd transient unit
 //     (clusterd-CLUSTER.service, Restart=on-failure) when systemd manages this
 //     machine, we are root, and we share PID 1's network and mount namespaces
-//     (otherwise the unit would run elsewhere); else as a detached process
-//     (double fork, new session, stdio to clusterd.log);
+//     (otherwise the unit would run elsewhere); with config.start_at_boot the
+//     same unit as a file in /etc/systemd/system, enabled, so that the host
+//     starts it at boot (removed again by a start without it, and by
+//     `stop --purge`); else as a detached process (double fork, new
+//     session, stdio to clusterd.log);
 //   - waits until the new agent has bound its port (it writes clusterd.pid
 //     then) or has died, in which case the error carries its log's tail.
 //

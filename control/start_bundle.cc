@@ -17,6 +17,7 @@ Status Decode(const json& j, const Where& w, AgentConfig* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("listen_address", &out->listen_address));
   CLUSTER_RETURN_IF_ERROR(o.Required("port", &out->port));
   CLUSTER_RETURN_IF_ERROR(o.Required("peers", &out->peers));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("start_at_boot", &out->start_at_boot));
   auto port_in_range = [](const Where& where, int port) {
     if (port >= 1 && port <= 65535) return Status::Ok();
     return where.Error(fmt::format("port {} is not in 1-65535", port));
@@ -45,11 +46,14 @@ using Json = nlohmann::json;
 Json ConfigJson(const AgentConfig& config) {
   Json peers = Json::array();
   for (const auto& p : config.peers) peers.push_back({{"host", p.host}, {"address", p.address}, {"port", p.port}});
-  return {{"cluster", config.cluster},
-          {"host", config.host},
-          {"listen_address", config.listen_address},
-          {"port", config.port},
-          {"peers", peers}};
+  Json j = {{"cluster", config.cluster},
+            {"host", config.host},
+            {"listen_address", config.listen_address},
+            {"port", config.port},
+            {"peers", peers}};
+  // Only when set: the agent.json (and fingerprint) of every other agent stays as it was.
+  if (config.start_at_boot) j["start_at_boot"] = true;
+  return j;
 }
 
 StatusOr<Json> Parse(const std::string& text, const char* what) {

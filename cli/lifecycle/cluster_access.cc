@@ -191,6 +191,7 @@ StatusOr<std::string> ClusterAccess::StartAgent(const Host& host, bool with_engi
     bundle.config.host = host.name;
     bundle.config.listen_address = AgentAddress(host);
     bundle.config.port = agent_port();
+    bundle.config.start_at_boot = inventory_.runtime.restart.policy == inventory::RestartPolicyKind::kAlways;
     for (const Host& peer : inventory_.hosts) {
       if (&peer != &host) bundle.config.peers.push_back({peer.name, AgentAddress(peer), agent_port()});
     }

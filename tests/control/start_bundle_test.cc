@@ -62,3 +62,19 @@ TEST_CASE("A start bundle that is not JSON or misses a part names what is wrong"
             .message() == "bundle.credentials: required field is missing");
   CHECK(BundleFromJson("[]").status().message() == "bundle: expected an object");
 }
+
+TEST_CASE("start_at_boot is written only when set, so the configuration of every other agent stays as it was") {
+  AgentConfig config{"lab", "h1", "10.0.0.1", 7411, {}};
+  CHECK(ConfigToJson(config).find("start_at_boot") == std::string::npos);
+  auto back = ConfigFromJson(ConfigToJson(config));
+  REQUIRE(back.ok());
+  CHECK_FALSE(back->start_at_boot);
+  config.start_at_boot = true;
+  back = ConfigFromJson(ConfigToJson(config));
+  REQUIRE(back.ok());
+  CHECK(back->start_at_boot);
+  CHECK(ConfigFromJson(R"({"cluster": "lab", "host": "h1", "listen_address": "::1", "port": 1, "peers": [],
+                           "start_at_boot": "yes"})")
+            .status()
+            .message() == "config.start_at_boot: expected a boolean");
+}

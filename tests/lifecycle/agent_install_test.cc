@@ -165,7 +165,8 @@ TEST_CASE("up installs the host bundle: the agent and the engine run from it, a 
 }
 
 TEST_CASE("On a bare Debian 12 host booted with systemd, up runs the agent from the bundle as the unit "
-          "clusterd-CLUSTER.service, status sees it, a reboot leaves nothing running and down --purge removes it",
+          "clusterd-CLUSTER.service, status sees it, a reboot leaves nothing running, with restart always the "
+          "deployment comes back after a reboot, and down --purge removes it",
           "[lifecycle][hosts][systemd]") {
   if (!fs::exists(HOST_BUNDLE))
     testing::SkipTest(fmt::format("no host bundle at {}: build it with `ninja -C build host-bundle`", HOST_BUNDLE));
@@ -205,12 +206,31 @@ TEST_CASE("On a bare Debian 12 host booted with systemd, up runs the agent from 
   REQUIRE(again.exit_code == 0);
   CHECK(again.err.find("h1: agent started") != std::string::npos);
   CHECK(OnHost(f, "systemctl is-active " + unit) == "active");
+  CHECK(OnHost(f, "systemctl is-enabled " + unit + " || true") == "transient");
+
+  // runtime.restart always: the agent becomes an enabled unit, and a reboot brings the deployment back.
+  f.WriteInventory(LifecycleFixture::EngineRuntime() + "  restart: always\n");
+  Run always = f.Clusterctl({"up"});
+  INFO(always.out << always.err);
+  REQUIRE(always.exit_code == 0);
+  CHECK(always.err.find("h1: agent replaced") != std::string::npos);
+  CHECK(OnHost(f, "systemctl is-enabled " + unit) == "enabled");
+  CHECK(OnHost(f, "grep -c '^WantedBy=multi-user.target$' /etc/systemd/system/" + unit) == "1");
+  REQUIRE(f.cluster().RebootHost(0).ok());
+  Run back;
+  CHECK(WaitUntil(60, [&] {
+    back = f.Clusterctl({"status", "--json"});
+    return back.exit_code == 0 && RankPid(back.json) != 0;
+  }));
+  INFO(back.out << back.err);
+  CHECK(OnHost(f, "systemctl is-active " + unit) == "active");
 
   Run down = f.Clusterctl({"down", "--purge"});
   INFO(down.out << down.err);
   CHECK(down.exit_code == 0);
   CHECK(OnHost(f, "systemctl is-active " + unit + " || true") != "active");
   CHECK(OnHost(f, "systemctl list-units --all --plain --no-legend 'clusterd-*'").empty());
+  CHECK(OnHost(f, "ls /etc/systemd/system/ | grep -c clusterd || true") == "0");
   CHECK(OnHost(f, "for e in /proc/[0-9]*/exe; do readlink $e; done | grep -c /.cache/clusterd/ || true") == "0");
   CHECK(!fs::exists(f.cluster().HostPath(0, "/root/.local/state/clusterd/life-test")));
 }
