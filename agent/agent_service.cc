@@ -385,6 +385,7 @@ struct AgentService::Impl final : LaunchSite {
       NodeProbes probes;
       probes.engine = FindEngineBinary(self);
       auto facts = CollectNodeFacts(req, probes);
+      if (facts.ok()) facts->agent_boot_unit = BootUnitOf(config.cluster);
       OnIo([r, facts = std::move(facts)] {
         if (facts.ok()) r->Send(control::ToJson(*facts), false);
         else r->Fail(facts.status());

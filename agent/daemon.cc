@@ -189,6 +189,16 @@ void StopProcess(long pid, const std::string& cluster, bool systemd, StopOutcome
 
 }  // namespace
 
+std::string BootUnitOf(const std::string& cluster) {
+  std::error_code ec;
+  if (!fs::exists("/run/systemd/system", ec)) return "";
+  for (const std::string& unit : {UnitName(cluster), "clusterd@" + cluster + ".service"}) {
+    auto r = RunProcessWithin({"systemctl", "is-enabled", unit}, 5000);
+    if (r.ok() && r->exit_code == 0 && r->out == "enabled\n") return unit;
+  }
+  return "";
+}
+
 std::vector<std::string> ListClusterContainers(const std::string& cluster) {
   auto r = RunProcessWithin(DockerListByLabelArgs(cluster), 30000);  // a hung dockerd must not hang `stop`
   std::vector<std::string> out;

@@ -58,6 +58,12 @@ StatusOr<StopOutcome> StopAgent(const std::string& cluster, bool purge);
 
 // Names of the containers of `cluster` (by label); empty when Docker is absent.
 std::vector<std::string> ListClusterContainers(const std::string& cluster);
+
+// The enabled systemd unit that starts the agent of `cluster` at boot:
+// clusterd-CLUSTER.service (`clusterd start` with start_at_boot) or the
+// package's clusterd@CLUSTER.service; "" when none is (or systemd does not
+// manage this machine).
+std::string BootUnitOf(const std::string& cluster);
 // Process groups of units.json that still have a live process of their own
 // (recorded_group.h: never a group id an unrelated program got later).
 std::vector<UnitGroup> LiveUnitGroups(const std::filesystem::path& dir);

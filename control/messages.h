@@ -117,6 +117,10 @@ struct NodeFacts {
   std::string docker_error;
   std::optional<bool> image_present;  // nullopt when no image was asked for
   std::optional<EngineDeviceFacts> engine_device;  // nullopt when not asked for
+  // The enabled systemd unit that starts this agent at boot ("" when none):
+  // with runtime.restart always, what brings the deployment back after a
+  // reboot.
+  std::string agent_boot_unit;
 };
 
 // ---- probe: agent-to-agent reachability ------------------------------------

@@ -118,6 +118,7 @@ Status Decode(const json& j, const Where& w, NodeFacts* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("docker_version", &out->docker_version));
   CLUSTER_RETURN_IF_ERROR(o.Required("docker_error", &out->docker_error));
   CLUSTER_RETURN_IF_ERROR(o.Optional("image_present", &out->image_present));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("agent_boot_unit", &out->agent_boot_unit));
   return o.Optional("engine_device", &out->engine_device);
 }
 
@@ -142,6 +143,7 @@ nlohmann::json ToJson(const NodeFacts& v) {
                 {"docker_version", v.docker_version},
                 {"docker_error", v.docker_error}};
   codec::PutOptional(j, "image_present", v.image_present);
+  if (!v.agent_boot_unit.empty()) j["agent_boot_unit"] = v.agent_boot_unit;
   if (v.engine_device) j["engine_device"] = codec::Encode(*v.engine_device);
   return j;
 }

@@ -152,6 +152,26 @@ void CheckDocker(const inventory::Inventory& inventory, const AnsweredHost& a, C
   }
 }
 
+// runtime.restart always brings the deployment back after a reboot only
+// where the host starts the agent at boot.
+void CheckStartAtBoot(const inventory::Inventory& inventory, const AnsweredHost& a, CheckReport& report) {
+  if (inventory.runtime.restart.policy != inventory::RestartPolicyKind::kAlways) return;
+  const std::string& host = a.host->name;
+  const std::string& unit = a.facts->agent_boot_unit;
+  if (!unit.empty()) {
+    AddRow(report, host, "agent", "start at boot", Verdict::kPass,
+           fmt::format("{} is enabled: after a reboot the agent brings the deployment back", unit));
+    return;
+  }
+  AddRow(report, host, "agent", "start at boot", Verdict::kWarn,
+         fmt::format("the agent does not start at boot: after a reboot of {} the deployment stays down until "
+                     "`clusterctl up` (runtime.restart always)",
+                     host),
+         fmt::format("run the agent as root on a host that systemd manages (ssh.user root; `up` then enables "
+                     "clusterd-{}.service), or enable clusterd@{} (docs/install.md)",
+                     inventory.cluster_name, inventory.cluster_name));
+}
+
 }  // namespace
 
 void CheckHostNode(const inventory::Inventory& inventory, const AnsweredHost& answered, CheckReport& report) {
@@ -161,6 +181,7 @@ void CheckHostNode(const inventory::Inventory& inventory, const AnsweredHost& an
   CheckClock(answered, report);
   CheckModel(inventory, answered, report);
   CheckDocker(inventory, answered, report);
+  CheckStartAtBoot(inventory, answered, report);
 }
 
 void CheckModelHashes(const inventory::Inventory& inventory, const std::vector<AnsweredHost>& answered,

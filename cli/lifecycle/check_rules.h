@@ -43,7 +43,8 @@ void CheckHostNetwork(const inventory::Inventory& inventory, const AnsweredHost&
 void CheckClusterNetwork(const inventory::Inventory& inventory, const std::vector<AnsweredHost>& answered,
                          CheckReport& report);
 
-// node: /dev/shm, disk, ports, clock; model: the folder; docker.
+// node: /dev/shm, disk, ports, clock; model: the folder; docker; agent:
+// whether it starts at boot (runtime.restart always).
 void CheckHostNode(const inventory::Inventory& inventory, const AnsweredHost& answered, CheckReport& report);
 // model, cluster-wide: every host holds the head's files.
 void CheckModelHashes(const inventory::Inventory& inventory, const std::vector<AnsweredHost>& answered,

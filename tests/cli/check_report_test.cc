@@ -702,6 +702,22 @@ TEST_CASE("For vllm-docker a Docker daemon that does not answer fails") {
   CHECK(row.fix == "start it on gpu2 (systemctl start docker), or give clusterd the right DOCKER_HOST");
 }
 
+TEST_CASE("With restart always, check warns about a host whose agent does not start at boot") {
+  auto hosts = HealthyPair();
+  hosts[0].facts->agent_boot_unit = "clusterd-lab.service";
+  const CheckReport report = EvaluateCheck(Load(TwoHosts("", "restart: always")), hosts);
+  CHECK(Row(report, "gpu1", "agent", "start at boot").detail ==
+        "clusterd-lab.service is enabled: after a reboot the agent brings the deployment back");
+  const CheckRow row = Row(report, "gpu2", "agent", "start at boot");
+  CHECK(row.verdict == Verdict::kWarn);
+  CHECK(row.detail == "the agent does not start at boot: after a reboot of gpu2 the deployment stays down until "
+                      "`clusterctl up` (runtime.restart always)");
+  CHECK(row.fix == "run the agent as root on a host that systemd manages (ssh.user root; `up` then enables "
+                   "clusterd-lab.service), or enable clusterd@lab (docs/install.md)");
+  CHECK_FALSE(HasRow(EvaluateCheck(Load(TwoHosts("", "restart: on-failure")), hosts), "gpu2", "agent",
+                     "start at boot"));
+}
+
 TEST_CASE("check judges what any runtime says it needs: its image, /dev/shm, GPUs") {
   // A third runtime, known to check only through cli::Runtime.
   FakeRuntime runtime;

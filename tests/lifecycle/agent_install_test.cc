@@ -216,6 +216,16 @@ TEST_CASE("On a bare Debian 12 host booted with systemd, up runs the agent from 
   CHECK(always.err.find("h1: agent replaced") != std::string::npos);
   CHECK(OnHost(f, "systemctl is-enabled " + unit) == "enabled");
   CHECK(OnHost(f, "grep -c '^WantedBy=multi-user.target$' /etc/systemd/system/" + unit) == "1");
+  Run checked = f.Clusterctl({"check", "--json"});
+  INFO(checked.out);
+  bool boot_row = false;
+  for (const auto& row : checked.json["rows"]) {
+    if (row["item"] != "start at boot") continue;
+    boot_row = true;
+    CHECK(row["verdict"] == "pass");
+    CHECK(row["detail"] == unit + " is enabled: after a reboot the agent brings the deployment back");
+  }
+  CHECK(boot_row);
   REQUIRE(f.cluster().RebootHost(0).ok());
   Run back;
   CHECK(WaitUntil(60, [&] {
