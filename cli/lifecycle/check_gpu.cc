@@ -86,7 +86,8 @@ void CheckCount(const inventory::Inventory& inventory, const AnsweredHost& a, Ch
   }
   if (found == 0) {
     AddRow(report, host.name, "gpu", "count", Verdict::kPass,
-           inventory.runtime.RanksOnCpu() ? "no GPUs (the CPU engine needs none)" : "no GPUs (no rank runs on this host)");
+           inventory.runtime.RanksOnCpu() ? "no GPUs (the CPU engine needs none)"
+                                          : "no GPUs (no rank runs on this host)");
     return;
   }
   std::string detail = GpuSummary(facts.gpus);
