@@ -89,18 +89,23 @@ fs::path BootUnitPath(const std::string& cluster) { return fs::path("/etc/system
 // The environment the agent keeps from `clusterd start`'s caller.
 constexpr const char* kKeptVariables[] = {"HOME", "PATH", "DOCKER_HOST"};
 
-// An argument of a unit file's ExecStart= or Environment=: double-quoted,
-// '%' doubled (systemd's specifiers). Text with a quote, a backslash or a
-// control character is refused rather than escaped: the paths are ours and
-// hold none.
-StatusOr<std::string> UnitWord(const std::string& text) {
-  std::string out = "\"";
+// A value of a unit file with '%' doubled (systemd's specifiers). Text with
+// a quote, a backslash or a control character is refused rather than
+// escaped: the paths are ours and hold none.
+StatusOr<std::string> UnitText(const std::string& text) {
+  std::string out;
   for (char c : text) {
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return InvalidArgumentError(fmt::format("cannot write \"{}\" into a systemd unit file", text));
     out += c == '%' ? std::string("%%") : std::string(1, c);
   }
-  return out + "\"";
+  return out;
+}
+
+// An argument of ExecStart= or Environment=: UnitText, double-quoted.
+StatusOr<std::string> UnitWord(const std::string& text) {
+  CLUSTER_ASSIGN_OR_RETURN(std::string out, UnitText(text));
+  return "\"" + out + "\"";
 }
 
 // The unit file of an agent that starts at boot: what the transient unit
@@ -118,8 +123,8 @@ StatusOr<std::string> BootUnitText(const fs::path& self, const fs::path& dir, co
       env += "Environment=" + word + "\n";
     }
   }
-  CLUSTER_ASSIGN_OR_RETURN(std::string log, UnitWord((dir / "clusterd.log").string()));
-  log = log.substr(1, log.size() - 2);  // StandardOutput= takes no quotes; UnitWord checked it
+  CLUSTER_ASSIGN_OR_RETURN(const std::string log, UnitText((dir / "clusterd.log").string()));
+  CLUSTER_ASSIGN_OR_RETURN(const std::string folder, UnitText(dir.string()));
   return fmt::format(
       "# Written by `clusterd start` for cluster {0} (runtime.restart always); `clusterctl down --purge` "
       "removes it.\n"
@@ -128,7 +133,7 @@ StatusOr<std::string> BootUnitText(const fs::path& self, const fs::path& dir, co
       "[Service]\nExecStart={1}\n{2}WorkingDirectory={3}\nStandardOutput=append:{4}\nStandardError=append:{4}\n"
       "Restart=on-failure\n\n"
       "[Install]\nWantedBy=multi-user.target\n",
-      cluster, exec, env, dir.string(), log);
+      cluster, exec, env, folder, log);
 }
 
 // Disables and removes the unit file of an agent that started at boot, if

@@ -46,7 +46,7 @@ int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
   options.hash_model = !flags.no_hash;
   options.comm = flags.comm;
   options.comm_sizes = flags.comm_sizes;
-  const CheckReport report = RunCheck(*cluster.access, options);
+  const CheckReport report = RunCheck(*cluster.access, *RuntimeFor(cluster.inventory()), options);
   if (global.json) PrintJson(CheckReportJson(report));
   else PrintCheckTable(report, std::cout);
   return report.failed() ? kExitFailure : kExitOk;

@@ -61,7 +61,7 @@ void AddCommRows(const ClusterAccess& access, const Runtime& runtime, const std:
     return;
   }
   // The ranks `up` would start, with a token of their own.
-  const auto starts = BuildStartRequests(inv, *placement, report, "comm-check");
+  const auto starts = BuildStartRequests(runtime, StartPlan{&inv, &*placement, &report, "comm-check"});
   std::vector<std::pair<std::string, control::CommCheckRequest>> requests;
   for (const auto& [host, start] : starts) {
     if (start.ranks.empty()) continue;

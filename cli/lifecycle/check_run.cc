@@ -38,10 +38,9 @@ std::vector<int> RequiredPorts(const inventory::Inventory& inv, const HostNeeds&
   return needs.head_ports;
 }
 
-CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options) {
+CheckReport RunCheck(const ClusterAccess& access, const Runtime& runtime, const CheckRunOptions& options) {
   const inventory::Inventory& inv = access.inventory();
-  const std::unique_ptr<Runtime> runtime = RuntimeFor(inv);
-  const HostNeeds needs = runtime->Needs();
+  const HostNeeds needs = runtime.Needs();
   const Host* head = inv.Head();
   std::vector<HostObservation> observed(inv.hosts.size());
   ForEachHost(inv.hosts.size(), [&](std::size_t i) {
@@ -104,9 +103,9 @@ CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options
       }
     }
   });
-  CheckReport report = EvaluateCheck(inv, *runtime, observed);
-  for (CheckRow& row : runtime->SummaryRows()) report.rows.push_back(std::move(row));
-  if (options.comm) AddCommRows(access, *runtime, observed, options, report);
+  CheckReport report = EvaluateCheck(inv, runtime, observed);
+  for (CheckRow& row : runtime.SummaryRows()) report.rows.push_back(std::move(row));
+  if (options.comm) AddCommRows(access, runtime, observed, options, report);
   return report;
 }
 

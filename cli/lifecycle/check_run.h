@@ -25,7 +25,8 @@ struct CheckRunOptions {
 
 // Observes every host (in parallel) and evaluates. Never fails as a whole:
 // a host that cannot be reached becomes a failing row of the report.
-CheckReport RunCheck(const ClusterAccess& access, const CheckRunOptions& options);
+// REQUIRES: `runtime` is the runtime of access.inventory().
+CheckReport RunCheck(const ClusterAccess& access, const Runtime& runtime, const CheckRunOptions& options);
 
 // --comm: runs bench-comm on the placement through every host's agent at
 // once and adds its rows (area "comm") to `report`; not run, with a warning

@@ -68,11 +68,4 @@ std::map<std::string, control::StartRequest> BuildStartRequests(const Runtime& r
   return requests;
 }
 
-std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inventory,
-                                                                 const inventory::Placement& placement,
-                                                                 const CheckReport& report,
-                                                                 const std::string& deployment) {
-  return BuildStartRequests(*RuntimeFor(inventory), StartPlan{&inventory, &placement, &report, deployment});
-}
-
 }  // namespace cluster::cli

@@ -26,11 +26,6 @@ std::string NewDeploymentId();
 // copy, given to `clusterd start` over SSH; the key never travels in a
 // request.
 std::map<std::string, control::StartRequest> BuildStartRequests(const Runtime& runtime, const StartPlan& plan);
-// The same with the inventory's runtime (RuntimeFor).
-std::map<std::string, control::StartRequest> BuildStartRequests(const inventory::Inventory& inventory,
-                                                                 const inventory::Placement& placement,
-                                                                 const CheckReport& report,
-                                                                 const std::string& deployment);
 
 // runtime.restart as every agent's start request carries it.
 control::RestartPolicy RestartPolicyOf(const inventory::RestartPolicy& policy);

@@ -112,10 +112,11 @@ bool StopPrevious(const ClusterAccess& access, UpResult& result) {
 }
 
 // 4. check, on the agents that run now.
-bool Check(const ClusterAccess& access, const UpOptions& options, const UpProgress& progress, UpResult& result) {
+bool Check(const ClusterAccess& access, const Runtime& runtime, const UpOptions& options, const UpProgress& progress,
+           UpResult& result) {
   CheckRunOptions check_options;
   check_options.start_agents = false;
-  result.check = RunCheck(access, check_options);
+  result.check = RunCheck(access, runtime, check_options);
   if (!result.check->failed()) {
     progress.say("check: passed");
     return true;
@@ -225,7 +226,7 @@ UpResult RunUp(const ClusterAccess& access, const Runtime& runtime, const UpOpti
   const std::string fingerprint = InventoryFingerprint(access.inventory());
   if (AlreadyServing(access, fingerprint, options, result)) return result;
   if (!StopPrevious(access, result)) return result;
-  if (!Check(access, options, progress, result)) return result;
+  if (!Check(access, runtime, options, progress, result)) return result;
   if (!StartUnits(access, runtime, fingerprint, progress, result)) return result;
   WaitUntilServing(access, options, progress, result);
   return result;

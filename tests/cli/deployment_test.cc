@@ -36,6 +36,13 @@ Loaded Load(const std::string& yaml, const fs::path& file = "/lab/cluster.yaml")
   return {*loaded.inventory, *placement};
 }
 
+// The start requests `up` sends for `loaded`, with the inventory's runtime and no network chosen.
+std::map<std::string, control::StartRequest> Requests(const inventory::Inventory& inventory,
+                                                      const inventory::Placement& placement) {
+  const CheckReport report;
+  return BuildStartRequests(*RuntimeFor(inventory), StartPlan{&inventory, &placement, &report, "d1"});
+}
+
 }  // namespace
 
 TEST_CASE("A vllm-docker start request says the API key is required, never what it is") {
@@ -58,7 +65,7 @@ TEST_CASE("A vllm-docker start request says the API key is required, never what 
       "  api_key_file: api-key\n"
       "  vllm_docker: {image: \"vllm/vllm-openai:v0.8.5\"}\n";
   const Loaded loaded = Load(yaml, fixtures / "cluster.yaml");
-  const auto requests = BuildStartRequests(loaded.inventory, loaded.placement, CheckReport{}, "d1");
+  const auto requests = Requests(loaded.inventory, loaded.placement);
   const std::string key = "test-api-key";  // what tests/fixtures/inventories/api-key holds
   REQUIRE(requests.at("gpu1").container.has_value());
   CHECK(requests.at("gpu1").container->head);
@@ -93,7 +100,7 @@ TEST_CASE("A vllm-docker container gets the GPUs the inventory gives its host an
       "    ulimits: {memlock: -1}\n"
       "    ipc: host\n";
   const Loaded loaded = Load(yaml);
-  const auto requests = BuildStartRequests(loaded.inventory, loaded.placement, CheckReport{}, "d1");
+  const auto requests = Requests(loaded.inventory, loaded.placement);
   const control::ContainerSpec& head = *requests.at("gpu1").container;
   CHECK(head.gpu_devices == std::vector<int>{0, 1});
   CHECK(requests.at("gpu2").container->gpu_devices.empty());  // gpus: auto -> all of them
@@ -136,7 +143,7 @@ TEST_CASE("Cluster traffic uses each host's data_address and the API listens on 
     const auto placement = inventory::PlaceRanks(*loaded.inventory, 2);
     REQUIRE(placement.ok());
     CHECK(EndpointOf(*loaded.inventory).address == "10.0.0.11");  // 0.0.0.0 includes the head's address
-    return BuildStartRequests(*loaded.inventory, *placement, CheckReport{}, "d1");
+    return Requests(*loaded.inventory, *placement);
   };
 
   const auto engine = requests_for("engine");
