@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/subprocess.h"
+#include "shell.h"
 #include "skip.h"
 #include "temp_dir.h"
 
@@ -23,18 +24,8 @@ namespace cluster {
 namespace {
 namespace fs = std::filesystem;
 
-ProcessResult Sh(const std::string& script, int timeout_ms = 300000) {
-  auto r = RunProcessWithin({"sh", "-c", script}, timeout_ms);
-  REQUIRE(r.ok());
-  return *r;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::Sh;
 
 // "libc6 (>= 2.34), libfmt9 (>= 9.1.0+ds1)" -> {libc6, libfmt9}
 std::set<std::string> PackageNames(const std::string& depends) {

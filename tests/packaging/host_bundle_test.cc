@@ -17,6 +17,7 @@
 
 #include "common/files.h"
 #include "common/subprocess.h"
+#include "shell.h"
 #include "skip.h"
 #include "temp_dir.h"
 
@@ -32,18 +33,8 @@ fs::path TestRoot(const std::string& name) {
   return fs::path(dir && *dir ? dir : "/var/cache/clusterctl-test/roots") / name;
 }
 
-ProcessResult Sh(const std::string& script) {
-  auto r = RunProcessWithin({"sh", "-c", script}, 120000);
-  REQUIRE(r.ok());
-  return *r;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::Sh;
 
 // The bundle unpacked into a fresh folder; `tree` is its top folder.
 struct Unpacked {
