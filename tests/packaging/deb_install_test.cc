@@ -99,7 +99,7 @@ std::string Field(const fs::path& deb, const std::string& field) {
 // real root or the network.
 class ThrowawayRoot {
  public:
-  ThrowawayRoot(const fs::path& debs) : debs_(debs) {
+  explicit ThrowawayRoot(const fs::path& debs) : debs_(debs) {
     if (::geteuid() != 0) testing::SkipTest("not root: overlay mounts, chroot and apt-get need root");
     for (const char* d : {"upper", "work", "merged"}) fs::create_directories(dir_.path / d);
     ProcessResult probe = Run("true");
