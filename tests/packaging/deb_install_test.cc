@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/subprocess.h"
-#include "shell.h"
+#include "packaging_support.h"
 #include "skip.h"
 #include "temp_dir.h"
 
@@ -93,40 +93,17 @@ std::string Field(const fs::path& deb, const std::string& field) {
   return r.out.substr(0, r.out.find_last_not_of('\n') + 1);
 }
 
-// A throwaway view of this machine: an overlay over its root in private mount
-// and network namespaces, with `debs` at /mnt/debs and the demo model at
-// /mnt/demo. Run() runs a shell script there as root; nothing reaches the
-// real root or the network.
-class ThrowawayRoot {
- public:
-  explicit ThrowawayRoot(const fs::path& debs) : debs_(debs) {
-    if (::geteuid() != 0) testing::SkipTest("not root: overlay mounts, chroot and apt-get need root");
-    for (const char* d : {"upper", "work", "merged"}) fs::create_directories(dir_.path / d);
-    ProcessResult probe = Run("true");
-    if (probe.exit_code != 0)
-      testing::SkipTest("an overlay over / in a mount namespace does not work here: " + probe.err);
-  }
+// A throwaway view of this machine with no network, `debs` at /mnt/debs and
+// the demo model at /mnt/demo.
+testing::OverlayRoot OfflineMachine(const fs::path& debs) {
+  if (::geteuid() != 0) testing::SkipTest("not root: overlay mounts, chroot and apt-get need root");
+  return testing::OverlayRoot("/", {{debs, "/mnt/debs"}, {CLUSTER_SOURCE_DIR "/models/demo", "/mnt/demo"}}, true);
+}
 
-  ProcessResult Run(const std::string& script) {
-    const std::string o = dir_.path.string();
-    const std::string setup = fmt::format(
-        "set -e; mount -t overlay overlay -o lowerdir=/,upperdir={0}/upper,workdir={0}/work {0}/merged; "
-        "mount --rbind /dev {0}/merged/dev; mount -t proc proc {0}/merged/proc; "
-        "mkdir -p {0}/merged/mnt/debs {0}/merged/mnt/demo; mount --bind {1} {0}/merged/mnt/debs; "
-        "mount --bind {2} {0}/merged/mnt/demo; "
-        "exec chroot {0}/merged /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "
-        "DEBIAN_FRONTEND=noninteractive /bin/sh -c \"$0\"",
-        o, debs_.string(), fs::path(CLUSTER_SOURCE_DIR "/models/demo").string());
-    auto r = RunProcessWithin({"unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", setup, script},
-                              300000);
-    REQUIRE(r.ok());
-    return *r;
-  }
-
- private:
-  fs::path debs_;
-  testing::TempDir dir_{"deb-root"};
-};
+void SkipUnlessItMounts(const testing::OverlayRoot& root) {
+  ProcessResult probe = root.Run("true");
+  if (probe.exit_code != 0) testing::SkipTest("an overlay over / in a mount namespace does not work here: " + probe.err);
+}
 
 }  // namespace
 
@@ -138,7 +115,8 @@ TEST_CASE("clusterctl's .deb declares exactly the Debian libraries it links, ins
   CHECK(fs::exists(out.path / fmt::format("clusterctl-dbgsym_{}_{}.ddeb", CLUSTER_VERSION, Field(deb, "Architecture"))));
   CHECK(PackageNames(Field(deb, "Depends")) == PackagesOfNeededLibraries(CLUSTERCTL_BIN, ""));
 
-  ThrowawayRoot root(out.path);
+  const testing::OverlayRoot root = OfflineMachine(out.path);
+  SkipUnlessItMounts(root);
   ProcessResult install = root.Run(fmt::format(
       "apt-get install -y -q /mnt/debs/{} && command -v clusterctl && clusterctl --version && "
       "ls /usr/share/clusterctl/examples && ls /usr/share/doc/clusterctl && "
@@ -168,7 +146,8 @@ TEST_CASE("The host .deb declares exactly the Debian libraries its programs link
   for (const std::string& p : PackagesOfNeededLibraries(INFER_ENGINE_BIN, "/usr/local/cuda")) needed.insert(p);
   CHECK(PackageNames(Field(deb, "Depends")) == needed);
 
-  ThrowawayRoot root(out.path);
+  const testing::OverlayRoot root = OfflineMachine(out.path);
+  SkipUnlessItMounts(root);
   ProcessResult install = root.Run(fmt::format(
       "apt-get install -y -q /mnt/debs/{} >/dev/null && clusterd --version && infer-engine --version && "
       "infer-engine generate --device cpu --model /mnt/demo --prompt 'The capital of France is' --max-tokens 4 "

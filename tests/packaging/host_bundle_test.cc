@@ -17,7 +17,7 @@
 
 #include "common/files.h"
 #include "common/subprocess.h"
-#include "shell.h"
+#include "packaging_support.h"
 #include "skip.h"
 #include "temp_dir.h"
 
@@ -134,23 +134,11 @@ TEST_CASE("On a minimal Debian 12 root without development packages, the bundle'
                                   "(debootstrap from Debian's mirror)", root.string()));
   if (::geteuid() != 0) testing::SkipTest("not root: chroot and overlay mounts need root");
   Unpacked b;
-  testing::TempDir overlay("overlay");
-  for (const char* d : {"upper", "work", "merged"}) fs::create_directories(overlay.path / d);
-
-  // Runs `script` as /bin/sh in the root (overlaid: nothing stays), with the
-  // bundle at /opt/clusterd and the demo model at /opt/demo.
-  auto in_root = [&](const std::string& script) {
-    const std::string o = overlay.path.string();
-    const std::string setup = fmt::format(
-        "set -e; mount -t overlay overlay -o lowerdir={0},upperdir={1}/upper,workdir={1}/work {1}/merged; "
-        "mkdir -p {1}/merged/opt/clusterd {1}/merged/opt/demo; mount --bind {2} {1}/merged/opt/clusterd; "
-        "mount --bind {3} {1}/merged/opt/demo; mount -t proc proc {1}/merged/proc; "
-        "exec chroot {1}/merged /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/sh -c \"$0\"",
-        root.string(), o, b.tree.string(), fs::path(CLUSTER_SOURCE_DIR "/models/demo").string());
-    auto r = RunProcessWithin({"unshare", "--mount", "--propagation", "private", "sh", "-c", setup, script}, 120000);
-    REQUIRE(r.ok());
-    return *r;
-  };
+  // The root, overlaid (nothing stays), with the bundle at /opt/clusterd and
+  // the demo model at /opt/demo.
+  const testing::OverlayRoot overlay(root, {{b.tree, "/opt/clusterd"}, {CLUSTER_SOURCE_DIR "/models/demo", "/opt/demo"}},
+                                     false);
+  auto in_root = [&](const std::string& script) { return overlay.Run(script); };
 
   ProcessResult packages = in_root("dpkg-query -W -f '${Package}\\n'");
   REQUIRE(packages.exit_code == 0);
