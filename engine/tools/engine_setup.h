@@ -51,6 +51,7 @@ struct WorldFlags {
 struct EngineOptions {
   std::string device = "cpu";
   std::string dtype = "auto";
+  bool batch_invariant = false;  // --batch-invariant (backend_factory.h)
   double gpu_memory_fraction = 0.90;
   std::int64_t kv_cache_blocks = 0;  // 0: automatic (above)
   std::int64_t block_size = 16;
@@ -60,7 +61,7 @@ struct EngineOptions {
   WorldFlags world;
 };
 
-// Registers --device, --dtype, --gpu-memory-fraction, --kv-cache-blocks,
+// Registers --device, --dtype, --batch-invariant, --gpu-memory-fraction, --kv-cache-blocks,
 // --block-size and --max-context on `app`; `device_group` names the help
 // group of --device and --dtype.
 void AddEngineFlags(CLI::App* app, EngineOptions& options, const std::string& device_group);

@@ -38,10 +38,11 @@
 // a row that has seen no key yet keeps m = -inf and takes no update (no
 // exp(-inf - -inf)).
 //
-// Tiled this way the kernel needs no tensor cores or cp.async (Turing has
-// neither in the forms used elsewhere); issue-level speed work (mma.sync
-// tiles for long prefills, multi-token decode tiles) can replace the inner
-// loops without changing the work split or the scratch format.
+// Tiled this way the kernel needs no tensor cores; it computes in float32
+// and takes float32 models and head dims up to 256. FP16/BF16 models with
+// head dims up to 128 run attention_tensor_core.cu instead
+// (CudaBackend::PagedAttention chooses), which shares the split planning and
+// the merge kernel below.
 #include <cfloat>
 
 #include "engine/backends/cuda/device_math.cuh"
@@ -76,24 +77,8 @@ Geometry Plan(const PagedAttentionArgs& a) {
   g.head_groups = (group + g.hb - 1) / g.hb;
   g.tiles_per_seq = static_cast<int>((a.max_query_len + g.tq - 1) / g.tq);
   g.bk = a.head_dim > 128 ? 16 : 32;
-  // Split the key range only when the tiles alone leave SMs idle and the
-  // context is long enough to be worth it, and as far as the scratch holds.
-  const std::int64_t base_blocks = a.num_seqs * g.tiles_per_seq * a.kv_heads * g.head_groups;
-  std::int64_t splits = 1;
-  if (base_blocks < 2 * a.num_sms && a.max_context_len > 2 * kMinSplitLen) {
-    splits = (2 * a.num_sms + base_blocks - 1) / base_blocks;
-    const std::int64_t by_length = a.max_context_len / kMinSplitLen;
-    if (splits > by_length) splits = by_length;
-    if (splits > kMaxSplits) splits = kMaxSplits;
-    const std::int64_t per_split = a.n * a.heads * (a.head_dim + 2);
-    const std::int64_t by_scratch = per_split > 0 ? a.scratch_elements / per_split : 1;
-    if (splits > by_scratch) splits = by_scratch;
-    if (splits < 1) splits = 1;
-  }
-  std::int64_t len = (a.max_context_len + splits - 1) / splits;
-  len = (len + g.bk - 1) / g.bk * g.bk;
-  g.splits = static_cast<int>(splits);
-  g.split_len = static_cast<int>(len);
+  g.splits = paged_attention_splits(a, a.num_seqs * g.tiles_per_seq * a.kv_heads * g.head_groups);
+  g.split_len = paged_attention_split_length(a, g.splits, g.bk);
   const int rows = g.tq * g.hb;
   g.shared_bytes = sizeof(float) * (static_cast<std::size_t>(rows) * a.head_dim +            // q
                                     static_cast<std::size_t>(g.bk) * (a.head_dim + 1) +     // K, padded
@@ -227,7 +212,7 @@ __global__ void __launch_bounds__(kThreads)
 
 // One block per (token, head): combines the splits' partial states.
 template <typename T>
-__global__ void attention_merge_kernel(T* out, const float* scratch, int heads, int head_dim, int splits) {
+__global__ void paged_attention_merge_kernel(T* out, const float* scratch, int heads, int head_dim, int splits) {
   const std::int64_t row = blockIdx.x;  // token * heads + head
   const float* parts = scratch + row * splits * (head_dim + 2);
   float M = -INFINITY;
@@ -255,6 +240,37 @@ std::int64_t paged_attention_scratch_elements(std::int64_t max_seqs, std::int64_
   return max_seqs * heads * kMaxSplits * (head_dim + 2);
 }
 
+int paged_attention_splits(const PagedAttentionArgs& a, std::int64_t base_blocks) {
+  // Split the key range only when the tiles alone leave SMs idle and the
+  // context is long enough to be worth it, and as far as the scratch holds.
+  std::int64_t splits = 1;
+  if (base_blocks < 2 * a.num_sms && a.max_context_len > 2 * kMinSplitLen) {
+    splits = (2 * a.num_sms + base_blocks - 1) / base_blocks;
+    const std::int64_t by_length = a.max_context_len / kMinSplitLen;
+    if (splits > by_length) splits = by_length;
+    if (splits > kMaxSplits) splits = kMaxSplits;
+    const std::int64_t per_split = a.n * a.heads * (a.head_dim + 2);
+    const std::int64_t by_scratch = per_split > 0 ? a.scratch_elements / per_split : 1;
+    if (splits > by_scratch) splits = by_scratch;
+    if (splits < 1) splits = 1;
+  }
+  return static_cast<int>(splits);
+}
+
+int paged_attention_split_length(const PagedAttentionArgs& a, int splits, int chunk) {
+  std::int64_t len = (a.max_context_len + splits - 1) / splits;
+  return static_cast<int>((len + chunk - 1) / chunk * chunk);
+}
+
+cudaError_t paged_attention_merge_forward(const PagedAttentionArgs& a, int splits, DType t, cudaStream_t stream) {
+  return DispatchFloat(t, [&](auto x) {
+    using T = decltype(x);
+    paged_attention_merge_kernel<T><<<static_cast<unsigned int>(a.n * a.heads), 128, 0, stream>>>(
+        static_cast<T*>(a.out), a.scratch, static_cast<int>(a.heads), static_cast<int>(a.head_dim), splits);
+    return cudaGetLastError();
+  });
+}
+
 cudaError_t paged_attention_forward(const PagedAttentionArgs& a, DType t, cudaStream_t stream) {
   if (a.n == 0) return cudaSuccess;
   if (a.head_dim > kMaxAttentionHeadDim || a.kv_heads <= 0 || a.heads % a.kv_heads != 0) {
@@ -271,9 +287,7 @@ cudaError_t paged_attention_forward(const PagedAttentionArgs& a, DType t, cudaSt
     paged_attention_kernel<T><<<grid, kThreads, geo.shared_bytes, stream>>>(a, geo);
     e = cudaGetLastError();
     if (e != cudaSuccess || geo.splits == 1) return e;
-    attention_merge_kernel<T><<<static_cast<unsigned int>(a.n * a.heads), 128, 0, stream>>>(
-        static_cast<T*>(a.out), a.scratch, static_cast<int>(a.heads), static_cast<int>(a.head_dim), geo.splits);
-    return cudaGetLastError();
+    return paged_attention_merge_forward(a, geo.splits, t, stream);
   });
 }
 

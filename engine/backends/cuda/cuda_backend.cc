@@ -352,6 +352,10 @@ Status CudaBackend::PagedAttention(Tensor& out, const Tensor& q, const Tensor& k
   a.scratch = scratch.empty() ? nullptr : static_cast<float*>(scratch.data());
   a.scratch_elements = scratch.empty() ? 0 : scratch.num_elements();
   a.num_sms = facts_.multiprocessors;
+  // FP16/BF16 on tensor cores; float32 and head dims that kernel lacks on CUDA cores.
+  if (cuda::paged_attention_tensor_core_supported(a, dtype_)) {
+    return Check(cuda::paged_attention_tensor_core_forward(a, dtype_, stream_), "paged_attention");
+  }
   return Check(cuda::paged_attention_forward(a, dtype_, stream_), "paged_attention");
 }
 

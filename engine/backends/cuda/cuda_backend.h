@@ -60,10 +60,9 @@ StatusOr<DType> ChooseCudaDtype(const CudaDeviceFacts& device, std::string_view 
 class CudaBackend final : public Backend {
  public:
   // Opens GPU `index` (after CUDA_VISIBLE_DEVICES) computing in the dtype
-  // ChooseCudaDtype picks. `batch_invariant`: see gemm.h.
+  // ChooseCudaDtype picks. `batch_invariant`: Linear's two modes, gemm.h.
   static StatusOr<std::unique_ptr<CudaBackend>> Create(int index, std::string_view dtype,
-                                                       std::string_view checkpoint_dtype,
-                                                       bool batch_invariant = true);
+                                                       std::string_view checkpoint_dtype, bool batch_invariant);
   ~CudaBackend() override;
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;

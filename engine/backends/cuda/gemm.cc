@@ -127,6 +127,11 @@ StatusOr<Gemm::Plan*> Gemm::PlanFor(std::int64_t n, std::int64_t in, std::int64_
 Status Gemm::Run(void* out, DType out_t, const void* x, const void* w, const void* bias, DType t, std::int64_t n,
                  std::int64_t in, std::int64_t o, cudaStream_t stream) {
   if (n == 0) return Status::Ok();
+  if (!batch_invariant_ && linear_small_batch_supported(x, w, t, n, in)) {
+    const cudaError_t e = linear_small_batch_forward(out, out_t, x, w, bias, t, n, in, o, stream);
+    if (e != cudaSuccess) return cluster::InternalError(std::string("linear_small_batch kernel: ") + cudaGetErrorString(e));
+    return Status::Ok();
+  }
   // cuBLASLt's bias epilogue takes a bias of D's type only: a T bias into a
   // float32 D is added by a kernel after the product.
   const bool epilogue_bias = bias != nullptr && out_t == t;

@@ -9,14 +9,25 @@
 // the product. The compute
 // type is CUBLAS_COMPUTE_32F (plain FP32 accumulation; never TF32 for FP32).
 //
-// Why cuBLASLt and not our own kernel: for prefill-sized n it is close to the
-// tensor cores' peak on every architecture from Turing to Hopper, which a
-// hand-written mma.sync kernel for sm_75 would not be on Hopper. Batch
-// invariance (a token's result independent of n, which the scheduler's
-// determinism relies on) is kept by choosing one algorithm per weight shape
-// (the heuristic's choice for kReferenceRows rows, split-K off) and using it
-// for every n it supports; a shape whose algorithm refuses some n falls back
-// to the heuristic's choice for that n, once logged.
+// Why cuBLASLt for most n: for prefill-sized n it is close to the tensor
+// cores' peak on every architecture from Turing to Hopper, which a
+// hand-written mma.sync kernel for sm_75 would not be on Hopper. For decode
+// steps (n <= kSmallBatchMaxRows) it is not: its tiles leave most of the
+// memory bandwidth unused, so those steps run linear_small_batch.cu, which
+// reads each weight once at close to the bandwidth limit.
+//
+// Two modes (CudaBackend::Create's batch_invariant):
+//   fast (default): the small-batch kernel up to kSmallBatchMaxRows rows, and
+//     cuBLASLt's heuristic choice for each n beyond (split-K allowed). A
+//     token's result then depends in the last bits on its step's size, as in
+//     vLLM and other GPU engines: a greedy request usually, not always, gets
+//     the same tokens alone and batched.
+//   batch invariant: a token's result is independent of n, which the
+//     scheduler's "same tokens alone or batched" rests on (docs/scheduler.md),
+//     by one cuBLASLt algorithm per weight shape (the heuristic's choice for
+//     kReferenceRows rows, split-K off) used for every n it supports; a shape
+//     whose algorithm refuses some n falls back to the heuristic's choice for
+//     that n, once logged. Decode steps are slower (docs/benchmarks.md).
 //
 // Thread safety: one thread at a time (the backend's).
 #pragma once

@@ -7,9 +7,10 @@
 //
 // Element types: "T" is the compute dtype, one of F32, F16, BF16, passed as
 // `t`; kernels are templates over float, __half and __nv_bfloat16 and convert
-// to float for arithmetic. Only instructions every supported GPU has are used
-// (compute capability 7.5 and up: no cp.async, no BF16 arithmetic; BF16
-// kernels run only on 8.0 and up, where BF16 exists, and only convert).
+// to float for arithmetic (the tensor-core products of attention_tensor_core.cu
+// take T directly). Only instructions every supported GPU has are used
+// (compute capability 7.5 and up: no cp.async, mma.sync only in the m16n8k8
+// shape; BF16 kernels run only on 8.0 and up, where BF16 exists).
 //
 // Every launcher returns the launch error (cudaGetLastError) or cudaSuccess.
 #pragma once
@@ -76,10 +77,33 @@ constexpr std::int64_t kMaxAttentionHeadDim = 256;
 // decoding sequences with `heads` heads of `head_dim`.
 std::int64_t paged_attention_scratch_elements(std::int64_t max_seqs, std::int64_t heads, std::int64_t head_dim);
 cudaError_t paged_attention_forward(const PagedAttentionArgs& args, DType t, cudaStream_t stream);
+// The same on tensor cores (attention_tensor_core.cu): F16 and BF16, head_dim
+// a multiple of 8 up to 128 (whether it takes the step: ..._supported).
+bool paged_attention_tensor_core_supported(const PagedAttentionArgs& args, DType t);
+cudaError_t paged_attention_tensor_core_forward(const PagedAttentionArgs& args, DType t, cudaStream_t stream);
+// Shared by both (attention.cu): into how many parts the key range is split
+// when `base_blocks` thread blocks alone would leave SMs idle (flash-decoding;
+// at most what the scratch holds); the positions per part, a multiple of
+// `chunk`; and the kernel that combines the parts' (acc, m, l) states, m in
+// natural-log units, from scratch[(token * H + head) * splits + split][h + 2].
+int paged_attention_splits(const PagedAttentionArgs& args, std::int64_t base_blocks);
+int paged_attention_split_length(const PagedAttentionArgs& args, int splits, int chunk);
+cudaError_t paged_attention_merge_forward(const PagedAttentionArgs& args, int splits, DType t, cudaStream_t stream);
 
 // out[n, F] = silu(gate_up[:, :F]) * gate_up[:, F:].
 cudaError_t silu_mul_forward(void* out, const void* gate_up, DType t, std::int64_t n, std::int64_t F,
                              cudaStream_t stream);
+
+// out[n, o] = x[n, in] . w[o, in]^T (+ bias[o]) for a few rows: the decode
+// steps' Linear, reading each weight once (linear_small_batch.cu). out is T
+// or F32; bias T or null. Batch invariant across every n it takes.
+constexpr std::int64_t kSmallBatchMaxRows = 16;
+// Whether linear_small_batch_forward takes these arguments: 1 <= n <=
+// kSmallBatchMaxRows, `in` a whole number of 16-byte vectors, x and w
+// 16-byte aligned, a floating-point t.
+bool linear_small_batch_supported(const void* x, const void* w, DType t, std::int64_t n, std::int64_t in);
+cudaError_t linear_small_batch_forward(void* out, DType out_t, const void* x, const void* w, const void* bias, DType t,
+                                       std::int64_t n, std::int64_t in, std::int64_t o, cudaStream_t stream);
 
 // out[i, :] += bias (a Linear's bias into float32 output; bias in T).
 cudaError_t bias_add_forward(float* out, const void* bias, DType t, std::int64_t n, std::int64_t F,

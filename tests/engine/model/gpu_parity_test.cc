@@ -40,7 +40,7 @@ std::filesystem::path FixtureDir(const std::string& name) {
 }
 
 void CheckGpuParity(const std::string& name, const char* dtype) {
-  auto backend = CreateBackend("cuda:0", dtype, "");
+  auto backend = CreateBackend("cuda:0", dtype, "", /*batch_invariant=*/false);
   if (!backend.ok()) cluster::testing::SkipTest(std::string("cuda ") + dtype + ": " + backend.status().message());
   const std::filesystem::path dir = FixtureDir(name);
   std::ifstream in(dir / "reference.json");

@@ -39,8 +39,8 @@ using engine::testing::Zeros;
 
 namespace {
 
-std::unique_ptr<Backend> OpenOrSkip(const char* device, const char* dtype) {
-  auto b = CreateBackend(device, dtype, "");
+std::unique_ptr<Backend> OpenOrSkip(const char* device, const char* dtype, bool batch_invariant = false) {
+  auto b = CreateBackend(device, dtype, "", batch_invariant);
   if (!b.ok()) cluster::testing::SkipTest(std::string(device) + " " + dtype + ": " + b.status().message());
   return std::move(*b);
 }
@@ -48,18 +48,28 @@ std::unique_ptr<Backend> OpenOrSkip(const char* device, const char* dtype) {
 struct CpuFloat32 {
   static std::unique_ptr<Backend> Open() { return std::make_unique<CpuBackend>(); }
   static constexpr double kBound = 1e-5;
+  static constexpr std::int64_t kInvariantRows = 40;  // rows over which Linear is batch invariant (tested)
 };
 struct CudaFloat32 {
   static std::unique_ptr<Backend> Open() { return OpenOrSkip("cuda:0", "float32"); }
+  static constexpr std::int64_t kInvariantRows = 16;  // the small-batch kernel's rows
   static constexpr double kBound = 1e-5;
 };
 struct CudaFloat16 {
   static std::unique_ptr<Backend> Open() { return OpenOrSkip("cuda:0", "float16"); }
+  static constexpr std::int64_t kInvariantRows = 16;  // the small-batch kernel's rows
   static constexpr double kBound = 4e-3;
 };
 struct CudaBFloat16 {
   static std::unique_ptr<Backend> Open() { return OpenOrSkip("cuda:0", "bfloat16"); }
+  static constexpr std::int64_t kInvariantRows = 16;  // the small-batch kernel's rows
   static constexpr double kBound = 3e-2;
+};
+// Linear's other mode (engine/backends/cuda/gemm.h): cuBLASLt for every n.
+struct CudaFloat16BatchInvariant {
+  static std::unique_ptr<Backend> Open() { return OpenOrSkip("cuda:0", "float16", true); }
+  static constexpr double kBound = 4e-3;
+  static constexpr std::int64_t kInvariantRows = 40;
 };
 
 // The backend under test, the CPU oracle, and random inputs rounded to the backend's dtype.
@@ -155,11 +165,15 @@ RandomStep MakeStep(std::mt19937& rng, const std::vector<std::int32_t>& counts, 
 
 }  // namespace
 
+// Decode-sized n (the GPU's small-batch kernel: `in` past its unrolled
+// stride and not a multiple of it, an odd number of outputs, `in` that is no
+// whole number of 16-byte vectors) and prefill-sized n (cuBLASLt).
 TEMPLATE_TEST_CASE("Linear matches the CPU reference, with and without bias, into T and F32", "[conformance]",
-                   CpuFloat32, CudaFloat32, CudaFloat16, CudaBFloat16) {
+                   CpuFloat32, CudaFloat32, CudaFloat16, CudaBFloat16, CudaFloat16BatchInvariant) {
   Pair p = Open<TestType>();
   for (auto [n, in, out] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
-           {1, 64, 96}, {7, 128, 33}, {33, 256, 320}, {130, 512, 72}}) {
+           {1, 64, 96}, {7, 128, 33}, {1, 4104, 40}, {16, 2056, 17}, {12, 1032, 130}, {5, 100, 33}, {17, 264, 24},
+           {33, 256, 320}, {130, 512, 72}}) {
     auto x = p.Both(p.Random(n * in), {n, in});
     auto w = p.Both(p.Random(out * in, 0.1f), {out, in});
     auto bias = p.Both(p.Random(out), {out});
@@ -174,6 +188,36 @@ TEMPLATE_TEST_CASE("Linear matches the CPU reference, with and without bias, int
         p.Expect(y.first, y.second,
                  "linear n=" + std::to_string(n) + " in=" + std::to_string(in) + " out=" + std::to_string(out));
       }
+    }
+  }
+}
+
+// Batch invariance, bitwise: what the scheduler's "same tokens alone or
+// batched" rests on. The CPU and the GPU's batch-invariant mode keep it for
+// every n; the GPU's fast mode for decode steps (its small-batch kernel, up
+// to 16 rows).
+TEMPLATE_TEST_CASE("A Linear row's result is bitwise the same alone and at any place in a batch", "[conformance]",
+                   CpuFloat32, CudaFloat32, CudaFloat16, CudaBFloat16, CudaFloat16BatchInvariant) {
+  Pair p = Open<TestType>();
+  const std::int64_t rows = TestType::kInvariantRows, in = 4104, out = 40;
+  const std::vector<float> xs = p.Random(rows * in), ws = p.Random(out * in, 0.1f), bs = p.Random(out);
+  const Tensor w = Make(*p.device, ws, {out, in}, p.t()), bias = Make(*p.device, bs, {out}, p.t());
+  // Rows [first, first + n) of xs through one Linear; the results as floats.
+  const auto run = [&](std::int64_t first, std::int64_t n) {
+    const std::vector<float> part(xs.begin() + first * in, xs.begin() + (first + n) * in);
+    Tensor y = Zeros(*p.device, {n, out}, p.t());
+    REQUIRE(p.device->Linear(y, Make(*p.device, part, {n, in}, p.t()), w, bias).ok());
+    return Values(*p.device, y);
+  };
+  std::vector<std::vector<float>> alone;
+  for (std::int64_t r = 0; r < rows; ++r) alone.push_back(run(r, 1));
+  for (std::int64_t n = 2; n <= rows; ++n) {
+    const std::int64_t first = (n * 7) % (rows - n + 1);
+    const std::vector<float> batched = run(first, n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      INFO("row " << first + i << " at place " << i << " of a batch of " << n);
+      CHECK(std::equal(alone[static_cast<std::size_t>(first + i)].begin(),
+                       alone[static_cast<std::size_t>(first + i)].end(), batched.begin() + i * out));
     }
   }
 }
@@ -246,6 +290,12 @@ TEMPLATE_TEST_CASE("Paged attention matches the CPU reference on mixed prefill/d
       {128, 28, 4, {1, 23, 1}, {1000, 523, 17}},             // GQA 7, a chunk in the middle of a sequence
       {64, 32, 4, {1, 1, 1, 1}, {5, 129, 2048, 4097}},       // GQA 8, decodes only
       {128, 8, 1, {1, 3}, {32768, 32768}},                   // long contexts: split over the sequence
+      // Longer chunks (FP16/BF16 on a GPU: the tensor-core kernel): several
+      // tiles and key chunks, a chunk after earlier context, a decode beside
+      // a prefill, head_dim 80 (no multiple of 16), G 5.
+      {128, 32, 8, {200}, {700}},
+      {64, 8, 1, {70, 1}, {70, 3000}},
+      {80, 10, 2, {33, 17}, {100, 17}},
   };
   for (const Case& c : cases) {
     const int block_size = 16;
@@ -290,12 +340,14 @@ TEMPLATE_TEST_CASE("Embedding, GatherRows and SiluMul match the CPU reference", 
     REQUIRE(p.cpu.Embedding(out.second, table.second, id_tensors.second).ok());
     p.Expect(out.first, out.second, "embedding");
   }
-  auto x = p.Both(p.Random(n * d), {n, d});
   auto rows = p.BothIds({28, 0, 13, 13, 5});
-  auto gathered = p.BothZeros({5, d});
-  REQUIRE(p.device->GatherRows(gathered.first, x.first, rows.first).ok());
-  REQUIRE(p.cpu.GatherRows(gathered.second, x.second, rows.second).ok());
-  p.Expect(gathered.first, gathered.second, "gather_rows");
+  for (std::int64_t width : {d, d - 3}) {  // rows of whole 16-byte vectors, and not
+    auto x = p.Both(p.Random(n * width), {n, width});
+    auto gathered = p.BothZeros({5, width});
+    REQUIRE(p.device->GatherRows(gathered.first, x.first, rows.first).ok());
+    REQUIRE(p.cpu.GatherRows(gathered.second, x.second, rows.second).ok());
+    p.Expect(gathered.first, gathered.second, "gather_rows, rows of " + std::to_string(width));
+  }
   auto gate_up = p.Both(p.Random(n * 2 * F, 6.0f), {n, 2 * F});
   auto act = p.BothZeros({n, F});
   REQUIRE(p.device->SiluMul(act.first, gate_up.first).ok());

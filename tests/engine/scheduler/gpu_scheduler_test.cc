@@ -1,4 +1,5 @@
-// The scheduler on a GPU: batching must not change a greedy request's tokens,
+// The scheduler on a GPU in batch-invariant mode (--batch-invariant, gemm.h):
+// batching must not change a greedy request's tokens,
 // and a 32k-token context runs without inf or NaN with attention that agrees
 // with the CPU reference. Tagged [gpu]: without a GPU, or in a build without
 // CUDA, every case reports "skipped" with the reason.
@@ -18,7 +19,7 @@ using namespace engine;
 namespace {
 
 std::unique_ptr<Backend> CudaOrSkip(const char* dtype) {
-  auto b = CreateBackend("cuda:0", dtype, "");
+  auto b = CreateBackend("cuda:0", dtype, "", /*batch_invariant=*/true);
   if (!b.ok()) cluster::testing::SkipTest(std::string("cuda ") + dtype + ": " + b.status().message());
   return std::move(*b);
 }
@@ -65,11 +66,11 @@ void CheckBatchInvariance(const std::filesystem::path& model_dir) {
 
 }  // namespace
 
-TEST_CASE("On the GPU, 32 concurrent greedy requests get the tokens each gets alone (demo model)", "[gpu]") {
+TEST_CASE("On the GPU with --batch-invariant, 32 concurrent greedy requests get the tokens each gets alone (demo model)", "[gpu]") {
   CheckBatchInvariance(testing::DemoModel());
 }
 
-TEST_CASE("On the GPU, 32 concurrent greedy requests get the tokens each gets alone (HF fixture)", "[gpu]") {
+TEST_CASE("On the GPU with --batch-invariant, 32 concurrent greedy requests get the tokens each gets alone (HF fixture)", "[gpu]") {
   CheckBatchInvariance(testing::FixtureModel("llama-gqa-llama3rope"));
 }
 
