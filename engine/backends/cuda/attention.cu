@@ -14,17 +14,12 @@
 // p % block_size. A sequence's tokens in the step are contiguous at
 // consecutive positions, [query_start[s], query_start[s + 1]).
 //
-// Work split. One thread block (4 warps) takes:
-//   - a tile of up to TQ consecutive query tokens of one sequence,
-//   - one kv head g and up to HB of its G query heads (all of them for the
-//     usual G <= 16), so a chunk of keys and values, loaded once into shared
-//     memory, serves TQ * HB query rows ("each KV head read once per query
-//     group": decode reads every cached K/V byte once per step),
-//   - one part ("split") of the key range, when a long context must be
-//     spread over more blocks than the tiles give (flash-decoding): each
-//     split writes its rows' partial (acc, m, l) to the scratch buffer, and
-//     attention_merge_kernel combines them:
-//       M = max_s m_s,  L = sum_s l_s e^(m_s - M),  out = sum_s acc_s e^(m_s - M) / L.
+// Work split (attention_work.cuh, shared with attention_tensor_core.cu): a
+// thread block (4 warps) takes a tile of query tokens of one sequence times
+// up to HB query heads of one kv head, so a chunk of keys and values, loaded
+// once into shared memory, serves every row of the tile ("each KV head read
+// once per query group": decode reads every cached K/V byte once per step),
+// and one part of the key range when a long context is split over blocks.
 // Rows per block R = TQ * HB <= 16; keys per chunk BK = 32 (16 for
 // head_dim > 128, to stay inside 48 KiB of shared memory).
 //
@@ -45,6 +40,7 @@
 // the merge kernel below.
 #include <cfloat>
 
+#include "engine/backends/cuda/attention_work.cuh"
 #include "engine/backends/cuda/device_math.cuh"
 #include "engine/backends/cuda/kernels.h"
 
@@ -58,61 +54,28 @@ constexpr int kMaxDimsPerLane = static_cast<int>(kMaxAttentionHeadDim / 32);
 constexpr int kMaxSplits = 32;
 constexpr int kMinSplitLen = 256;  // positions: below this a split costs more than it saves
 
-struct Geometry {
-  int tq;              // query tokens per tile
-  int hb;              // query heads per block
-  int head_groups;     // blocks per kv head: ceil(G / hb)
-  int tiles_per_seq;   // ceil(max_query_len / tq)
-  int bk;              // keys per chunk
-  int splits;          // parts of the key range
-  int split_len;       // positions per split (a multiple of bk)
-  std::size_t shared_bytes;
-};
+int KeysPerChunk(const PagedAttentionArgs& a) { return a.head_dim > 128 ? 16 : 32; }
 
-Geometry Plan(const PagedAttentionArgs& a) {
-  Geometry g{};
-  const int group = static_cast<int>(a.heads / a.kv_heads);
-  g.hb = group < kMaxRows ? group : kMaxRows;
-  g.tq = kMaxRows / g.hb;
-  g.head_groups = (group + g.hb - 1) / g.hb;
-  g.tiles_per_seq = static_cast<int>((a.max_query_len + g.tq - 1) / g.tq);
-  g.bk = a.head_dim > 128 ? 16 : 32;
-  g.splits = paged_attention_splits(a, a.num_seqs * g.tiles_per_seq * a.kv_heads * g.head_groups);
-  g.split_len = paged_attention_split_length(a, g.splits, g.bk);
-  const int rows = g.tq * g.hb;
-  g.shared_bytes = sizeof(float) * (static_cast<std::size_t>(rows) * a.head_dim +            // q
-                                    static_cast<std::size_t>(g.bk) * (a.head_dim + 1) +     // K, padded
-                                    static_cast<std::size_t>(g.bk) * a.head_dim);           // V
-  return g;
+std::size_t SharedBytes(const PagedAttentionArgs& a) {
+  const auto h = static_cast<std::size_t>(a.head_dim), bk = static_cast<std::size_t>(KeysPerChunk(a));
+  return sizeof(float) * (kMaxRows * h + bk * (h + 1) + bk * h);  // q; K, padded; V
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    paged_attention_kernel(PagedAttentionArgs a, Geometry geo) {
+    paged_attention_kernel(PagedAttentionArgs a, AttentionWork work, int bk) {
   extern __shared__ float shared[];
   const int h = static_cast<int>(a.head_dim);
   const int H = static_cast<int>(a.heads), K = static_cast<int>(a.kv_heads);
-  const int group = H / K;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  BlockTile tile;
+  if (!BlockTileOf(a, work, tile)) return;
+  const int q_begin = tile.q_begin, s = tile.s, g = tile.g, head0 = tile.head0, nh = tile.nh, rows = tile.rows;
+  const int split = tile.split, key_begin = tile.key_begin, key_end = tile.key_end;
 
-  // Which tile, heads and split this block takes.
-  const int s = blockIdx.x / geo.tiles_per_seq, tile = blockIdx.x % geo.tiles_per_seq;
-  const int q_begin = a.query_start[s] + tile * geo.tq;
-  const int q_end = min(a.query_start[s + 1], q_begin + geo.tq);
-  if (q_begin >= q_end) return;  // this sequence has fewer tiles than the longest
-  const int g = blockIdx.y / geo.head_groups;
-  const int head0 = g * group + (blockIdx.y % geo.head_groups) * geo.hb;
-  const int nh = min(geo.hb, g * group + group - head0);
-  const int tokens = q_end - q_begin;
-  const int rows = tokens * nh;  // row r: token q_begin + r / nh, head head0 + r % nh
-  const int last_position = a.positions[q_end - 1];
-  const int split = blockIdx.z;
-  const int key_begin = split * geo.split_len;
-  const int key_end = min(key_begin + geo.split_len, last_position + 1);
-
-  float* q_s = shared;                                   // [rows][h]
-  float* k_s = q_s + geo.tq * geo.hb * h;                // [bk][h + 1]
-  float* v_s = k_s + geo.bk * (h + 1);                   // [bk][h]
+  float* q_s = shared;                // [rows][h]
+  float* k_s = q_s + kMaxRows * h;    // [bk][h + 1]
+  float* v_s = k_s + bk * (h + 1);    // [bk][h]
   for (int e = threadIdx.x; e < rows * h; e += kThreads) {
     const int r = e / h, d = e % h;
     const int token = q_begin + r / nh, head = head0 + r % nh;
@@ -134,9 +97,9 @@ __global__ void __launch_bounds__(kThreads)
   const T* k_cache = static_cast<const T*>(a.k_cache);
   const T* v_cache = static_cast<const T*>(a.v_cache);
   const std::int32_t* table = a.block_tables + static_cast<std::int64_t>(s) * a.table_stride;
-  for (int chunk = key_begin; chunk < key_end; chunk += geo.bk) {
+  for (int chunk = key_begin; chunk < key_end; chunk += bk) {
     __syncthreads();  // the previous chunk (and the q load) is done
-    for (int e = threadIdx.x; e < geo.bk * h; e += kThreads) {
+    for (int e = threadIdx.x; e < bk * h; e += kThreads) {
       const int j = e / h, d = e % h;
       const int p = chunk + j;
       float kv = 0.0f, vv = 0.0f;
@@ -157,7 +120,7 @@ __global__ void __launch_bounds__(kThreads)
       // Lane j: the score of key chunk + j.
       float score = -INFINITY;
       const int p = chunk + lane;
-      if (lane < geo.bk && p < key_end && p <= row_position[k]) {
+      if (lane < bk && p < key_end && p <= row_position[k]) {
         const float* qr = q_s + r * h;
         const float* kr = k_s + lane * (h + 1);
         float dot = 0.0f;
@@ -172,7 +135,7 @@ __global__ void __launch_bounds__(kThreads)
       l[k] = l[k] * correction + WarpSum(weight);
       m[k] = m_new;
       for (int t = 0; t < kMaxDimsPerLane; ++t) acc[k][t] *= correction;
-      for (int j = 0; j < geo.bk; ++j) {
+      for (int j = 0; j < bk; ++j) {
         const float w = __shfl_sync(0xffffffffu, weight, j);
         if (w == 0.0f) continue;  // uniform across the warp: every lane got the same w
         const float* vr = v_s + j * h;
@@ -189,7 +152,7 @@ __global__ void __launch_bounds__(kThreads)
     const int r = warp + kWarps * k;
     if (r >= rows) break;
     const std::int64_t token = q_begin + r / nh, head = head0 + r % nh;
-    if (geo.splits == 1) {
+    if (work.splits == 1) {
       const float inv = l[k] > 0.0f ? 1.0f / l[k] : 0.0f;
       T* o = static_cast<T*>(a.out) + (token * H + head) * h;
       for (int t = 0; t < kMaxDimsPerLane; ++t) {
@@ -197,7 +160,7 @@ __global__ void __launch_bounds__(kThreads)
         if (d < h) o[d] = FromFloat<T>(acc[k][t] * inv);
       }
     } else {
-      float* part = a.scratch + ((token * H + head) * geo.splits + split) * (h + 2);
+      float* part = a.scratch + ((token * H + head) * work.splits + split) * (h + 2);
       for (int t = 0; t < kMaxDimsPerLane; ++t) {
         const int d = lane + 32 * t;
         if (d < h) part[d] = acc[k][t];
@@ -240,9 +203,14 @@ std::int64_t paged_attention_scratch_elements(std::int64_t max_seqs, std::int64_
   return max_seqs * heads * kMaxSplits * (head_dim + 2);
 }
 
-int paged_attention_splits(const PagedAttentionArgs& a, std::int64_t base_blocks) {
-  // Split the key range only when the tiles alone leave SMs idle and the
-  // context is long enough to be worth it, and as far as the scratch holds.
+AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk) {
+  AttentionWork w{};
+  const int group = static_cast<int>(a.heads / a.kv_heads);
+  w.hb = group < rows ? group : rows;
+  w.tq = rows / w.hb;
+  w.head_groups = (group + w.hb - 1) / w.hb;
+  w.tiles_per_seq = static_cast<int>((a.max_query_len + w.tq - 1) / w.tq);
+  const std::int64_t base_blocks = a.num_seqs * w.tiles_per_seq * a.kv_heads * w.head_groups;
   std::int64_t splits = 1;
   if (base_blocks < 2 * a.num_sms && a.max_context_len > 2 * kMinSplitLen) {
     splits = (2 * a.num_sms + base_blocks - 1) / base_blocks;
@@ -254,12 +222,10 @@ int paged_attention_splits(const PagedAttentionArgs& a, std::int64_t base_blocks
     if (splits > by_scratch) splits = by_scratch;
     if (splits < 1) splits = 1;
   }
-  return static_cast<int>(splits);
-}
-
-int paged_attention_split_length(const PagedAttentionArgs& a, int splits, int chunk) {
-  std::int64_t len = (a.max_context_len + splits - 1) / splits;
-  return static_cast<int>((len + chunk - 1) / chunk * chunk);
+  const std::int64_t len = (a.max_context_len + splits - 1) / splits;
+  w.splits = static_cast<int>(splits);
+  w.split_len = static_cast<int>((len + chunk - 1) / chunk * chunk);
+  return w;
 }
 
 cudaError_t paged_attention_merge_forward(const PagedAttentionArgs& a, int splits, DType t, cudaStream_t stream) {
@@ -276,18 +242,18 @@ cudaError_t paged_attention_forward(const PagedAttentionArgs& a, DType t, cudaSt
   if (a.head_dim > kMaxAttentionHeadDim || a.kv_heads <= 0 || a.heads % a.kv_heads != 0) {
     return cudaErrorInvalidValue;
   }
-  const Geometry geo = Plan(a);
-  const dim3 grid(static_cast<unsigned int>(a.num_seqs * geo.tiles_per_seq),
-                  static_cast<unsigned int>(a.kv_heads * geo.head_groups), static_cast<unsigned int>(geo.splits));
+  const int bk = KeysPerChunk(a);
+  const AttentionWork work = PlanAttentionWork(a, kMaxRows, bk);
+  const std::size_t shared_bytes = SharedBytes(a);
   return DispatchFloat(t, [&](auto x) {
     using T = decltype(x);
     cudaError_t e = cudaFuncSetAttribute(paged_attention_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(geo.shared_bytes));
+                                         static_cast<int>(shared_bytes));
     if (e != cudaSuccess) return e;
-    paged_attention_kernel<T><<<grid, kThreads, geo.shared_bytes, stream>>>(a, geo);
+    paged_attention_kernel<T><<<work.grid(a), kThreads, shared_bytes, stream>>>(a, work, bk);
     e = cudaGetLastError();
-    if (e != cudaSuccess || geo.splits == 1) return e;
-    return paged_attention_merge_forward(a, geo.splits, t, stream);
+    if (e != cudaSuccess || work.splits == 1) return e;
+    return paged_attention_merge_forward(a, work.splits, t, stream);
   });
 }
 

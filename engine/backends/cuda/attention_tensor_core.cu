@@ -11,17 +11,16 @@
 // the two products run as mma.sync m16n8k8 (FP16 from Turing on, BF16 from
 // Ampere on; the shapes every supported GPU has), the FlashAttention-2 way:
 //
-// Work split. A block (4 warps) takes 64 query rows: up to 64 / G'
-// consecutive tokens of one sequence times the G' = min(G, 64) query heads
-// of one kv head (row r: token r / G', head r % G'), so each chunk of keys
+// Work split (attention_work.cuh, as in attention.cu). A block (4 warps)
+// takes 64 query rows: up to 64 / G' consecutive tokens of one sequence
+// times the G' = min(G, 64) query heads of one kv head, so each chunk of keys
 // and values, loaded once into shared memory, serves every head of the
 // group. Warp w owns rows 16w..16w+15 and keeps, in registers, their Q (as
 // mma A fragments), the running max m and sum l of the online softmax, and
 // the output accumulator O (16 x h, float32). A decode token fills G of the
-// 64 rows; warps without rows skip the math and only help load. When the
-// tiles alone would leave SMs idle (few sequences, long contexts) the key
-// range is split over more blocks exactly as in attention.cu, and the same
-// merge kernel combines the parts.
+// 64 rows; warps without rows skip the math and only help load. Long
+// contexts with few sequences are split over blocks and merged as in
+// attention.cu.
 //
 // Per chunk of 64 keys: S = Q . K^T (16 x 64 per warp, float32 accumulate),
 // scaled by scale * log2(e) so that exp2 gives the softmax's exp; keys after
@@ -44,6 +43,7 @@
 // conformance bounds (tests/engine/ops/backend_conformance_test.cc).
 #include <cstdint>
 
+#include "engine/backends/cuda/attention_work.cuh"
 #include "engine/backends/cuda/device_math.cuh"
 #include "engine/backends/cuda/kernels.h"
 
@@ -57,28 +57,6 @@ constexpr int kMaxHeadDim = 128;
 constexpr int kPad = 8;             // elements after each shared row
 constexpr float kLog2e = 1.4426950408889634f;
 
-struct Geometry {
-  int tq;             // query tokens per block
-  int hb;             // query heads per block
-  int head_groups;    // blocks per kv head
-  int tiles_per_seq;  // ceil(max_query_len / tq)
-  int splits;         // parts of the key range
-  int split_len;      // positions per part (a multiple of kKeys)
-  std::size_t shared_bytes;
-};
-
-Geometry Plan(const PagedAttentionArgs& a, std::size_t element_size) {
-  Geometry g{};
-  const int group = static_cast<int>(a.heads / a.kv_heads);
-  g.hb = group < kRows ? group : kRows;
-  g.tq = kRows / g.hb;
-  g.head_groups = (group + g.hb - 1) / g.hb;
-  g.tiles_per_seq = static_cast<int>((a.max_query_len + g.tq - 1) / g.tq);
-  g.splits = paged_attention_splits(a, a.num_seqs * g.tiles_per_seq * a.kv_heads * g.head_groups);
-  g.split_len = paged_attention_split_length(a, g.splits, kKeys);
-  g.shared_bytes = 2 * static_cast<std::size_t>(kKeys) * (a.head_dim + kPad) * element_size;
-  return g;
-}
 
 // c += a . b, m16n8k8, row-major A, column-major B, float32 accumulate.
 template <typename T>
@@ -127,28 +105,19 @@ __device__ __forceinline__ void LoadTransposed(std::uint32_t (&r)[4], const void
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(PagedAttentionArgs a, Geometry geo) {
+__global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(PagedAttentionArgs a, AttentionWork work) {
   extern __shared__ uint4 shared_vectors[];
   T* k_s = reinterpret_cast<T*>(shared_vectors);  // [kKeys][h + kPad]
   const int h = static_cast<int>(a.head_dim);
   const int stride = h + kPad;
   T* v_s = k_s + kKeys * stride;  // [kKeys][h + kPad]
   const int H = static_cast<int>(a.heads), K = static_cast<int>(a.kv_heads);
-  const int group = H / K;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int quad = lane / 4, in_quad = lane % 4;  // the mma fragments' row and column groups
-
-  const int s = blockIdx.x / geo.tiles_per_seq, tile = blockIdx.x % geo.tiles_per_seq;
-  const int q_begin = a.query_start[s] + tile * geo.tq;
-  const int q_end = min(a.query_start[s + 1], q_begin + geo.tq);
-  if (q_begin >= q_end) return;  // this sequence has fewer tiles than the longest
-  const int g = blockIdx.y / geo.head_groups;
-  const int head0 = g * group + (blockIdx.y % geo.head_groups) * geo.hb;
-  const int nh = min(geo.hb, g * group + group - head0);
-  const int rows = (q_end - q_begin) * nh;
-  const int split = blockIdx.z;
-  const int key_begin = split * geo.split_len;
-  const int key_end = min(key_begin + geo.split_len, a.positions[q_end - 1] + 1);
+  BlockTile tile;
+  if (!BlockTileOf(a, work, tile)) return;
+  const int q_begin = tile.q_begin, s = tile.s, g = tile.g, head0 = tile.head0, nh = tile.nh, rows = tile.rows;
+  const int split = tile.split, key_begin = tile.key_begin, key_end = tile.key_end;
 
   // This thread's two rows (fragment rows quad and quad + 8 of the warp's 16).
   int token[2], head[2], position[2];
@@ -285,8 +254,8 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
     if (token[i] < 0) continue;
-    if (geo.splits > 1) {
-      float* part = a.scratch + ((static_cast<std::int64_t>(token[i]) * H + head[i]) * geo.splits + split) * (h + 2);
+    if (work.splits > 1) {
+      float* part = a.scratch + ((static_cast<std::int64_t>(token[i]) * H + head[i]) * work.splits + split) * (h + 2);
 #pragma unroll
       for (int nt = 0; nt < kMaxHeadDim / 8; ++nt) {
         if (nt * 8 < h) {
@@ -313,13 +282,12 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
 
 template <typename T>
 cudaError_t Launch(const PagedAttentionArgs& a, DType t, cudaStream_t stream) {
-  const Geometry geo = Plan(a, sizeof(T));
-  const dim3 grid(static_cast<unsigned int>(a.num_seqs * geo.tiles_per_seq),
-                  static_cast<unsigned int>(a.kv_heads * geo.head_groups), static_cast<unsigned int>(geo.splits));
-  paged_attention_tensor_core_kernel<T><<<grid, kThreads, geo.shared_bytes, stream>>>(a, geo);
+  const AttentionWork work = PlanAttentionWork(a, kRows, kKeys);
+  const std::size_t shared_bytes = 2 * static_cast<std::size_t>(kKeys) * (a.head_dim + kPad) * sizeof(T);
+  paged_attention_tensor_core_kernel<T><<<work.grid(a), kThreads, shared_bytes, stream>>>(a, work);
   const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess || geo.splits == 1) return e;
-  return paged_attention_merge_forward(a, geo.splits, t, stream);
+  if (e != cudaSuccess || work.splits == 1) return e;
+  return paged_attention_merge_forward(a, work.splits, t, stream);
 }
 
 }  // namespace

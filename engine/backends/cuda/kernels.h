@@ -81,14 +81,6 @@ cudaError_t paged_attention_forward(const PagedAttentionArgs& args, DType t, cud
 // a multiple of 8 up to 128 (whether it takes the step: ..._supported).
 bool paged_attention_tensor_core_supported(const PagedAttentionArgs& args, DType t);
 cudaError_t paged_attention_tensor_core_forward(const PagedAttentionArgs& args, DType t, cudaStream_t stream);
-// Shared by both (attention.cu): into how many parts the key range is split
-// when `base_blocks` thread blocks alone would leave SMs idle (flash-decoding;
-// at most what the scratch holds); the positions per part, a multiple of
-// `chunk`; and the kernel that combines the parts' (acc, m, l) states, m in
-// natural-log units, from scratch[(token * H + head) * splits + split][h + 2].
-int paged_attention_splits(const PagedAttentionArgs& args, std::int64_t base_blocks);
-int paged_attention_split_length(const PagedAttentionArgs& args, int splits, int chunk);
-cudaError_t paged_attention_merge_forward(const PagedAttentionArgs& args, int splits, DType t, cudaStream_t stream);
 
 // out[n, F] = silu(gate_up[:, :F]) * gate_up[:, F:].
 cudaError_t silu_mul_forward(void* out, const void* gate_up, DType t, std::int64_t n, std::int64_t F,
