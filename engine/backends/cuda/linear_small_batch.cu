@@ -6,22 +6,28 @@
 // FLOPs per weight and row, so its speed is the memory bandwidth. cuBLASLt's
 // tiles are sized for prefill; for one row most of a tile's work is wasted
 // and, without split-K, a 4096-feature projection is only a few dozen tiles,
-// too few to keep the memory system busy. Here one warp owns kRowsPerWarp
-// output features: each lane streams its share of those weight rows with
-// 16-byte loads (kUnroll loads per row in flight, evict-first so they do not
-// push x out of L1) and multiplies every loaded vector into all n rows of x,
-// which stay in L1/L2. So each weight is read from memory exactly once per
-// step, whatever n.
+// too few to keep the memory system busy.
 //
-// Numerics: FP32 accumulation. Lane l takes the V-element vectors starting at
-// k = (l + 32 j) V (V = 16 bytes / element size), j increasing, and adds
-// w[k + e] * x[k + e] for e = 0..V-1 in that order with fused multiply-adds;
-// the 32 lane sums are combined by the xor-butterfly of WarpSum; then + bias,
-// then rounded to the output type. That order depends only on `in` and the
-// element type: never on n, on the row's place in the batch or on the other
-// rows, so this kernel is batch invariant across every n it takes. (It is a
-// different order from cuBLASLt's, so a token's result depends on whether its
-// step ran here or there; gemm.h states when that matters.)
+// Work split. A block (8 warps) owns R output features (R = 8 for up to 4
+// rows of x, 4 beyond, so the accumulators fit in registers) and splits
+// their `in` into 8 slices, one per warp. Each lane streams its share of the
+// slice of all R weight rows with 16-byte loads (several per row in flight;
+// evict-first, so they do not push x out of L1) and multiplies each loaded
+// vector into all n rows of x, which stay in L1/L2: every weight is read
+// from memory exactly once per step, whatever n, and each x load serves R
+// weight rows. Then the warps' sums meet in shared memory.
+//
+// Numerics: FP32 accumulation. With V elements per 16-byte vector, warp w
+// takes vectors [w * P, (w + 1) * P) of a row (P = ceil(in / V / 8)); its
+// lane l the vectors l, l + 32, ... of that slice, in increasing order,
+// adding w[k + e] * x[k + e] for e = 0..V-1 with fused multiply-adds; the
+// lanes' sums are combined by WarpSum's xor-butterfly, the 8 warps' sums in
+// warp order ((s0 + s1) + s2) + ... + s7; then + bias, then rounded to the
+// output type. That order depends only on `in` and the element type: never
+// on n, on R, on the row's place in the batch or on the other rows, so this
+// kernel is batch invariant across every n it takes. (It is a different
+// order from cuBLASLt's, so a token's result depends on whether its step ran
+// here or there; gemm.h states when that matters.)
 //
 // Shapes: x [n, in] T, w [o, in] T, bias [o] T or null, out [n, o] T or F32.
 // REQUIRES (checked by linear_small_batch_supported): 1 <= n <=
@@ -34,9 +40,15 @@
 namespace engine::cuda {
 namespace {
 
-constexpr int kWarpsPerBlock = 8;
-constexpr int kRowsPerWarp = 2;
-constexpr int kUnroll = 4;
+constexpr int kWarps = 8;  // slices of `in` per block: part of the summation order, never change per n
+
+// Output features per block and loads in flight per row, by the largest n
+// of an instantiation: enough loads in flight to cover memory latency, with
+// R * N accumulators and R * U vectors in registers.
+template <int N>
+constexpr int kRows = N <= 4 ? 8 : 4;
+template <int N>
+constexpr int kUnroll = N <= 4 ? 2 : 4;
 
 // Streaming load: read once, evict first (keeps x, reused by every warp, in L1).
 __device__ __forceinline__ uint4 LoadStreaming(const uint4* p) { return __ldcs(p); }
@@ -55,96 +67,115 @@ __device__ __forceinline__ float DotVector(float acc, const uint4& w, const uint
 
 // N: the largest n of this instantiation (n <= N rows are computed).
 template <typename T, typename OutT, int N>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+__global__ void __launch_bounds__(kWarps * 32)
     linear_small_batch_kernel(OutT* out, const T* x, const T* w, const T* bias, int n, std::int64_t in,
                               std::int64_t o) {
   constexpr int V = 16 / sizeof(T);
-  const int lane = threadIdx.x % 32;
-  const std::int64_t first = (static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32) * kRowsPerWarp;
-  if (first >= o) return;
+  constexpr int R = kRows<N>, U = kUnroll<N>;
+  __shared__ float partial[kWarps][R][N];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * R;
   const std::int64_t vectors = in / V;  // per row
-  const uint4* wrow[kRowsPerWarp];
+  const std::int64_t per_warp = (vectors + kWarps - 1) / kWarps;
+  const std::int64_t begin = warp * per_warp;
+  const std::int64_t end = begin + per_warp < vectors ? begin + per_warp : vectors;
+  const uint4* wrow[R];
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    // A warp's rows past o repeat its last row: loaded, never stored.
+  for (int r = 0; r < R; ++r) {
+    // Rows past o repeat the last row: loaded, never stored.
     const std::int64_t row = first + r < o ? first + r : o - 1;
     wrow[r] = reinterpret_cast<const uint4*>(w + row * in);
   }
   const uint4* xrow = reinterpret_cast<const uint4*>(x);
 
-  float acc[kRowsPerWarp][N];
+  float acc[R][N];
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
+  for (int r = 0; r < R; ++r) {
 #pragma unroll
     for (int t = 0; t < N; ++t) acc[r][t] = 0.0f;
   }
-  // One step: kUnroll vectors per row loaded before any is used.
-  std::int64_t j = lane;
-  for (; j + 32 * (kUnroll - 1) < vectors; j += 32 * kUnroll) {
-    uint4 wv[kRowsPerWarp][kUnroll];
+  // U vectors per row loaded before any is used, then one at a time; the
+  // order of the additions is the same either way.
+  std::int64_t j = begin + lane;
+  for (; j + 32 * (U - 1) < end; j += 32 * U) {
+    uint4 wv[R][U];
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) wv[r][u] = LoadStreaming(wrow[r] + j + 32 * u);
+      for (int u = 0; u < U; ++u) wv[r][u] = LoadStreaming(wrow[r] + j + 32 * u);
     }
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
+    for (int u = 0; u < U; ++u) {
 #pragma unroll
       for (int t = 0; t < N; ++t) {
         if (t < n) {
           const uint4 xv = LoadCached(xrow + t * vectors + j + 32 * u);
 #pragma unroll
-          for (int r = 0; r < kRowsPerWarp; ++r) acc[r][t] = DotVector<T>(acc[r][t], wv[r][u], xv);
+          for (int r = 0; r < R; ++r) acc[r][t] = DotVector<T>(acc[r][t], wv[r][u], xv);
         }
       }
     }
   }
-  for (; j < vectors; j += 32) {  // the rest, one vector at a time, same order
-    uint4 wv[kRowsPerWarp];
+  for (; j < end; j += 32) {
+    uint4 wv[R];
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) wv[r] = LoadStreaming(wrow[r] + j);
+    for (int r = 0; r < R; ++r) wv[r] = LoadStreaming(wrow[r] + j);
 #pragma unroll
     for (int t = 0; t < N; ++t) {
       if (t < n) {
         const uint4 xv = LoadCached(xrow + t * vectors + j);
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) acc[r][t] = DotVector<T>(acc[r][t], wv[r], xv);
+        for (int r = 0; r < R; ++r) acc[r][t] = DotVector<T>(acc[r][t], wv[r], xv);
       }
     }
   }
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    const std::int64_t row = first + r;
-    const float b = bias != nullptr && row < o ? ToFloat(bias[row]) : 0.0f;
+  for (int r = 0; r < R; ++r) {
 #pragma unroll
     for (int t = 0; t < N; ++t) {
-      const float sum = WarpSum(acc[r][t]);  // every lane takes part; lane 0 stores
-      if (lane == 0 && t < n && row < o) out[static_cast<std::int64_t>(t) * o + row] = FromFloat<OutT>(sum + b);
+      const float sum = WarpSum(acc[r][t]);  // every lane takes part
+      if (lane == 0) partial[warp][r][t] = sum;
     }
   }
+  __syncthreads();
+  for (int e = threadIdx.x; e < R * N; e += kWarps * 32) {
+    const int r = e / N, t = e % N;
+    const std::int64_t row = first + r;
+    if (t >= n || row >= o) continue;
+    float sum = partial[0][r][t];
+#pragma unroll
+    for (int k = 1; k < kWarps; ++k) sum += partial[k][r][t];
+    if (bias != nullptr) sum += ToFloat(bias[row]);
+    out[static_cast<std::int64_t>(t) * o + row] = FromFloat<OutT>(sum);
+  }
+}
+
+template <typename T, typename OutT, int N>
+void LaunchN(OutT* y, const T* x, const T* w, const T* bias, int n, std::int64_t in, std::int64_t o,
+             cudaStream_t stream) {
+  const unsigned int blocks = GridFor(o, kRows<N>);
+  linear_small_batch_kernel<T, OutT, N><<<blocks, kWarps * 32, 0, stream>>>(y, x, w, bias, n, in, o);
 }
 
 template <typename T, typename OutT>
 cudaError_t Launch(void* out, const void* x, const void* w, const void* bias, std::int64_t n, std::int64_t in,
                    std::int64_t o, cudaStream_t stream) {
-  const unsigned int blocks = GridFor(o, kWarpsPerBlock * kRowsPerWarp);
   auto* y = static_cast<OutT*>(out);
   const auto* xs = static_cast<const T*>(x);
   const auto* ws = static_cast<const T*>(w);
   const auto* bs = static_cast<const T*>(bias);
   const int rows = static_cast<int>(n);
-  constexpr unsigned int threads = kWarpsPerBlock * 32;
   // Buckets of n: the accumulators of N rows live in registers.
   if (n <= 1) {
-    linear_small_batch_kernel<T, OutT, 1><<<blocks, threads, 0, stream>>>(y, xs, ws, bs, rows, in, o);
+    LaunchN<T, OutT, 1>(y, xs, ws, bs, rows, in, o, stream);
   } else if (n <= 2) {
-    linear_small_batch_kernel<T, OutT, 2><<<blocks, threads, 0, stream>>>(y, xs, ws, bs, rows, in, o);
+    LaunchN<T, OutT, 2>(y, xs, ws, bs, rows, in, o, stream);
   } else if (n <= 4) {
-    linear_small_batch_kernel<T, OutT, 4><<<blocks, threads, 0, stream>>>(y, xs, ws, bs, rows, in, o);
+    LaunchN<T, OutT, 4>(y, xs, ws, bs, rows, in, o, stream);
   } else if (n <= 8) {
-    linear_small_batch_kernel<T, OutT, 8><<<blocks, threads, 0, stream>>>(y, xs, ws, bs, rows, in, o);
+    LaunchN<T, OutT, 8>(y, xs, ws, bs, rows, in, o, stream);
   } else {
-    linear_small_batch_kernel<T, OutT, 16><<<blocks, threads, 0, stream>>>(y, xs, ws, bs, rows, in, o);
+    LaunchN<T, OutT, 16>(y, xs, ws, bs, rows, in, o, stream);
   }
   return cudaGetLastError();
 }
