@@ -17,7 +17,7 @@
 // reads each weight once at close to the bandwidth limit.
 //
 // Two modes (CudaBackend::Create's batch_invariant):
-//   fast (default): the small-batch kernel up to kSmallBatchMaxRows rows, and
+//   fast (default): the small-batch kernel up to kSmallBatchMaxRows (4) rows, and
 //     cuBLASLt's heuristic choice for each n beyond (split-K allowed). A
 //     token's result then depends in the last bits on its step's size, as in
 //     vLLM and other GPU engines: a greedy request usually, not always, gets

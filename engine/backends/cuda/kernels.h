@@ -89,7 +89,7 @@ cudaError_t silu_mul_forward(void* out, const void* gate_up, DType t, std::int64
 // out[n, o] = x[n, in] . w[o, in]^T (+ bias[o]) for a few rows: the decode
 // steps' Linear, reading each weight once (linear_small_batch.cu). out is T
 // or F32; bias T or null. Batch invariant across every n it takes.
-constexpr std::int64_t kSmallBatchMaxRows = 16;
+constexpr std::int64_t kSmallBatchMaxRows = 4;  // beyond it cuBLASLt is faster (linear_small_batch.cu)
 // Whether linear_small_batch_forward takes these arguments: 1 <= n <=
 // kSmallBatchMaxRows, `in` a whole number of 16-byte vectors, x and w
 // 16-byte aligned, a floating-point t.

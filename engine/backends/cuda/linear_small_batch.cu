@@ -8,14 +8,20 @@
 // and, without split-K, a 4096-feature projection is only a few dozen tiles,
 // too few to keep the memory system busy.
 //
-// Work split. A block (8 warps) owns R output features (R = 8 for up to 4
-// rows of x, 4 beyond, so the accumulators fit in registers) and splits
-// their `in` into 8 slices, one per warp. Each lane streams its share of the
+// Work split. A block (8 warps) owns 8 output features and splits their
+// `in` into 8 slices, one per warp. Each lane streams its share of the
 // slice of all R weight rows with 16-byte loads (several per row in flight;
 // evict-first, so they do not push x out of L1) and multiplies each loaded
 // vector into all n rows of x, which stay in L1/L2: every weight is read
 // from memory exactly once per step, whatever n, and each x load serves R
 // weight rows. Then the warps' sums meet in shared memory.
+//
+// Why at most 4 rows: each weight is converted to float and multiplied into
+// every row on CUDA cores, so the arithmetic per byte read grows with n. On
+// an H100 (docs/benchmarks.md) this kernel reads the weights of a
+// Llama-3-8B-shaped model at 61% of the copy bandwidth for 1 and 2 rows, 50%
+// for 4, and falls to 30% and 19% for 8 and 16, below cuBLASLt, which takes
+// those on tensor cores.
 //
 // Numerics: FP32 accumulation. With V elements per 16-byte vector, warp w
 // takes vectors [w * P, (w + 1) * P) of a row (P = ceil(in / V / 8)); its
@@ -24,7 +30,7 @@
 // lanes' sums are combined by WarpSum's xor-butterfly, the 8 warps' sums in
 // warp order ((s0 + s1) + s2) + ... + s7; then + bias, then rounded to the
 // output type. That order depends only on `in` and the element type: never
-// on n, on R, on the row's place in the batch or on the other rows, so this
+// on n, on the row's place in the batch or on the other rows, so this
 // kernel is batch invariant across every n it takes. (It is a different
 // order from cuBLASLt's, so a token's result depends on whether its step ran
 // here or there; gemm.h states when that matters.)
@@ -41,14 +47,8 @@ namespace engine::cuda {
 namespace {
 
 constexpr int kWarps = 8;  // slices of `in` per block: part of the summation order, never change per n
-
-// Output features per block and loads in flight per row, by the largest n
-// of an instantiation: enough loads in flight to cover memory latency, with
-// R * N accumulators and R * U vectors in registers.
-template <int N>
-constexpr int kRows = N <= 4 ? 8 : 4;
-template <int N>
-constexpr int kUnroll = N <= 4 ? 2 : 4;
+constexpr int kRows = 8;    // output features per block
+constexpr int kUnroll = 2;  // vectors per row loaded before any is used: 16 loads in flight per lane
 
 // Streaming load: read once, evict first (keeps x, reused by every warp, in L1).
 __device__ __forceinline__ uint4 LoadStreaming(const uint4* p) { return __ldcs(p); }
@@ -71,7 +71,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     linear_small_batch_kernel(OutT* out, const T* x, const T* w, const T* bias, int n, std::int64_t in,
                               std::int64_t o) {
   constexpr int V = 16 / sizeof(T);
-  constexpr int R = kRows<N>, U = kUnroll<N>;
+  constexpr int R = kRows, U = kUnroll;
   __shared__ float partial[kWarps][R][N];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * R;
@@ -153,7 +153,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <typename T, typename OutT, int N>
 void LaunchN(OutT* y, const T* x, const T* w, const T* bias, int n, std::int64_t in, std::int64_t o,
              cudaStream_t stream) {
-  const unsigned int blocks = GridFor(o, kRows<N>);
+  const unsigned int blocks = GridFor(o, kRows);
   linear_small_batch_kernel<T, OutT, N><<<blocks, kWarps * 32, 0, stream>>>(y, x, w, bias, n, in, o);
 }
 
@@ -166,16 +166,13 @@ cudaError_t Launch(void* out, const void* x, const void* w, const void* bias, st
   const auto* bs = static_cast<const T*>(bias);
   const int rows = static_cast<int>(n);
   // Buckets of n: the accumulators of N rows live in registers.
+  static_assert(kSmallBatchMaxRows == 4, "one bucket per power of two up to kSmallBatchMaxRows");
   if (n <= 1) {
     LaunchN<T, OutT, 1>(y, xs, ws, bs, rows, in, o, stream);
   } else if (n <= 2) {
     LaunchN<T, OutT, 2>(y, xs, ws, bs, rows, in, o, stream);
-  } else if (n <= 4) {
-    LaunchN<T, OutT, 4>(y, xs, ws, bs, rows, in, o, stream);
-  } else if (n <= 8) {
-    LaunchN<T, OutT, 8>(y, xs, ws, bs, rows, in, o, stream);
   } else {
-    LaunchN<T, OutT, 16>(y, xs, ws, bs, rows, in, o, stream);
+    LaunchN<T, OutT, 4>(y, xs, ws, bs, rows, in, o, stream);
   }
   return cudaGetLastError();
 }
