@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "runtimes/engine/name.h"
+
 namespace cluster::cli {
 namespace {
 
@@ -55,7 +57,7 @@ class Engine final : public Runtime {
     for (std::size_t i = 0; i < inv_.hosts.size(); ++i) {
       const Host& host = inv_.hosts[i];
       control::StartRequest& req = requests[i];
-      req.runtime = control::RuntimeKind::kEngine;
+      req.runtime = runtimes::engine::kName;
       for (const inventory::RankPlacement& placed : placement.hosts[i].ranks) {
         control::RankSpec spec;
         spec.rank = placed.rank;

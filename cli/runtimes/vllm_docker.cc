@@ -1,5 +1,7 @@
 #include "cli/runtimes/vllm_docker.h"
 
+#include "runtimes/vllm_docker/name.h"
+
 namespace cluster::cli {
 namespace {
 
@@ -37,7 +39,7 @@ class VllmDocker final : public Runtime {
     for (std::size_t i = 0; i < inv_.hosts.size(); ++i) {
       const Host& host = inv_.hosts[i];
       control::StartRequest& req = requests[i];
-      req.runtime = control::RuntimeKind::kVllmDocker;
+      req.runtime = runtimes::vllm_docker::kName;
       if (!placement.hosts[i].stage) continue;  // a host beyond pipeline_parallel runs nothing
       control::ContainerSpec c;
       c.name = ContainerName(inv_);
