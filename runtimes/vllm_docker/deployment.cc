@@ -1,4 +1,4 @@
-#include "cli/runtimes/vllm_docker.h"
+#include "runtimes/vllm_docker/deployment.h"
 
 #include "runtimes/vllm_docker/name.h"
 
@@ -31,6 +31,7 @@ class VllmDocker final : public Runtime {
 
   void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const override {
     const auto& r = inv_.runtime;
+    const inventory::VllmDockerOptions& vllm = r.vllm_docker;
     const inventory::Placement& placement = *plan.placement;
     const Host* head = inv_.Head();
     const inventory::Model* model = inv_.FindModel(r.model);
@@ -44,18 +45,18 @@ class VllmDocker final : public Runtime {
       control::ContainerSpec c;
       c.name = ContainerName(inv_);
       c.image = ImageName();
-      c.shm_size = r.vllm_docker.shm_size;
+      c.shm_size = vllm.shm_size;
       c.model_path = model ? inv_.ModelPathOn(host, *model).string() : "";
       c.env = plan.report->EnvFor(host.name);
-      for (const auto& [k, v] : r.vllm_docker.env) c.env[k] = v;
+      for (const auto& [k, v] : vllm.env) c.env[k] = v;
       c.gpus = true;
       if (host.gpus) {  // the GPUs the inventory gives the host; `auto`: all of them
         for (int g = 0; g < *host.gpus; ++g) c.gpu_devices.push_back(g);
       }
-      c.volumes = r.vllm_docker.volumes;
-      c.devices = r.vllm_docker.devices;
-      for (const auto& [name, limit] : r.vllm_docker.ulimits) c.ulimits.push_back(name + "=" + limit);
-      c.ipc_host = r.vllm_docker.ipc_host;
+      c.volumes = vllm.volumes;
+      c.devices = vllm.devices;
+      for (const auto& [name, limit] : vllm.ulimits) c.ulimits.push_back(name + "=" + limit);
+      c.ipc_host = vllm.ipc_host;
       c.head = &host == head;
       c.api_key = c.head && r.api_key_file.has_value();
       c.node_address = host.ClusterAddress();
@@ -68,7 +69,7 @@ class VllmDocker final : public Runtime {
       c.pipeline_parallel = placement.pipeline_parallel;
       c.dtype = r.dtype == inventory::Dtype::kAuto ? "" : inventory::DtypeName(r.dtype);  // "": vLLM decides
       c.serve_port = r.port;
-      c.vllm_args = r.vllm_docker.args;
+      c.vllm_args = vllm.args;
       req.container = std::move(c);
     }
   }

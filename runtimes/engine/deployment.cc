@@ -1,9 +1,10 @@
-#include "cli/runtimes/engine.h"
+#include "runtimes/engine/deployment.h"
 
 #include <random>
 
 #include <fmt/format.h>
 
+#include "cli/lifecycle/check_comm.h"
 #include "runtimes/engine/name.h"
 
 namespace cluster::cli {
@@ -42,6 +43,7 @@ class Engine final : public Runtime {
 
   void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const override {
     const auto& r = inv_.runtime;
+    const inventory::EngineOptions& engine = r.engine;
     const inventory::Placement& placement = *plan.placement;
     const Host* head = inv_.Head();
     const inventory::Model* model = inv_.FindModel(r.model);
@@ -67,7 +69,7 @@ class Engine final : public Runtime {
         spec.stage = placed.stage;
         spec.tp_rank = placed.tp_rank;
         spec.gpu = placed.gpu;
-        spec.device = inventory::EngineDeviceName(r.engine.device);
+        spec.device = inventory::EngineDeviceName(engine.device);
         spec.dtype = dtype;
         spec.model_path = model ? inv_.ModelPathOn(host, *model).string() : "";
         spec.served_model_name = r.model;
@@ -77,8 +79,8 @@ class Engine final : public Runtime {
           spec.serve_port = r.port;
           spec.api_key = r.api_key_file.has_value();
         }
-        spec.max_context = r.engine.max_context;
-        if (r.engine.device == EngineDevice::kCuda) spec.gpu_memory_fraction = r.engine.gpu_memory_fraction;
+        spec.max_context = engine.max_context;
+        if (engine.device == EngineDevice::kCuda) spec.gpu_memory_fraction = engine.gpu_memory_fraction;
         spec.env = plan.report->EnvFor(host.name);
         if (!world_token.empty()) {
           spec.env[kWorldTokenVariable] = world_token;
