@@ -62,7 +62,7 @@ std::string GpuSummary(const Inventory& inv) {
 // "cluster t4-lab: 4 hosts, 16 GPUs; runtime engine, TP4 x PP4, float16"
 std::string Summary(const Inventory& inv) {
   const auto& r = inv.runtime;
-  std::string runtime = inventory::RuntimeKindName(r.kind);
+  std::string runtime = r.kind;
   if (r.RanksOnCpu()) runtime += " on cpu";
   const std::string dtype =
       r.dtype == inventory::Dtype::kAuto ? "dtype auto" : inventory::DtypeName(r.dtype);
@@ -81,7 +81,7 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv, const Runtime& describe
     total += h.gpus.value_or(0);
   }
   if (all_known) gpus = total;
-  nlohmann::ordered_json runtime = {{"kind", inventory::RuntimeKindName(r.kind)},
+  nlohmann::ordered_json runtime = {{"kind", r.kind},
                             {"model", r.model},
                             {"tensor_parallel", r.tensor_parallel},
                             {"pipeline_parallel", r.pipeline_parallel},

@@ -5,12 +5,14 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/check_comm.h"
+#include "runtimes/engine/inventory.h"
 #include "runtimes/engine/name.h"
 
 namespace cluster::cli {
 namespace {
 
 using inventory::EngineDevice;
+using inventory::EngineOptionsOf;
 using inventory::Host;
 
 class Engine final : public Runtime {
@@ -20,7 +22,7 @@ class Engine final : public Runtime {
   HostNeeds Needs() const override {
     HostNeeds needs;
     needs.engine = true;
-    if (inv_.runtime.engine.device == EngineDevice::kCuda) {
+    if (EngineOptionsOf(inv_.runtime).device == EngineDevice::kCuda) {
       needs.engine_device = "cuda";
       needs.engine_cuda_runtime = EngineCudaRuntime();
     }
@@ -43,7 +45,7 @@ class Engine final : public Runtime {
 
   void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const override {
     const auto& r = inv_.runtime;
-    const inventory::EngineOptions& engine = r.engine;
+    const inventory::EngineOptions& engine = inventory::EngineOptionsOf(r);
     const inventory::Placement& placement = *plan.placement;
     const Host* head = inv_.Head();
     const inventory::Model* model = inv_.FindModel(r.model);
@@ -93,7 +95,7 @@ class Engine final : public Runtime {
   }
 
   void Describe(nlohmann::ordered_json& runtime) const override {
-    runtime["device"] = inventory::EngineDeviceName(inv_.runtime.engine.device);
+    runtime["device"] = inventory::EngineDeviceName(inventory::EngineOptionsOf(inv_.runtime).device);
   }
 
  private:

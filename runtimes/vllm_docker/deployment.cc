@@ -1,5 +1,6 @@
 #include "runtimes/vllm_docker/deployment.h"
 
+#include "runtimes/vllm_docker/inventory.h"
 #include "runtimes/vllm_docker/name.h"
 
 namespace cluster::cli {
@@ -12,14 +13,14 @@ class VllmDocker final : public Runtime {
   explicit VllmDocker(const inventory::Inventory& inventory) : inv_(inventory) {}
 
   HostNeeds Needs() const override {
-    const inventory::VllmDockerOptions& options = inv_.runtime.vllm_docker;
+    const inventory::VllmDockerOptions& options = inventory::VllmDockerOptionsOf(inv_.runtime);
     HostNeeds needs;
     needs.image = ImageName();
     // With ipc: host the container uses the host's own /dev/shm, whatever its size.
     if (!options.ipc_host) {
       needs.shm = HostNeeds::Shm{options.shm_size_bytes, "runtime.vllm_docker.shm_size", options.shm_size};
     }
-    needs.head_ports = {inv_.runtime.port, kRayPort};
+    needs.head_ports = {inv_.runtime.port, inventory::kRayPort};
     return needs;
   }
 
@@ -31,7 +32,7 @@ class VllmDocker final : public Runtime {
 
   void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const override {
     const auto& r = inv_.runtime;
-    const inventory::VllmDockerOptions& vllm = r.vllm_docker;
+    const inventory::VllmDockerOptions& vllm = inventory::VllmDockerOptionsOf(r);
     const inventory::Placement& placement = *plan.placement;
     const Host* head = inv_.Head();
     const inventory::Model* model = inv_.FindModel(r.model);
@@ -62,7 +63,7 @@ class VllmDocker final : public Runtime {
       c.node_address = host.ClusterAddress();
       c.head_address = head ? head->ClusterAddress() : host.ClusterAddress();
       c.serve_address = r.bind.value_or(host.address);
-      c.ray_port = kRayPort;
+      c.ray_port = inventory::kRayPort;
       c.expected_gpus = total_gpus;
       c.served_model_name = r.model;
       c.tensor_parallel = placement.tensor_parallel;
@@ -74,13 +75,13 @@ class VllmDocker final : public Runtime {
     }
   }
 
-  void Describe(nlohmann::ordered_json& runtime) const override { runtime["image"] = inv_.runtime.vllm_docker.image; }
+  void Describe(nlohmann::ordered_json& runtime) const override { runtime["image"] = inventory::VllmDockerOptionsOf(inv_.runtime).image; }
 
  private:
   // The image's name as Docker knows it: the artifacts.images entry's.
   std::string ImageName() const {
-    const inventory::Image* image = inv_.FindImage(inv_.runtime.vllm_docker.image);
-    return image ? image->name : inv_.runtime.vllm_docker.image;
+    const inventory::Image* image = inv_.FindImage(inventory::VllmDockerOptionsOf(inv_.runtime).image);
+    return image ? image->name : inventory::VllmDockerOptionsOf(inv_.runtime).image;
   }
 
   const inventory::Inventory& inv_;

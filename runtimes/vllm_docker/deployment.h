@@ -12,8 +12,6 @@
 
 namespace cluster::cli {
 
-inline constexpr int kRayPort = 6379;  // Ray's GCS port on the head
-
 // The container's name on every host: "clusterd-" + the cluster's name.
 std::string ContainerName(const inventory::Inventory& inventory);
 
