@@ -19,7 +19,7 @@
 #include "agent/deployment_file.h"
 #include "agent/engine_rank.h"
 #include "agent/gpu_facts.h"
-#include "agent/launchers/launcher.h"
+#include "agent/launcher.h"
 #include "agent/node_facts.h"
 #include "agent/restart_budget.h"
 #include "agent/supervisor.h"
@@ -82,17 +82,16 @@ std::vector<std::string> CleanUpLeftovers(const fs::path& state_dir, const std::
 }
 
 struct AgentService::Impl final : LaunchSite {
-  Impl(asio::io_context& io_context, AgentConfig cfg, control::Credentials creds, fs::path state, fs::path binary)
+  Impl(asio::io_context& io_context, AgentConfig cfg, control::Credentials creds, fs::path state, fs::path binary,
+       Launchers runtimes)
       : io(io_context),
         config(std::move(cfg)),
         credentials(std::move(creds)),
         dir(std::move(state)),
         self(std::move(binary)),
         supervisor(io_context, LogRotation{}, [this](const control::UnitStatus& u) { OnUnitExit(u); }),
-        restart_timer(io_context) {
-    for (auto runtime : {control::RuntimeKind::kEngine, control::RuntimeKind::kVllmDocker})
-      launchers[runtime] = LauncherFor(runtime);
-  }
+        restart_timer(io_context),
+        launchers(std::move(runtimes)) {}
 
   asio::io_context& io;
   AgentConfig config;
@@ -117,7 +116,7 @@ struct AgentService::Impl final : LaunchSite {
   asio::steady_timer restart_timer;
   int restart_epoch = 0;  // a pending restart of an older epoch is void
   std::shared_ptr<std::atomic<bool>> launcher_cancel;  // Stopped(): set by StopUnits
-  std::map<control::RuntimeKind, std::unique_ptr<Launcher>> launchers;
+  const Launchers launchers;  // by runtime name
   std::function<void()> on_shutdown;
   bool stopping = false;  // units are being stopped on purpose: their exits are no failures
 
@@ -443,6 +442,8 @@ struct AgentService::Impl final : LaunchSite {
   }
 
   void On(const control::StartRequest& req, const std::shared_ptr<Responder>& r) {
+    // A runtime this agent has no launcher for changes nothing here.
+    if (auto launcher = launchers.For(req.runtime); !launcher.ok()) return r->Fail(launcher.status());
     if (Status s = Prepare(req); !s.ok()) return r->Fail(s);
     StartUnits([r](StatusOr<control::StartReply> reply) {
       if (reply.ok()) r->Send(control::ToJson(*reply), false);
@@ -455,7 +456,9 @@ struct AgentService::Impl final : LaunchSite {
   // Starts this host's units of `current` (a start, or a gang restart).
   void StartUnits(StartDone done) {
     const control::StartRequest& req = *current;
-    launchers.at(req.runtime)->Start(req, *this, std::move(done));
+    auto launcher = launchers.For(req.runtime);  // a deployment.json of an agent with other runtimes
+    if (!launcher.ok()) return done(launcher.status());
+    (*launcher)->Start(req, *this, std::move(done));
   }
 
   void On(const control::StatusRequest&, const std::shared_ptr<Responder>& r) {
@@ -630,9 +633,9 @@ struct AgentService::Impl final : LaunchSite {
 };
 
 AgentService::AgentService(asio::io_context& io, AgentConfig config, control::Credentials credentials,
-                           fs::path state_dir, fs::path self)
+                           fs::path state_dir, fs::path self, Launchers launchers)
     : impl_(std::make_unique<Impl>(io, std::move(config), std::move(credentials), std::move(state_dir),
-                                   std::move(self))) {}
+                                   std::move(self), std::move(launchers))) {}
 
 AgentService::~AgentService() { impl_->workers.join(); }
 

@@ -19,15 +19,17 @@
 #include <memory>
 
 #include "agent/agent_state.h"
+#include "agent/launcher.h"
 #include "control/channel.h"
 
 namespace cluster::agent {
 
 class AgentService {
  public:
-  // `state_dir` is the agent's folder (agent_state.h); `self` this binary.
+  // `state_dir` is the agent's folder (agent_state.h); `self` this binary;
+  // `launchers` the runtimes it can start (clusterd's: runtimes/launchers.h).
   AgentService(boost::asio::io_context& io, AgentConfig config, control::Credentials credentials,
-               std::filesystem::path state_dir, std::filesystem::path self);
+               std::filesystem::path state_dir, std::filesystem::path self, Launchers launchers);
   ~AgentService();
 
   void Handle(control::Request request, std::shared_ptr<control::Responder> responder);

@@ -22,6 +22,7 @@
 #include "common/files.h"
 #include "common/manifest.h"
 #include "common/spelling.h"
+#include "runtimes/launchers.h"
 
 namespace {
 
@@ -167,7 +168,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "receive" && argc == 2) return Receive();
   if (mode == "start" && argc == 2) return Start();
-  if (mode == "serve" && argc == 4 && arg2 == "--state") return cluster::agent::ServeAgent(argv[3], Self());
+  if (mode == "serve" && argc == 4 && arg2 == "--state") {
+    return cluster::agent::ServeAgent(argv[3], Self(), cluster::runtimes::BuiltinLaunchers());
+  }
   if (mode == "stop" && (argc == 4 || argc == 5) && arg2 == "--cluster") {
     const bool purge = argc == 5 && std::string(argv[4]) == "--purge";
     if (argc == 5 && !purge) {

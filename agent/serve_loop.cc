@@ -13,7 +13,7 @@
 
 namespace cluster::agent {
 
-int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& self) {
+int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& self, Launchers launchers) {
   SetLogLevel(LogLevel::kInfo);
   auto config = LoadConfig(dir);
   auto credentials = config.ok() ? LoadCredentials(dir) : StatusOr<control::Credentials>(config.status());
@@ -25,7 +25,7 @@ int ServeAgent(const std::filesystem::path& dir, const std::filesystem::path& se
     LOG_WARNING("stopped {}, left by an earlier agent", left);
 
   boost::asio::io_context io;
-  AgentService service(io, *config, *credentials, dir, self);
+  AgentService service(io, *config, *credentials, dir, self, std::move(launchers));
   auto server = control::ControlServer::Listen(
       io, config->listen_address, config->port, *credentials,
       [&service](control::Request request, std::shared_ptr<control::Responder> responder) {

@@ -8,8 +8,11 @@
 
 #include <filesystem>
 
+#include "agent/launcher.h"
+
 namespace cluster::agent {
 
-int ServeAgent(const std::filesystem::path& state_dir, const std::filesystem::path& self);
+// `launchers`: the runtimes this agent can start.
+int ServeAgent(const std::filesystem::path& state_dir, const std::filesystem::path& self, Launchers launchers);
 
 }  // namespace cluster::agent

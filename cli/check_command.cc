@@ -46,7 +46,9 @@ int RunCheckCommand(const CheckFlags& flags, const GlobalOptions& global) {
   options.hash_model = !flags.no_hash;
   options.comm = flags.comm;
   options.comm_sizes = flags.comm_sizes;
-  const CheckReport report = RunCheck(*cluster.access, *RuntimeFor(cluster.inventory()), options);
+  auto runtime = global.runtimes->For(cluster.inventory());
+  if (!runtime.ok()) return ReportError(runtime.status(), global);
+  const CheckReport report = RunCheck(*cluster.access, **runtime, options);
   if (global.json) PrintJson(CheckReportJson(report));
   else PrintCheckTable(report, std::cout);
   return report.failed() ? kExitFailure : kExitOk;

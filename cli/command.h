@@ -23,10 +23,14 @@ enum ExitCode : int {
 
 // Flags shared by every command. They may be given before or after the
 // subcommand name (`clusterctl -v plan ...` or `clusterctl plan -v ...`).
+class Runtimes;
+
 struct GlobalOptions {
   int verbosity = 0;        // -v info, -vv debug
   bool json = false;        // machine-readable output on stdout (also set by --json-lines)
   bool json_lines = false;  // a command that streams events prints one object per event
+  // The runtimes `validate`, `check` and `up` know (main's: runtimes/deployments.h).
+  const Runtimes* runtimes = nullptr;
 };
 
 // Maps a failed Status to an exit code: configuration and usage problems are 2,

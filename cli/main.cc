@@ -14,6 +14,7 @@
 #include "common/build_info.h"
 #include "common/logging.h"
 #include "common/spelling.h"
+#include "runtimes/deployments.h"
 
 namespace {
 
@@ -58,7 +59,9 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global flags may follow the subcommand name
   app.set_version_flag("--version", cluster::VersionLine("clusterctl"));
 
+  const Runtimes runtimes = cluster::runtimes::BuiltinRuntimes();
   GlobalOptions global;
+  global.runtimes = &runtimes;
   app.add_flag("-v,--verbose", global.verbosity, "More log output on stderr (-v info, -vv debug)");
   app.add_flag("--json", global.json, "Machine-readable JSON on stdout: one document (field names are stable)");
   app.add_flag("--json-lines", global.json_lines,

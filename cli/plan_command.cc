@@ -21,6 +21,7 @@
 #include "common/inventory/memory_plan.h"
 #include "common/inventory/model_facts.h"
 #include "common/inventory/placement.h"
+#include "common/inventory/runtime_definition.h"
 
 namespace cluster::cli {
 namespace {
@@ -75,16 +76,21 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
   out["ok"] = true;
   out["fits"] = OrNull(r.fits);
   out["cluster"] = inv.cluster_name;
-  out["runtime"] = {{"kind", RuntimeKindName(rt.kind)},
+  // Without the model's description (no memory estimate) the runtime's own
+  // settings, where the file gives them.
+  MemorySettings settings;
+  if (r.memory) settings = r.memory->settings;
+  else rt.Definition().ApplyMemorySettings(rt, settings);
+  const bool context_known = r.memory || !settings.max_context_origin.empty();
+  out["runtime"] = {{"kind", rt.kind},
                     {"model", rt.model},
                     {"tensor_parallel", rt.tensor_parallel},
                     {"pipeline_parallel", rt.pipeline_parallel},
                     {"world_size", r.placement.world_size()},
                     {"dtype", DtypeName(rt.dtype)},
-                    {"device", EngineDeviceName(rt.engine.device)},
-                    {"max_context", r.memory ? json(r.memory->settings.max_context) : OrNull(rt.engine.max_context)},
-                    {"gpu_memory_fraction",
-                     r.memory ? r.memory->settings.gpu_memory_fraction : rt.engine.gpu_memory_fraction},
+                    {"device", rt.RanksOnCpu() ? "cpu" : "cuda"},
+                    {"max_context", context_known ? json(settings.max_context) : json(nullptr)},
+                    {"gpu_memory_fraction", settings.gpu_memory_fraction},
                     {"port", rt.port}};
   json model = {{"name", r.model->name}, {"source", r.model->source.string()}, {"origin", nullptr}};
   if (r.facts) {
@@ -184,7 +190,7 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
   const Runtime& rt = inv.runtime;
   int used_hosts = 0;
   for (const HostPlacement& h : r.placement.hosts) used_hosts += h.stage ? 1 : 0;
-  out << "cluster " << inv.cluster_name << ": " << RuntimeKindName(rt.kind) << " runtime, TP "
+  out << "cluster " << inv.cluster_name << ": " << rt.kind << " runtime, TP "
       << rt.tensor_parallel << " x PP " << rt.pipeline_parallel << " = " << r.placement.world_size()
       << (r.placement.world_size() == 1 ? " rank" : " ranks") << " on " << used_hosts << " of "
       << inv.hosts.size() << (inv.hosts.size() == 1 ? " host" : " hosts") << "\n";

@@ -14,7 +14,7 @@
 #include "cli/lifecycle/deployment.h"
 #include "cli/lifecycle/up_run.h"
 #include "cli/lifecycle_support.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 #include "common/untrusted_text.h"
 
 namespace cluster::cli {
@@ -91,7 +91,9 @@ int RunUp(const UpFlags& flags, const GlobalOptions& global) {
   progress.check_failed = [&global](const CheckReport& report) {
     if (!global.json) PrintCheckTable(report, std::cerr);
   };
-  const UpResult up = RunUp(*cluster.access, *RuntimeFor(inv), options, progress);
+  auto runtime = global.runtimes->For(inv);
+  if (!runtime.ok()) return ReportError(runtime.status(), global);
+  const UpResult up = RunUp(*cluster.access, **runtime, options, progress);
   if (!up.invalid.ok()) return ReportError(up.invalid, global);
   if (global.json) {
     PrintJson(ResultJson(inv, up));

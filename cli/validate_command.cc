@@ -13,7 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/diagnostics_output.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 #include "common/build_info.h"
 #include "common/inventory/loader.h"
 
@@ -62,7 +62,7 @@ std::string GpuSummary(const Inventory& inv) {
 // "cluster t4-lab: 4 hosts, 16 GPUs; runtime engine, TP4 x PP4, float16"
 std::string Summary(const Inventory& inv) {
   const auto& r = inv.runtime;
-  std::string runtime = inventory::RuntimeKindName(r.kind);
+  std::string runtime = r.kind;
   if (r.RanksOnCpu()) runtime += " on cpu";
   const std::string dtype =
       r.dtype == inventory::Dtype::kAuto ? "dtype auto" : inventory::DtypeName(r.dtype);
@@ -71,7 +71,7 @@ std::string Summary(const Inventory& inv) {
                      r.tensor_parallel, r.pipeline_parallel, dtype);
 }
 
-nlohmann::ordered_json ClusterJson(const Inventory& inv) {
+nlohmann::ordered_json ClusterJson(const Inventory& inv, const Runtime& described) {
   const auto& r = inv.runtime;
   nlohmann::ordered_json gpus = nullptr;  // null while any host says gpus: auto
   bool all_known = true;
@@ -81,13 +81,13 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv) {
     total += h.gpus.value_or(0);
   }
   if (all_known) gpus = total;
-  nlohmann::ordered_json runtime = {{"kind", inventory::RuntimeKindName(r.kind)},
+  nlohmann::ordered_json runtime = {{"kind", r.kind},
                             {"model", r.model},
                             {"tensor_parallel", r.tensor_parallel},
                             {"pipeline_parallel", r.pipeline_parallel},
                             {"dtype", inventory::DtypeName(r.dtype)},
                             {"port", r.port}};
-  RuntimeFor(inv)->Describe(runtime);
+  described.Describe(runtime);
   const inventory::Host* head = inv.Head();
   return {{"name", inv.cluster_name},
           {"hosts", inv.hosts.size()},
@@ -96,9 +96,14 @@ nlohmann::ordered_json ClusterJson(const Inventory& inv) {
           {"runtime", runtime}};
 }
 
-int PrintJsonResult(const std::string& file, const LoadResult& result) {
+int PrintJsonResult(const std::string& file, const LoadResult& result, const GlobalOptions& global) {
   nlohmann::ordered_json out = LoadResultJson(file, result);
-  out["cluster"] = result.ok() ? ClusterJson(*result.inventory) : nlohmann::ordered_json(nullptr);
+  out["cluster"] = nullptr;
+  if (result.ok()) {
+    auto runtime = global.runtimes->For(*result.inventory);
+    if (!runtime.ok()) return ReportError(runtime.status(), global);
+    out["cluster"] = ClusterJson(*result.inventory, **runtime);
+  }
   PrintJson(out);
   return result.ok() ? kExitOk : kExitUsageError;
 }
@@ -123,7 +128,7 @@ int RunValidate(const ValidateFlags& flags, const GlobalOptions& global) {
   options.require_artifacts = !flags.skip_artifacts;
   options.engine_has_cuda = *GetBuildInfo().cuda != '\0';
   const LoadResult result = inventory::LoadInventory(*file, options);
-  return global.json ? PrintJsonResult(*file, result) : PrintHuman(*file, result);
+  return global.json ? PrintJsonResult(*file, result, global) : PrintHuman(*file, result);
 }
 
 }  // namespace

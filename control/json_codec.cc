@@ -1,6 +1,7 @@
 // The scalar, enum and object building blocks of the strict JSON codec.
 #include "control/json_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -26,7 +27,6 @@ Status DecodeEnum(const json& j, const Where& w, const char* const (&names)[N], 
   return w.Error("expected one of " + choices + "; got '" + Excerpt(text) + "'");
 }
 
-constexpr const char* kRuntimeNames[] = {"engine", "vllm-docker"};
 constexpr const char* kUnitStateNames[] = {"starting", "running", "exited", "failed", "stopped"};
 constexpr const char* kRestartPolicyNames[] = {"never", "on-failure", "always"};
 
@@ -119,8 +119,6 @@ Status CheckDeploymentId(const std::string& id, const Where& w) {
                  "' is not a deployment id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
 }
 
-Status Decode(const json& j, const Where& w, RuntimeKind* out) { return DecodeEnum(j, w, kRuntimeNames, out); }
-
 Status Decode(const json& j, const Where& w, UnitState* out) { return DecodeEnum(j, w, kUnitStateNames, out); }
 
 Status Decode(const json& j, const Where& w, RestartPolicyKind* out) {
@@ -144,7 +142,11 @@ namespace cluster::control {
 
 const char* UnitStateName(UnitState state) { return codec::kUnitStateNames[static_cast<int>(state)]; }
 
-const char* RuntimeKindName(RuntimeKind kind) { return codec::kRuntimeNames[static_cast<int>(kind)]; }
+bool IsRuntimeName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name[0] < 'a' || name[0] > 'z') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
 
 const char* RestartPolicyName(RestartPolicyKind kind) {
   return codec::kRestartPolicyNames[static_cast<int>(kind)];

@@ -54,7 +54,6 @@ Status Decode(const json& j, const Where& w, double* out);
 // An environment map: string values, keys on the allow-list
 // (common/env_allow_list.h), at most kMaxEnvEntries entries when limited.
 Status Decode(const json& j, const Where& w, std::map<std::string, std::string>* out);
-Status Decode(const json& j, const Where& w, RuntimeKind* out);
 // A deployment id names a folder of logs on every host: 1 to 64 of
 // [A-Za-z0-9._-], starting with a letter or a digit (so never "." or "..").
 Status CheckDeploymentId(const std::string& id, const Where& w);

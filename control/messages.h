@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -137,8 +138,6 @@ struct ProbeReply {
 };
 
 // ---- start: ranks or a container -------------------------------------------
-enum class RuntimeKind { kEngine, kVllmDocker };
-
 // One engine rank (runtime `engine`). The agent runs the engine binary that
 // lies beside its own, with flags built from these fields.
 struct RankSpec {
@@ -217,7 +216,10 @@ struct PeerAgent {
 
 struct StartRequest {
   std::string deployment;             // id chosen by clusterctl up; names logs and state
-  RuntimeKind runtime = RuntimeKind::kEngine;
+  // The runtime's name ("engine", "vllm-docker"): the agent hands the request
+  // to its launcher of that name and refuses a name it does not know. The
+  // codec only checks that it is a name (IsRuntimeName).
+  std::string runtime = "engine";
   std::vector<RankSpec> ranks;        // runtime engine: this host's ranks (may be empty)
   std::optional<ContainerSpec> container;  // runtime vllm-docker
   std::vector<PeerAgent> peers;       // every other agent: told when a unit here fails
@@ -379,7 +381,9 @@ StatusOr<CommCheckReply> CommCheckReplyFromJson(const nlohmann::json&);
 StatusOr<RestartState> RestartStateFromJson(const nlohmann::json&);
 
 const char* UnitStateName(UnitState state);  // "starting" | "running" | "exited" | "failed" | "stopped"
-const char* RuntimeKindName(RuntimeKind kind);  // "engine" | "vllm-docker"
+// Whether `name` can name a runtime: a lowercase letter, then lowercase
+// letters, digits and '-', at most 64 characters.
+bool IsRuntimeName(std::string_view name);
 const char* RestartPolicyName(RestartPolicyKind kind);  // "never" | "on-failure" | "always"
 
 }  // namespace cluster::control

@@ -3,6 +3,8 @@
 #include "control/json_codec.h"
 #include "control/messages.h"
 
+#include "common/untrusted_text.h"
+
 namespace cluster::control::codec {
 
 // ---- engine rank --------------------------------------------------------------
@@ -127,7 +129,7 @@ Status Decode(const json& j, const Where& w, PeerAgent* out) {
 
 json Encode(const StartRequest& v) {
   json j{{"deployment", v.deployment},
-         {"runtime", RuntimeKindName(v.runtime)},
+         {"runtime", v.runtime},
          {"ranks", EncodeList(v.ranks)},
          {"peers", EncodeList(v.peers)},
          {"restart", Encode(v.restart)}};
@@ -140,6 +142,10 @@ Status Decode(const json& j, const Where& w, StartRequest* out) {
   CLUSTER_RETURN_IF_ERROR(o.Required("deployment", &out->deployment));
   CLUSTER_RETURN_IF_ERROR(CheckDeploymentId(out->deployment, w.Field("deployment")));
   CLUSTER_RETURN_IF_ERROR(o.Required("runtime", &out->runtime));
+  if (!IsRuntimeName(out->runtime)) {
+    return w.Field("runtime").Error("expected a runtime name such as engine (lowercase letters, digits and '-'); got '" +
+                                    Excerpt(out->runtime) + "'");
+  }
   CLUSTER_RETURN_IF_ERROR(o.Optional("ranks", &out->ranks));
   CLUSTER_RETURN_IF_ERROR(o.Optional("container", &out->container));
   CLUSTER_RETURN_IF_ERROR(o.Optional("restart", &out->restart));

@@ -29,6 +29,10 @@
 
 namespace cluster::cli {
 
+// Where the engine's ranks meet, those of `up` and of bench-comm alike:
+// rank 0's rendezvous on the head, the API port + 1.
+inline int RendezvousPort(const inventory::Inventory& inventory) { return inventory.runtime.port + 1; }
+
 // Rank 0's `infer-engine bench-comm --json` (engine/tools/bench_comm_command.cc).
 struct CommMeasurement {
   struct AllReduce {

@@ -8,7 +8,6 @@
 #include "cli/lifecycle/check_comm.h"
 #include "cli/lifecycle/check_run.h"
 #include "cli/lifecycle/deployment.h"
-#include "cli/runtimes/engine.h"
 
 namespace cluster::cli {
 

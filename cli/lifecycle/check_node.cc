@@ -133,7 +133,7 @@ void CheckDocker(const inventory::Inventory& inventory, const AnsweredHost& a, C
     AddRow(report, host, "docker", "docker", Verdict::kFail,
            f.docker_error.empty() ? "docker not found" : f.docker_error,
            fmt::format("install Docker and the NVIDIA container toolkit on {}: runtime {} runs {} in a container",
-                       host, inventory::RuntimeKindName(inventory.runtime.kind), name));
+                       host, inventory.runtime.kind, name));
     return;
   }
   if (!f.docker_error.empty()) {

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/check_rules.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 
 namespace cluster::cli {
 
@@ -72,10 +72,6 @@ std::string SshFix(const inventory::Host& host) {
 }
 
 }  // namespace
-
-CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vector<HostObservation>& hosts) {
-  return EvaluateCheck(inventory, *RuntimeFor(inventory), hosts);
-}
 
 CheckReport EvaluateCheck(const inventory::Inventory& inventory, const Runtime& runtime,
                           const std::vector<HostObservation>& hosts) {

@@ -70,12 +70,11 @@ struct CheckReport {
 class Runtime;
 
 // Judges `hosts` (observations of inventory hosts; others are ignored)
-// against `inventory` and what `runtime` needs of them (cli/runtimes; by
-// default the inventory's). The head's observation is the reference for the
-// model's manifest hash and its network for reachability.
+// against `inventory` and what `runtime` (the inventory's: runtime.h) needs
+// of them. The head's observation is the reference for the model's manifest
+// hash and its network for reachability.
 CheckReport EvaluateCheck(const inventory::Inventory& inventory, const Runtime& runtime,
                           const std::vector<HostObservation>& hosts);
-CheckReport EvaluateCheck(const inventory::Inventory& inventory, const std::vector<HostObservation>& hosts);
 
 // "pass" | "warn" | "fail": the words of the JSON output.
 const char* VerdictName(CheckRow::Verdict verdict);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/lifecycle/check_report.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 
 namespace cluster::cli::check {
 

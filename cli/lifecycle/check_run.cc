@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/lifecycle/agent_calls.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 #include "common/logging.h"
 
 namespace cluster::cli {

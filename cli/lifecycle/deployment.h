@@ -1,6 +1,6 @@
 // What `up` asks each agent to start: the placement of `plan` turned into
 // one StartRequest per host, whose units (engine ranks, a container) the
-// runtime describes (cli/runtimes) with the network environment `check`
+// runtime describes (runtime.h) with the network environment `check`
 // chose (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME, VLLM_HOST_IP) baked in.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cli/lifecycle/check_report.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 #include "common/inventory/inventory.h"
 #include "common/inventory/placement.h"
 #include "control/messages.h"

@@ -16,7 +16,7 @@
 
 #include "cli/lifecycle/check_report.h"
 #include "cli/lifecycle/cluster_access.h"
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 #include "common/status.h"
 #include "control/messages.h"
 

@@ -1,7 +1,8 @@
-// The launchers (agent/launchers): what a host's agent starts for each
-// runtime from a start request, driven through a test double of the agent
-// (FakeSite) that records units instead of running them.
-#include "agent/launchers/launcher.h"
+// The launchers (agent/launcher.h, runtimes/NAME/launcher.h): what a host's
+// agent starts for each runtime from a start request, driven through a test
+// double of the agent (FakeSite) that records units instead of running them,
+// and how the agent finds a runtime's launcher by its name.
+#include "agent/launcher.h"
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "runtimes/launchers.h"
 
 using namespace cluster;
 using namespace cluster::agent;
@@ -88,10 +91,13 @@ control::RankSpec Rank(int rank, const fs::path& model) {
   return r;
 }
 
-StatusOr<control::StartReply> Start(control::RuntimeKind runtime, const control::StartRequest& request,
-                                    LaunchSite& site) {
+// Starts `request` with the launcher `launchers` have for `runtime` (clusterd's by default).
+StatusOr<control::StartReply> Start(const std::string& runtime, const control::StartRequest& request,
+                                    LaunchSite& site, const Launchers& launchers = runtimes::BuiltinLaunchers()) {
+  auto launcher = launchers.For(runtime);
+  REQUIRE(launcher.ok());
   std::optional<StatusOr<control::StartReply>> reply;
-  LauncherFor(runtime)->Start(request, site, [&](StatusOr<control::StartReply> r) { reply = std::move(r); });
+  (*launcher)->Start(request, site, [&](StatusOr<control::StartReply> r) { reply = std::move(r); });
   REQUIRE(reply.has_value());  // the fake site runs the I/O thread's work at once
   return *reply;
 }
@@ -104,7 +110,7 @@ TEST_CASE("The engine launcher starts one infer-engine unit per rank, and the AP
   control::StartRequest request;
   request.ranks = {Rank(0, install.dir / "model"), Rank(1, install.dir / "model")};
   request.ranks[0].api_key = true;
-  const auto reply = Start(control::RuntimeKind::kEngine, request, site);
+  const auto reply = Start("engine", request, site);
   REQUIRE(reply.ok());
   CHECK(reply->started == std::vector<std::string>{"rank 0", "rank 1"});
   REQUIRE(site.started.size() == 2);
@@ -121,7 +127,7 @@ TEST_CASE("The engine launcher starts no rank when one is wrong, stops the ones 
   FakeSite site(install.dir / "clusterd");
   control::StartRequest request;
   request.ranks = {Rank(0, install.dir / "model"), Rank(1, "/no/such/model")};
-  auto reply = Start(control::RuntimeKind::kEngine, request, site);
+  auto reply = Start("engine", request, site);
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.status().message() ==
         "rank 1: model folder /no/such/model does not exist on this host; run `clusterctl push`");
@@ -131,7 +137,7 @@ TEST_CASE("The engine launcher starts no rank when one is wrong, stops the ones 
   site.stops.clear();
   site.refuse = "rank 1";
   request.ranks[1] = Rank(1, install.dir / "model");
-  reply = Start(control::RuntimeKind::kEngine, request, site);
+  reply = Start("engine", request, site);
   CHECK(reply.status().message() == "rank 1: cannot fork");
   CHECK(site.started.empty());
 }
@@ -142,7 +148,7 @@ TEST_CASE("The engine launcher without infer-engine beside clusterd says where i
   FakeSite site(install.dir / "clusterd");
   control::StartRequest request;
   request.ranks = {Rank(0, install.dir / "model")};
-  const auto reply = Start(control::RuntimeKind::kEngine, request, site);
+  const auto reply = Start("engine", request, site);
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.status().message().rfind("the engine binary is not installed beside clusterd (looked for " +
                                            (install.dir / "infer-engine").string(),
@@ -152,12 +158,12 @@ TEST_CASE("The engine launcher without infer-engine beside clusterd says where i
 TEST_CASE("The vLLM launcher refuses a container spec docker would misread before any docker command runs") {
   FakeSite site("/usr/lib/clusterd/clusterd");
   control::StartRequest request;
-  request.runtime = control::RuntimeKind::kVllmDocker;
+  request.runtime = "vllm-docker";
   control::ContainerSpec c;
   c.name = "clusterd-lab --privileged";
   c.image = "vllm/vllm-openai:v0.8.5";
   request.container = c;
-  const auto reply = Start(control::RuntimeKind::kVllmDocker, request, site);
+  const auto reply = Start("vllm-docker", request, site);
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.status().message() ==
         "container.name: \"clusterd-lab --privileged\" is not a valid name: expected [a-zA-Z0-9][a-zA-Z0-9_.-]*, at "
@@ -168,11 +174,61 @@ TEST_CASE("The vLLM launcher refuses a container spec docker would misread befor
 
 TEST_CASE("Each launcher starts nothing on a host the request gives no units") {
   FakeSite site("/usr/lib/clusterd/clusterd");
-  for (auto runtime : {control::RuntimeKind::kEngine, control::RuntimeKind::kVllmDocker}) {
+  for (auto runtime : {"engine", "vllm-docker"}) {
     const auto reply = Start(runtime, control::StartRequest{}, site);
     REQUIRE(reply.ok());
     CHECK(reply->started.empty());
   }
   CHECK(site.started.empty());
   CHECK(site.worker_jobs.empty());
+}
+
+namespace {
+
+// A test double of a third runtime's launcher (SGLang in a container, say):
+// one unit per request, named after the request's deployment.
+class FakeLauncher final : public Launcher {
+ public:
+  void Start(const control::StartRequest& request, LaunchSite& site, Done done) override {
+    UnitSpec unit;
+    unit.name = "fake " + request.deployment;
+    unit.argv = {"/bin/true"};
+    if (Status s = site.StartUnit(unit); !s.ok()) return done(s);
+    control::StartReply reply;
+    reply.started.push_back(unit.name);
+    done(reply);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("A third runtime plugs into the agent as one launcher under its name") {
+  Launchers launchers = runtimes::BuiltinLaunchers();
+  launchers.Add("fake", std::make_unique<FakeLauncher>());
+  FakeSite site("/usr/lib/clusterd/clusterd");
+  control::StartRequest request;
+  request.deployment = "d1";
+  request.runtime = "fake";
+  const auto reply = Start("fake", request, site, launchers);
+  REQUIRE(reply.ok());
+  CHECK(reply->started == std::vector<std::string>{"fake d1"});
+  REQUIRE(site.started.size() == 1);
+  CHECK(site.started[0].argv == std::vector<std::string>{"/bin/true"});
+  // The built-in runtimes are still there beside it.
+  CHECK(launchers.For("engine").ok());
+  CHECK(launchers.For("vllm-docker").ok());
+}
+
+TEST_CASE("A runtime the agent has no launcher for is refused with the runtimes it knows") {
+  // A clusterctl newer than the agent may ask for a runtime this agent lacks.
+  const Launchers launchers = runtimes::BuiltinLaunchers();
+  const auto unknown = launchers.For("podman");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().code() == StatusCode::kInvalidArgument);
+  CHECK(unknown.status().message() == "start.runtime: expected one of engine, vllm-docker; got 'podman'");
+
+  Launchers with_fake = runtimes::BuiltinLaunchers();
+  with_fake.Add("fake", std::make_unique<FakeLauncher>());
+  CHECK(with_fake.For("sglang").status().message() ==
+        "start.runtime: expected one of engine, vllm-docker, fake; got 'sglang'");
 }

@@ -11,8 +11,9 @@
 #include "cli/lifecycle/check_report.h"
 #include "cli/lifecycle/check_rules.h"
 #include "cli/lifecycle/check_run.h"
-#include "cli/runtimes/engine.h"
+#include "builtin_runtime.h"
 #include "fake_runtime.h"
+#include "runtimes/engine/deployment.h"
 #include "common/inventory/loader.h"
 #include "skip.h"
 

@@ -12,6 +12,7 @@
 
 #include "common/inventory/loader.h"
 #include "common/inventory/placement.h"
+#include "builtin_runtime.h"
 #include "fake_runtime.h"
 
 using namespace cluster;

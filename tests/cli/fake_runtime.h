@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 
 namespace cluster::cli {
 

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "common/inventory/loader.h"
+#include "runtimes/engine/inventory.h"
+#include "runtimes/vllm_docker/inventory.h"
 
 using namespace cluster::inventory;
 namespace fs = std::filesystem;
@@ -165,16 +167,16 @@ TEST_CASE("Every key of a valid inventory lands in the Inventory, with positions
   }
 
   const Runtime& rt = inv.runtime;
-  CHECK(rt.kind == RuntimeKind::kEngine);
+  CHECK(rt.kind == "engine");
   CHECK(rt.model == "tiny-llama");
   CHECK(rt.tensor_parallel == 4);
   CHECK(rt.pipeline_parallel == 4);
   CHECK(rt.dtype == Dtype::kFloat16);
   CHECK(rt.port == 8000);
   CHECK(rt.api_key_file == kFixtures / "api-key");
-  CHECK(rt.engine.device == EngineDevice::kCuda);
-  CHECK(rt.engine.max_context == 512);
-  CHECK(rt.engine.gpu_memory_fraction == Approx(0.9));
+  CHECK(EngineOptionsOf(rt).device == EngineDevice::kCuda);
+  CHECK(EngineOptionsOf(rt).max_context == 512);
+  CHECK(EngineOptionsOf(rt).gpu_memory_fraction == Approx(0.9));
   CHECK(rt.location.line == 40);
   CHECK(rt.location.column == 3);
 }
@@ -211,16 +213,16 @@ TEST_CASE("Keys left out take their documented defaults") {
   CHECK_FALSE(inv.models.at(0).config.has_value());
 
   const Runtime& rt = inv.runtime;
-  CHECK(rt.kind == RuntimeKind::kEngine);
+  CHECK(rt.kind == "engine");
   CHECK(rt.tensor_parallel == 1);
   CHECK(rt.pipeline_parallel == 1);
   CHECK(rt.dtype == Dtype::kAuto);
   CHECK(rt.port == 8000);
   CHECK_FALSE(rt.api_key_file.has_value());
-  CHECK(rt.engine.device == EngineDevice::kCuda);
-  CHECK_FALSE(rt.engine.max_context.has_value());
-  CHECK(rt.engine.gpu_memory_fraction == Approx(0.9));
-  CHECK(rt.vllm_docker.shm_size == "16g");
+  CHECK(EngineOptionsOf(rt).device == EngineDevice::kCuda);
+  CHECK_FALSE(EngineOptionsOf(rt).max_context.has_value());
+  CHECK(EngineOptionsOf(rt).gpu_memory_fraction == Approx(0.9));
+  CHECK(VllmDockerOptionsOf(rt).shm_size == "16g");
 }
 
 TEST_CASE("Local paths resolve against the inventory's folder, ~/ against HOME, host paths stay as written") {

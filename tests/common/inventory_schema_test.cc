@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/inventory/loader.h"
+#include "runtimes/vllm_docker/inventory.h"
 
 using namespace cluster::inventory;
 
@@ -380,7 +381,7 @@ TEST_CASE("vllm_docker volumes, devices, ulimits and ipc are read in docker's sy
                             "    ipc: host\n");
   for (const auto& d : r.diagnostics) INFO(d.ToString());
   REQUIRE(r.ok());
-  const VllmDockerOptions& v = r.inventory->runtime.vllm_docker;
+  const VllmDockerOptions& v = VllmDockerOptionsOf(r.inventory->runtime);
   CHECK(v.volumes == std::vector<std::string>{"/data/hf:/root/.cache/huggingface:rw", "/opt/tools:/tools:ro"});
   CHECK(v.devices == std::vector<std::string>{"/dev/infiniband:/dev/infiniband:rwm"});
   CHECK(v.ulimits == std::map<std::string, std::string>{{"memlock", "-1:-1"}, {"stack", "67108864:67108864"}});

@@ -1,4 +1,6 @@
 #include "common/inventory/memory_plan.h"
+#include "runtimes/engine/inventory.h"
+#include "runtimes/vllm_docker/inventory.h"
 
 #include <catch2/catch.hpp>
 
@@ -164,7 +166,7 @@ TEST_CASE("KV room for less than one max_context sequence does not fit") {
   // stage 0 keeps 12,562,779,340 - 9,082,372,096 - 1,073,741,824 = 2,406,665,420 for KV,
   // 2,406,665,420 / 20,480 = 117,512 tokens < 131,072.
   Inventory inv = Cluster(4, "T4");
-  inv.runtime.engine.gpu_memory_fraction = 0.78;
+  EngineOptionsOf(inv.runtime).gpu_memory_fraction = 0.78;
   const MemoryPlan plan = Plan(inv, Llama70B());
   CHECK(*plan.stages[0].usable_bytes == 12'562'779'340);
   CHECK(*plan.stages[0].kv_tokens == 117'512);
@@ -180,7 +182,7 @@ TEST_CASE("KV room for less than one max_context sequence does not fit") {
   // 12,562,779,340 - 1 GiB = 11.49 GB per T4: 16.02, so 17.
 
   // With max_context 32,768 the same room holds 117,512 / 32,768 = 3 sequences.
-  inv.runtime.engine.max_context = 32768;
+  EngineOptionsOf(inv.runtime).max_context = 32768;
   const MemoryPlan shorter = Plan(inv, Llama70B());
   CHECK(shorter.fit == Fit::kFits);
   CHECK(*shorter.sequences_at_max_context == 3);
@@ -215,7 +217,7 @@ TEST_CASE("auto is the model's torch_dtype, except bfloat16 on a GPU without it 
   // The CPU engine computes in float32; float32 doubles the weights.
   Inventory cpu = Cluster(1, "T4", Dtype::kAuto);
   cpu.runtime.tensor_parallel = 1;
-  cpu.runtime.engine.device = EngineDevice::kCpu;
+  EngineOptionsOf(cpu.runtime).device = EngineDevice::kCpu;
   d = DecideDtype(cpu, *PlaceRanks(cpu, 80), &facts);
   CHECK(d.dtype == Dtype::kFloat32);
   CHECK(d.reason == "auto: the CPU engine computes in float32");
@@ -254,7 +256,7 @@ TEST_CASE("gpu_memory overrides the table, an unknown GPU or the CPU cannot be s
   Inventory cpu = Cluster(1, "T4", Dtype::kFloat32);
   cpu.hosts[0].name = "local";
   cpu.runtime.tensor_parallel = 1;
-  cpu.runtime.engine.device = EngineDevice::kCpu;
+  EngineOptionsOf(cpu.runtime).device = EngineDevice::kCpu;
   const MemoryPlan on_cpu = Plan(cpu, facts);
   // 70,553,706,496 parameters * 4 bytes in one rank.
   CHECK(on_cpu.stages[0].weight_bytes == 70'553'706'496ull * 4);
@@ -296,9 +298,9 @@ TEST_CASE("Sizes below 0.1 GB read in megabytes so a small CPU model is not show
 
 TEST_CASE("vLLM is sized with its own serve arguments, else vLLM's defaults") {
   Inventory inv = Cluster(4, "T4");
-  inv.runtime.kind = RuntimeKind::kVllmDocker;
-  inv.runtime.engine.gpu_memory_fraction = 0.5;  // the engine's key: vLLM does not read it
-  inv.runtime.engine.max_context = 1024;
+  inv.runtime.kind = "vllm-docker";
+  EngineOptionsOf(inv.runtime).gpu_memory_fraction = 0.5;  // the engine's key: vLLM does not read it
+  EngineOptionsOf(inv.runtime).max_context = 1024;
   MemoryPlan plan = Plan(inv, Llama70B());
   CHECK(plan.settings.max_context == 131072);
   CHECK(plan.settings.max_context_origin == "the model's max_position_embeddings");
@@ -308,7 +310,7 @@ TEST_CASE("vLLM is sized with its own serve arguments, else vLLM's defaults") {
 
   // The KV room of stage 0 at 0.78 is short of one 131,072-token sequence (as
   // for the engine); the hint names vLLM's flag.
-  inv.runtime.vllm_docker.args = {"--gpu-memory-utilization", "0.78"};
+  VllmDockerOptionsOf(inv.runtime).args = {"--gpu-memory-utilization", "0.78"};
   plan = Plan(inv, Llama70B());
   CHECK(plan.settings.fraction_origin == "--gpu-memory-utilization");
   CHECK(*plan.stages[0].usable_bytes == 12'562'779'340);
@@ -316,7 +318,7 @@ TEST_CASE("vLLM is sized with its own serve arguments, else vLLM's defaults") {
 
   // --max-model-len 32,768; an fp8 KV cache halves KV/TOKEN (20,480 -> 10,240 B)
   // and doubles the tokens; the last flag of a kind wins, as in vLLM.
-  inv.runtime.vllm_docker.args = {"--max-model-len=8192", "--max-model-len", "32768", "--kv-cache-dtype=fp8",
+  VllmDockerOptionsOf(inv.runtime).args = {"--max-model-len=8192", "--max-model-len", "32768", "--kv-cache-dtype=fp8",
                                   "--max-num-seqs", "64"};
   plan = Plan(inv, Llama70B());
   CHECK(plan.settings.max_context == 32768);
@@ -327,13 +329,13 @@ TEST_CASE("vLLM is sized with its own serve arguments, else vLLM's defaults") {
 
   // fp8 weights: the linear layers in 1 byte, embedding and lm_head in 2.
   // Stage 1: 20 layers of 213,909,504 linear + 16,384 norm parameters.
-  inv.runtime.vllm_docker.args = {"--quantization", "fp8"};
+  VllmDockerOptionsOf(inv.runtime).args = {"--quantization", "fp8"};
   plan = Plan(inv, Llama70B());
   CHECK(plan.settings.fp8_weights);
   CHECK(plan.stages[1].weight_bytes == 20 * (213'909'504ull * 1 + 16'384ull * 2));
   CHECK(plan.settings.not_modeled.empty());
 
-  inv.runtime.vllm_docker.args = {"--quantization", "awq", "--cpu-offload-gb", "8"};
+  VllmDockerOptionsOf(inv.runtime).args = {"--quantization", "awq", "--cpu-offload-gb", "8"};
   plan = Plan(inv, Llama70B());
   CHECK(plan.settings.not_modeled == std::vector<std::string>{"--cpu-offload-gb", "--quantization awq"});
   CHECK_FALSE(plan.settings.fp8_weights);

@@ -1,4 +1,5 @@
 #include "common/inventory/model_facts.h"
+#include "runtimes/engine/inventory.h"
 
 #include <unistd.h>
 
@@ -254,7 +255,7 @@ TEST_CASE("Pipeline stages and max_context are checked against the model") {
   model.config = "deepseek-r1-distill-llama-70b";
   Inventory inv = InventoryServing(model, 4);
   inv.runtime.pipeline_parallel = 81;
-  inv.runtime.engine.max_context = 200000;
+  EngineOptionsOf(inv.runtime).max_context = 200000;
   std::vector<Diagnostic> diagnostics;
   CheckModelAgainstRuntime(inv, &diagnostics);
   REQUIRE(diagnostics.size() == 2);

@@ -1,4 +1,5 @@
 #include "common/inventory/placement.h"
+#include "runtimes/engine/inventory.h"
 
 #include <catch2/catch.hpp>
 
@@ -143,7 +144,7 @@ TEST_CASE("Impossible placements are errors that say what to change") {
 TEST_CASE("On the CPU engine ranks have no GPU, without model facts they have no layers") {
   Inventory inv = Cluster(1, 0, 2, 1);
   inv.hosts[0].name = "local";
-  inv.runtime.engine.device = EngineDevice::kCpu;
+  EngineOptionsOf(inv.runtime).device = EngineDevice::kCpu;
   StatusOr<Placement> placed = PlaceRanks(inv, std::nullopt);
   REQUIRE(placed.ok());
   REQUIRE(placed->hosts[0].ranks.size() == 2);

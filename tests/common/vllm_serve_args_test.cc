@@ -1,6 +1,6 @@
 // Reading the `vllm serve` arguments that size memory: both spellings of a
 // flag, the last one winning, and the value vLLM would refuse named exactly.
-#include "common/inventory/vllm_serve_args.h"
+#include "runtimes/vllm_docker/vllm_serve_args.h"
 
 #include <catch2/catch.hpp>
 

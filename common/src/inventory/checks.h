@@ -6,6 +6,10 @@
 // Internal to the inventory loader.
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "common/inventory/inventory.h"
 #include "load_context.h"
 
@@ -21,10 +25,17 @@ bool NamesInDoubt(std::string_view list_path, std::size_t count, const LoadConte
 // identity files that exist. (checks_hosts.cc)
 void CheckHosts(const Inventory& inventory, LoadContext* ctx);
 
-// runtime.model and vllm_docker.image name artifacts; the block for the
-// runtime's kind is there and the other one is not; tensor_parallel x
-// pipeline_parallel fits the hosts and their GPUs. (checks_runtime.cc)
+// runtime.model names an artifact; the runtime's own checks
+// (runtime_definition.h) and a warning for each block of another runtime;
+// tensor_parallel x pipeline_parallel fits the hosts and their GPUs; ports.
+// (checks_runtime.cc)
 void CheckRuntime(const Inventory& inventory, LoadContext* ctx);
+
+// Reports that `name` at `key` is not in the list at `list_path` (whose
+// names are `names`): "no image named "x" in artifacts.images", with the
+// nearest name, or the list, as the hint. `what` is "model", "image".
+void ReportUnknownName(std::string_view key, const std::string& name, std::string_view list_path,
+                       const std::vector<std::string_view>& names, std::string_view what, LoadContext* ctx);
 
 // Unique image and model names; image tarballs, model folders and the API key
 // file exist on this machine: errors, or warnings when

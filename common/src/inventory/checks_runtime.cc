@@ -1,5 +1,6 @@
 // The runtime against the rest of the inventory: references to artifacts,
-// the block of its kind, and parallelism against hosts and GPUs.
+// the block of its kind (the runtime's own checks: runtime_definition.h),
+// and parallelism against hosts and GPUs.
 //
 // Placement (docs/inventory.md): a pipeline stage never spans hosts, and the
 // tensor-parallel ranks of a stage share one host. On GPUs every GPU runs one
@@ -13,9 +14,8 @@
 #include <fmt/format.h>
 
 #include "checks.h"
-#include "common/docker_options.h"
 #include "common/inventory/gpu_table.h"
-#include "common/inventory/vllm_serve_args.h"
+#include "common/inventory/runtime_definition.h"
 #include "common/spelling.h"
 
 namespace cluster::inventory {
@@ -26,16 +26,6 @@ constexpr std::string_view kPp = "runtime.pipeline_parallel";
 
 std::string Plural(int n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
-// "no model named "x" in artifacts.models" with the best hint we can give.
-void ReportUnknownName(std::string_view key, const std::string& name, std::string_view list_path,
-                       const std::vector<std::string_view>& names, std::string_view what, LoadContext* ctx) {
-  std::string hint = names.empty() ? fmt::format("{} is empty; add the {} there", list_path, what)
-                                   : fmt::format("{} has {}", list_path, JoinAlternatives(names));
-  if (auto guess = ClosestMatch(name, names)) hint = fmt::format("did you mean {}?", *guess);
-  ctx->Error(ctx->locations().Value(key), std::string(key),
-             fmt::format("no {} named \"{}\" in {}", what, name, list_path), hint);
-}
-
 void CheckModelReference(const Inventory& inventory, LoadContext* ctx) {
   const std::string& name = inventory.runtime.model;
   if (name.empty() || ctx->Failed("runtime.model") || inventory.FindModel(name)) return;
@@ -45,75 +35,18 @@ void CheckModelReference(const Inventory& inventory, LoadContext* ctx) {
   ReportUnknownName("runtime.model", name, "artifacts.models", names, "model", ctx);
 }
 
-// Flags of `vllm serve` that clusterctl sets itself from the runtime's keys.
-struct OwnedFlag {
-  std::string_view flag;
-  std::string_view key;
-};
-constexpr OwnedFlag kOwnedFlags[] = {
-    {"--tensor-parallel-size", "runtime.tensor_parallel"}, {"-tp", "runtime.tensor_parallel"},
-    {"--pipeline-parallel-size", "runtime.pipeline_parallel"}, {"-pp", "runtime.pipeline_parallel"},
-    {"--dtype", "runtime.dtype"}, {"--port", "runtime.port"}, {"--api-key", "runtime.api_key_file"},
-};
-
-void CheckVllmDocker(const Inventory& inventory, LoadContext* ctx) {
-  const Locations& where = ctx->locations();
-  if (!where.Has("runtime.vllm_docker")) {
-    ctx->Error(where.Value("runtime"), "runtime.vllm_docker", "required key is missing for kind vllm-docker",
-               "add vllm_docker: {image: NAME} naming an artifacts.images entry");
-    return;
-  }
-  const std::string& image = inventory.runtime.vllm_docker.image;
-  if (!image.empty() && !ctx->Failed("runtime.vllm_docker.image") && !inventory.FindImage(image) &&
-      !NamesInDoubt("artifacts.images", inventory.images.size(), *ctx)) {
-    std::vector<std::string_view> names;
-    for (const Image& i : inventory.images) names.push_back(i.name);
-    ReportUnknownName("runtime.vllm_docker.image", image, "artifacts.images", names, "image", ctx);
-  }
-  const std::vector<std::string>& args = inventory.runtime.vllm_docker.args;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string flag = args[i].substr(0, args[i].find('='));
-    for (const OwnedFlag& owned : kOwnedFlags) {
-      if (flag != owned.flag) continue;
-      const std::string path = fmt::format("runtime.vllm_docker.args[{}]", i);
-      ctx->Error(where.Value(path), path, fmt::format("{} is set by clusterctl from {}", flag, owned.key),
-                 fmt::format("remove it here and set {}", owned.key));
-    }
-  }
-  // The model is mounted at its path; a volume there would hide it.
-  const Model* model = inventory.FindModel(inventory.runtime.model);
-  const std::vector<std::string>& volumes = inventory.runtime.vllm_docker.volumes;
-  for (std::size_t i = 0; model != nullptr && i < volumes.size(); ++i) {
-    const std::string_view container = VolumeTarget(volumes[i]);
-    if (container != model->path.string()) continue;
-    const std::string path = fmt::format("runtime.vllm_docker.volumes[{}]", i);
-    ctx->Error(where.Value(path), path, fmt::format("mounts over the model folder {}", container),
-               "mount it elsewhere in the container; clusterctl mounts the model there");
-  }
-  if (inventory.runtime.vllm_docker.ipc_host && where.Has("runtime.vllm_docker.shm_size")) {
-    ctx->Warning(where.Key("runtime.vllm_docker.shm_size"), "runtime.vllm_docker.shm_size",
-                 "ignored with ipc: host: the container uses the host's /dev/shm", "remove shm_size, or ipc: host");
-  }
-  // The flags plan reads (vllm_serve_args.h) must carry values vLLM takes.
-  VllmArgError bad;
-  if (!ReadVllmServeMemoryArgs(args, &bad).ok()) {
-    const std::string path = fmt::format("runtime.vllm_docker.args[{}]", bad.index);
-    ctx->Error(where.Value(path), path, bad.message, "fix the value, or remove the flag for vLLM's default");
-  }
-}
-
+// The runtime's own checks of its block, and a warning for each block of
+// another runtime the file gives.
 void CheckKindBlocks(const Inventory& inventory, LoadContext* ctx) {
   if (ctx->Failed("runtime.kind")) return;
+  const RuntimeDefinition& runtime = inventory.runtime.Definition();
+  runtime.CheckBlock(inventory, ctx);
   const Locations& where = ctx->locations();
-  if (inventory.runtime.kind == RuntimeKind::kVllmDocker) {
-    CheckVllmDocker(inventory, ctx);
-    if (where.Has("runtime.engine")) {
-      ctx->Warning(where.Key("runtime.engine"), "runtime.engine", "ignored: only kind engine uses it",
-                   "remove it, or set kind: engine");
-    }
-  } else if (where.Has("runtime.vllm_docker")) {
-    ctx->Warning(where.Key("runtime.vllm_docker"), "runtime.vllm_docker",
-                 "ignored: only kind vllm-docker uses it", "remove it, or set kind: vllm-docker");
+  for (const auto& other : ctx->runtimes().all()) {
+    const std::string path = fmt::format("runtime.{}", other->block());
+    if (other->name() == runtime.name() || !where.Has(path)) continue;
+    ctx->Warning(where.Key(path), path, fmt::format("ignored: only kind {} uses it", other->name()),
+                 fmt::format("remove it, or set kind: {}", other->name()));
   }
 }
 
@@ -195,7 +128,8 @@ void CheckParallelism(const Inventory& inventory, LoadContext* ctx) {
   }
 
   if (ctx->Failed("runtime.kind")) return;
-  if (r.kind == RuntimeKind::kEngine && ctx->Failed("runtime.engine.device")) return;
+  const std::string_view device_key = r.Definition().device_key();
+  if (!device_key.empty() && ctx->Failed(device_key)) return;
   if (!r.RanksOnCpu()) {
     CheckGpuParallelism(inventory, ctx);
     return;
@@ -210,9 +144,9 @@ void CheckParallelism(const Inventory& inventory, LoadContext* ctx) {
   }
 }
 
-// The API port is the head's; the agent's port is on every host, and Ray's
-// GCS port (vllm-docker) and the engine's rendezvous port (API port + 1) are
-// on the head too: none may be another's.
+// The API port is the head's and the agent's port is on every host: neither
+// may be the other; the runtime checks its own ports on the head (the
+// engine's rendezvous port, Ray's GCS port) against both.
 void CheckPorts(const Inventory& inventory, LoadContext* ctx) {
   const int api = inventory.runtime.port;
   const int agent = inventory.network.agent_port;
@@ -220,35 +154,21 @@ void CheckPorts(const Inventory& inventory, LoadContext* ctx) {
   if (agent == api) {
     ctx->Error(ctx->locations().Value("network.agent_port"), "network.agent_port",
                fmt::format("{} is also runtime.port", agent), "give the agent and the API different ports");
-  } else if (inventory.runtime.kind == RuntimeKind::kEngine && agent == api + 1) {
-    ctx->Error(ctx->locations().Value("network.agent_port"), "network.agent_port",
-               fmt::format("{} is the engine's rendezvous port (runtime.port + 1)", agent),
-               "give the agent another port");
-  } else if (inventory.runtime.kind == RuntimeKind::kVllmDocker && (agent == 6379 || api == 6379)) {
-    ctx->Error(ctx->locations().Value(agent == 6379 ? "network.agent_port" : "runtime.port"),
-               agent == 6379 ? "network.agent_port" : "runtime.port", "6379 is Ray's port in the vllm-docker runtime",
-               "choose another port");
+    return;
   }
+  inventory.runtime.Definition().CheckPorts(inventory, ctx);
 }
 
-}  // namespace
-
-// What `up` would refuse on the hosts, known here without them: bfloat16 on
-// a GPU below compute capability 8.0 (every host runs a stage on GPUs), and
-// engine.device cuda when this build's engine has no CUDA.
-void CheckEngineCanRun(const Inventory& inventory, LoadContext* ctx) {
+// What `up` would refuse on the hosts, known here without them: what the
+// runtime says, and bfloat16 on a GPU below compute capability 8.0 (every
+// host runs a stage on GPUs).
+void CheckCanRun(const Inventory& inventory, LoadContext* ctx) {
   const Runtime& r = inventory.runtime;
   if (ctx->Failed("runtime.kind")) return;
-  const bool engine = r.kind == RuntimeKind::kEngine;
-  if (engine && ctx->Failed("runtime.engine.device")) return;
-  if (engine && r.engine.device == EngineDevice::kCuda && !ctx->options().engine_has_cuda) {
-    const std::string key = ctx->locations().Has("runtime.engine.device") ? "runtime.engine.device" : "runtime";
-    ctx->Error(ctx->locations().Value(key), "runtime.engine.device",
-               "cuda, but this clusterctl's engine was built without CUDA (CPU only)",
-               "use engine.device: cpu, or install the clusterctl package built with CUDA");
-  }
-  const bool on_gpus = !engine || r.engine.device == EngineDevice::kCuda;
-  if (!on_gpus || r.dtype != Dtype::kBfloat16 || ctx->Failed("runtime.dtype")) return;
+  const RuntimeDefinition& runtime = r.Definition();
+  if (!runtime.device_key().empty() && ctx->Failed(runtime.device_key())) return;
+  runtime.CheckCanRun(inventory, ctx);
+  if (r.RanksOnCpu() || r.dtype != Dtype::kBfloat16 || ctx->Failed("runtime.dtype")) return;
   for (const Host& host : inventory.hosts) {
     const GpuSpec* spec = host.gpu_model ? FindGpu(*host.gpu_model) : nullptr;
     if (spec == nullptr || spec->supports_bfloat16()) continue;
@@ -260,13 +180,24 @@ void CheckEngineCanRun(const Inventory& inventory, LoadContext* ctx) {
   }
 }
 
+}  // namespace
+
+void ReportUnknownName(std::string_view key, const std::string& name, std::string_view list_path,
+                       const std::vector<std::string_view>& names, std::string_view what, LoadContext* ctx) {
+  std::string hint = names.empty() ? fmt::format("{} is empty; add the {} there", list_path, what)
+                                   : fmt::format("{} has {}", list_path, JoinAlternatives(names));
+  if (auto guess = ClosestMatch(name, names)) hint = fmt::format("did you mean {}?", *guess);
+  ctx->Error(ctx->locations().Value(key), std::string(key),
+             fmt::format("no {} named \"{}\" in {}", what, name, list_path), hint);
+}
+
 void CheckRuntime(const Inventory& inventory, LoadContext* ctx) {
   if (ctx->FailedAt("runtime")) return;  // missing or not a mapping: said already
   CheckModelReference(inventory, ctx);
   CheckKindBlocks(inventory, ctx);
   CheckParallelism(inventory, ctx);
   CheckPorts(inventory, ctx);
-  CheckEngineCanRun(inventory, ctx);
+  CheckCanRun(inventory, ctx);
 }
 
 }  // namespace cluster::inventory

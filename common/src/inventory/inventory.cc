@@ -25,28 +25,12 @@ std::filesystem::path Inventory::ModelPathOn(const Host& host, const Model& mode
   return it != host.model_paths.end() ? it->second : model.path;
 }
 
-const char* RuntimeKindName(RuntimeKind kind) {
-  switch (kind) {
-    case RuntimeKind::kEngine: return "engine";
-    case RuntimeKind::kVllmDocker: return "vllm-docker";
-  }
-  return "?";
-}
-
 const char* DtypeName(Dtype dtype) {
   switch (dtype) {
     case Dtype::kAuto: return "auto";
     case Dtype::kFloat16: return "float16";
     case Dtype::kBfloat16: return "bfloat16";
     case Dtype::kFloat32: return "float32";
-  }
-  return "?";
-}
-
-const char* EngineDeviceName(EngineDevice device) {
-  switch (device) {
-    case EngineDevice::kCuda: return "cuda";
-    case EngineDevice::kCpu: return "cpu";
   }
   return "?";
 }

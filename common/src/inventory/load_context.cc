@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/inventory/runtime_definition.h"
+
 namespace cluster::inventory {
 namespace {
 
@@ -110,6 +112,10 @@ std::vector<Diagnostic> LoadContext::TakeDiagnostics() {
     return a.location.column < b.location.column;
   });
   return std::move(diagnostics_);
+}
+
+const RuntimeDefinitions& LoadContext::runtimes() const {
+  return options_.runtimes ? *options_.runtimes : BuiltinRuntimeDefinitions();
 }
 
 }  // namespace cluster::inventory

@@ -55,6 +55,8 @@ class LoadContext {
   const std::string& display_file() const { return display_file_; }
   const std::filesystem::path& base_dir() const { return base_dir_; }
   const LoadOptions& options() const { return options_; }
+  // The runtimes runtime.kind may name: options().runtimes, else the built-in ones.
+  const RuntimeDefinitions& runtimes() const;
   Locations& locations() { return locations_; }
   const Locations& locations() const { return locations_; }
 

@@ -1,7 +1,7 @@
 // The memory estimate; the arithmetic and conventions are in memory_plan.h.
 #include "common/inventory/memory_plan.h"
 
-#include "common/inventory/vllm_serve_args.h"
+#include "common/inventory/runtime_definition.h"
 
 #include <fmt/format.h>
 
@@ -96,41 +96,11 @@ std::uint64_t RankParameterCount(const ModelFacts& f, int tensor_parallel, int l
 }
 
 MemorySettings RuntimeMemorySettings(const Inventory& inventory, const ModelFacts& facts, Dtype dtype) {
-  const Runtime& runtime = inventory.runtime;
   MemorySettings m;
   m.max_context = facts.max_position_embeddings;
   m.max_context_origin = "the model's max_position_embeddings";
   m.kv_bytes = DtypeBytes(dtype);
-  if (runtime.kind == RuntimeKind::kEngine) {
-    m.max_context_key = "runtime.engine.max_context";
-    m.fraction_key = "runtime.engine.gpu_memory_fraction";
-    m.gpu_memory_fraction = runtime.engine.gpu_memory_fraction;
-    m.fraction_origin = "runtime.engine.gpu_memory_fraction";
-    if (runtime.engine.max_context) {
-      m.max_context = *runtime.engine.max_context;
-      m.max_context_origin = m.max_context_key;
-    }
-    return m;
-  }
-  // vLLM: its arguments, else its defaults (--gpu-memory-utilization 0.9,
-  // --max-model-len the model's); validation has read them once already.
-  m.max_context_key = "--max-model-len in runtime.vllm_docker.args";
-  m.fraction_key = "--gpu-memory-utilization in runtime.vllm_docker.args";
-  m.fraction_origin = "vLLM's default";
-  const StatusOr<VllmServeMemoryArgs> args = ReadVllmServeMemoryArgs(runtime.vllm_docker.args);
-  if (!args.ok()) return m;
-  if (args->max_model_len) {
-    m.max_context = *args->max_model_len;
-    m.max_context_origin = "--max-model-len";
-  }
-  if (args->gpu_memory_utilization) {
-    m.gpu_memory_fraction = *args->gpu_memory_utilization;
-    m.fraction_origin = "--gpu-memory-utilization";
-  }
-  if (args->fp8_kv_cache()) m.kv_bytes = 1;
-  m.fp8_weights = args->fp8_weights();
-  m.max_sequences = args->max_num_seqs;
-  m.not_modeled = args->not_modeled;
+  inventory.runtime.Definition().ApplyMemorySettings(inventory.runtime, m);
   return m;
 }
 

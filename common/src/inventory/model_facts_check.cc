@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/inventory/model_facts.h"
+#include "common/inventory/runtime_definition.h"
 
 namespace cluster::inventory {
 namespace {
@@ -117,14 +118,7 @@ void CheckModelAgainstRuntime(const Inventory& inventory, std::vector<Diagnostic
                          "use a pipeline_parallel of at most " + std::to_string(facts.num_layers)));
   }
 
-  if (runtime.engine.max_context && *runtime.engine.max_context > facts.max_position_embeddings) {
-    out->push_back(Error(runtime.location, "runtime.engine.max_context",
-                         "max_context " + std::to_string(*runtime.engine.max_context) +
-                             " is longer than the model's max_position_embeddings " +
-                             std::to_string(facts.max_position_embeddings),
-                         "use a max_context of at most " +
-                             std::to_string(facts.max_position_embeddings)));
-  }
+  runtime.Definition().CheckModelFacts(runtime, facts, out);
 }
 
 }  // namespace cluster::inventory

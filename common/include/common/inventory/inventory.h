@@ -9,9 +9,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cluster::inventory {
@@ -81,15 +84,7 @@ struct Model {
   SourceLocation location;
 };
 
-enum class RuntimeKind { kEngine, kVllmDocker };
 enum class Dtype { kAuto, kFloat16, kBfloat16, kFloat32 };
-enum class EngineDevice { kCuda, kCpu };
-
-struct EngineOptions {
-  EngineDevice device = EngineDevice::kCuda;
-  std::optional<int> max_context;       // tokens; default: the model's max_position_embeddings
-  double gpu_memory_fraction = 0.90;    // share of each GPU the engine may use
-};
 
 // runtime.restart: whether the agents bring the deployment back after it
 // stopped on its own (docs/inventory.md, "Restart policy"). Restarts are of
@@ -104,22 +99,39 @@ struct RestartPolicy {
   int backoff_s = 10;
 };
 
-struct VllmDockerOptions {
-  std::string image;                    // name of an entry of artifacts.images
-  std::string shm_size = "16g";          // as written (docker's syntax)
-  std::uint64_t shm_size_bytes = std::uint64_t{16} << 30;
-  std::map<std::string, std::string> env;
-  std::vector<std::string> args;        // extra `vllm serve` arguments
-  // What operators add to `docker run` by hand, each in the canonical form
-  // of common/docker_options.h.
-  std::vector<std::string> volumes;     // "HOST:CONTAINER:ro|rw"
-  std::vector<std::string> devices;     // "HOST:CONTAINER:PERMS", e.g. /dev/infiniband
-  std::map<std::string, std::string> ulimits;  // name -> "SOFT:HARD", e.g. memlock -> "-1:-1"
-  bool ipc_host = false;                // ipc: host (the host's /dev/shm; shm_size unused)
+// A runtime's options block under `runtime` (runtime.engine,
+// runtime.vllm_docker), as its part of the inventory reads it
+// (runtime_definition.h). Each runtime derives its own, with a static
+// `kBlock`, the block's key, for Runtime::Block.
+class RuntimeOptions {
+ public:
+  virtual ~RuntimeOptions() = default;
+  virtual std::unique_ptr<RuntimeOptions> Clone() const = 0;
 };
 
+// The options blocks of an inventory, by block key; a copy copies them.
+class RuntimeBlocks {
+ public:
+  RuntimeBlocks() = default;
+  RuntimeBlocks(const RuntimeBlocks& other);
+  RuntimeBlocks& operator=(const RuntimeBlocks& other);
+  RuntimeBlocks(RuntimeBlocks&&) = default;
+  RuntimeBlocks& operator=(RuntimeBlocks&&) = default;
+
+  const RuntimeOptions* Find(std::string_view block) const;
+  RuntimeOptions* Find(std::string_view block);
+  void Set(std::string block, std::unique_ptr<RuntimeOptions> options);
+
+ private:
+  std::map<std::string, std::unique_ptr<RuntimeOptions>, std::less<>> blocks_;
+};
+
+class RuntimeDefinition;  // runtime_definition.h
+
 struct Runtime {
-  RuntimeKind kind = RuntimeKind::kEngine;
+  // The runtime's name ("engine", "vllm-docker"): one the loader's runtime
+  // definitions know (runtime_definition.h).
+  std::string kind = "engine";
   std::string model;                    // name of an entry of artifacts.models
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
@@ -129,14 +141,40 @@ struct Runtime {
   // the head's address.
   std::optional<std::string> bind;
   std::optional<std::filesystem::path> api_key_file;
-  EngineOptions engine;
-  VllmDockerOptions vllm_docker;
+  // Every runtime's options block the file gives, as read (those of other
+  // kinds too: the loader reads and warns about them).
+  RuntimeBlocks blocks;
   RestartPolicy restart;
   SourceLocation location;
+  // The definition of `kind` the inventory was loaded with; when null (an
+  // inventory made in code) or of another kind, the built-in one of `kind`.
+  std::shared_ptr<const RuntimeDefinition> definition;
+
+  // What the inventory knows of its runtime. REQUIRES: `kind` is the name of
+  // `definition` or of a built-in runtime.
+  const RuntimeDefinition& Definition() const;
+
+  // The options block of type Options (its Options::kBlock), or Options'
+  // defaults when the file gives none.
+  template <class Options>
+  const Options& Block() const {
+    static const Options kDefaults;
+    const auto* options = dynamic_cast<const Options*>(blocks.Find(Options::kBlock));
+    return options ? *options : kDefaults;
+  }
+  // The same, to change; the defaults are added when absent.
+  template <class Options>
+  Options& MutableBlock() {
+    if (auto* options = dynamic_cast<Options*>(blocks.Find(Options::kBlock))) return *options;
+    auto added = std::make_unique<Options>();
+    Options& options = *added;
+    blocks.Set(std::string(Options::kBlock), std::move(added));
+    return options;
+  }
 
   // Whether the ranks compute on CPUs (the engine with device cpu): no GPU
   // is placed, checked or sized.
-  bool RanksOnCpu() const { return kind == RuntimeKind::kEngine && engine.device == EngineDevice::kCpu; }
+  bool RanksOnCpu() const;
 };
 
 struct Inventory {
@@ -157,9 +195,7 @@ struct Inventory {
   std::filesystem::path ModelPathOn(const Host& host, const Model& model) const;
 };
 
-const char* RuntimeKindName(RuntimeKind kind);  // "engine" | "vllm-docker"
 const char* DtypeName(Dtype dtype);             // "auto" | "float16" | ...
-const char* EngineDeviceName(EngineDevice device);  // "cuda" | "cpu"
 const char* RestartPolicyName(RestartPolicyKind policy);  // "never" | "on-failure" | "always"
 
 }  // namespace cluster::inventory

@@ -13,6 +13,8 @@
 
 namespace cluster::inventory {
 
+class RuntimeDefinitions;  // runtime_definition.h
+
 // One problem found in an inventory, with where it is and how to fix it.
 struct Diagnostic {
   enum class Severity { kError, kWarning };
@@ -46,6 +48,9 @@ struct LoadOptions {
   // False when the engine this clusterctl installs was built without CUDA:
   // then engine.device cuda is an error (common/build_info.h says which).
   bool engine_has_cuda = true;
+  // The runtimes runtime.kind may name (runtime_definition.h); null: the
+  // built-in ones. REQUIRES: outlives the load.
+  const RuntimeDefinitions* runtimes = nullptr;
 };
 
 // The largest inventory file read (1 MiB): a real one is a few KiB.

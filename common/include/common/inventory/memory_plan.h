@@ -71,8 +71,9 @@ std::uint64_t RankParameterCount(const ModelFacts& facts, int tensor_parallel, i
 
 // The runtime's settings that size memory, and where each comes from: the
 // engine's from runtime.engine, vLLM's from its `vllm serve` arguments
-// (vllm_serve_args.h) with vLLM's defaults (0.90 of each GPU, the model's
-// context).
+// (runtimes/vllm_docker/vllm_serve_args.h) with vLLM's defaults (0.90 of
+// each GPU, the model's context); each runtime's part in the inventory says
+// (RuntimeDefinition::ApplyMemorySettings).
 struct MemorySettings {
   int max_context = 0;                 // tokens one sequence may reach
   std::string max_context_origin;      // "runtime.engine.max_context", "--max-model-len" or
@@ -86,7 +87,7 @@ struct MemorySettings {
   std::optional<int> max_sequences;    // vLLM's --max-num-seqs
   std::vector<std::string> not_modeled;  // vLLM flags present that change memory in ways not modeled
 };
-// REQUIRES: dtype is not auto; runtime.vllm_docker.args passed validation.
+// REQUIRES: dtype is not auto; the inventory passed validation.
 MemorySettings RuntimeMemorySettings(const Inventory& inventory, const ModelFacts& facts, Dtype dtype);
 
 // KV cache bytes one rank of a stage with `layers` layers stores per token.

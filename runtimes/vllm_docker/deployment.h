@@ -1,4 +1,4 @@
-// vLLM with Ray in Docker as a runtime (what vLLM's run_cluster.sh does by
+// vLLM with Ray in Docker's part in clusterctl (what vLLM's run_cluster.sh does by
 // hand): one container per host that runs a pipeline stage, the head's the
 // Ray head, the others Ray workers; the head's agent runs `vllm serve` in its
 // container once Ray sees every GPU. The image is an artifacts.images entry
@@ -8,11 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 
 namespace cluster::cli {
-
-inline constexpr int kRayPort = 6379;  // Ray's GCS port on the head
 
 // The container's name on every host: "clusterd-" + the cluster's name.
 std::string ContainerName(const inventory::Inventory& inventory);

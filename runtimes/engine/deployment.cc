@@ -1,13 +1,18 @@
-#include "cli/runtimes/engine.h"
+#include "runtimes/engine/deployment.h"
 
 #include <random>
 
 #include <fmt/format.h>
 
+#include "cli/lifecycle/check_comm.h"
+#include "runtimes/engine/inventory.h"
+#include "runtimes/engine/name.h"
+
 namespace cluster::cli {
 namespace {
 
 using inventory::EngineDevice;
+using inventory::EngineOptionsOf;
 using inventory::Host;
 
 class Engine final : public Runtime {
@@ -17,7 +22,7 @@ class Engine final : public Runtime {
   HostNeeds Needs() const override {
     HostNeeds needs;
     needs.engine = true;
-    if (inv_.runtime.engine.device == EngineDevice::kCuda) {
+    if (EngineOptionsOf(inv_.runtime).device == EngineDevice::kCuda) {
       needs.engine_device = "cuda";
       needs.engine_cuda_runtime = EngineCudaRuntime();
     }
@@ -40,6 +45,7 @@ class Engine final : public Runtime {
 
   void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const override {
     const auto& r = inv_.runtime;
+    const inventory::EngineOptions& engine = inventory::EngineOptionsOf(r);
     const inventory::Placement& placement = *plan.placement;
     const Host* head = inv_.Head();
     const inventory::Model* model = inv_.FindModel(r.model);
@@ -55,7 +61,7 @@ class Engine final : public Runtime {
     for (std::size_t i = 0; i < inv_.hosts.size(); ++i) {
       const Host& host = inv_.hosts[i];
       control::StartRequest& req = requests[i];
-      req.runtime = control::RuntimeKind::kEngine;
+      req.runtime = runtimes::engine::kName;
       for (const inventory::RankPlacement& placed : placement.hosts[i].ranks) {
         control::RankSpec spec;
         spec.rank = placed.rank;
@@ -65,7 +71,7 @@ class Engine final : public Runtime {
         spec.stage = placed.stage;
         spec.tp_rank = placed.tp_rank;
         spec.gpu = placed.gpu;
-        spec.device = inventory::EngineDeviceName(r.engine.device);
+        spec.device = inventory::EngineDeviceName(engine.device);
         spec.dtype = dtype;
         spec.model_path = model ? inv_.ModelPathOn(host, *model).string() : "";
         spec.served_model_name = r.model;
@@ -75,8 +81,8 @@ class Engine final : public Runtime {
           spec.serve_port = r.port;
           spec.api_key = r.api_key_file.has_value();
         }
-        spec.max_context = r.engine.max_context;
-        if (r.engine.device == EngineDevice::kCuda) spec.gpu_memory_fraction = r.engine.gpu_memory_fraction;
+        spec.max_context = engine.max_context;
+        if (engine.device == EngineDevice::kCuda) spec.gpu_memory_fraction = engine.gpu_memory_fraction;
         spec.env = plan.report->EnvFor(host.name);
         if (!world_token.empty()) {
           spec.env[kWorldTokenVariable] = world_token;
@@ -89,7 +95,7 @@ class Engine final : public Runtime {
   }
 
   void Describe(nlohmann::ordered_json& runtime) const override {
-    runtime["device"] = inventory::EngineDeviceName(inv_.runtime.engine.device);
+    runtime["device"] = inventory::EngineDeviceName(inventory::EngineOptionsOf(inv_.runtime).device);
   }
 
  private:

@@ -1,5 +1,5 @@
 // ReadVllmServeMemoryArgs (vllm_serve_args.h).
-#include "common/inventory/vllm_serve_args.h"
+#include "runtimes/vllm_docker/vllm_serve_args.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-// The bundled engine as a runtime: one infer-engine process per rank, on
+// The bundled engine's part in clusterctl: one infer-engine process per rank, on
 // GPUs (device cuda) or CPUs, started natively by the agents (no Docker).
 // A world of several ranks meets at rank 0's rendezvous on the head's
 // cluster address (runtime.port + 1), admitting only the hosts' addresses
@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/runtimes/runtime.h"
+#include "cli/lifecycle/runtime.h"
 
 namespace cluster::cli {
 
@@ -17,9 +17,6 @@ namespace cluster::cli {
 // its environment (never in argv, where `ps` shows it).
 inline constexpr char kWorldTokenVariable[] = "INFER_ENGINE_RENDEZVOUS_TOKEN";
 std::string NewWorldToken();
-
-// The engine's rendezvous port on the head: the API port + 1.
-inline int RendezvousPort(const inventory::Inventory& inventory) { return inventory.runtime.port + 1; }
 
 // The CUDA runtime version this build's engine links ("13.0"); "" when it
 // is built without CUDA.

@@ -1,12 +1,10 @@
-// vLLM's launcher: this host's container (Ray head or worker), and on the
-// head, once Ray sees every GPU of the cluster, `vllm serve` inside it
-// (agent/vllm_docker.h builds the docker and vllm command lines).
+#include "runtimes/vllm_docker/launcher.h"
+
 #include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "agent/launchers/launcher.h"
 #include "agent/vllm_docker.h"
 #include "common/clock.h"
 #include "common/subprocess.h"

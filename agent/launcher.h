@@ -1,15 +1,18 @@
 // How a host's agent starts the units of one runtime from a start request:
-// the bundled engine's ranks as processes (engine.cc), or vLLM's container
-// and, on the head, `vllm serve` once Ray sees every GPU (vllm_docker.cc).
-// The agent (agent_service.cc) owns the deployment, the supervisor, the
-// gang's failures and the restart policy; a launcher only turns a request
-// into units through the LaunchSite it is given. A third runtime is a new
-// launcher here, beside its part in clusterctl (cli/runtimes).
+// the bundled engine's ranks as processes (runtimes/engine/launcher.h), or
+// vLLM's container and, on the head, `vllm serve` once Ray sees every GPU
+// (runtimes/vllm_docker/launcher.h). The agent (agent_service.cc) owns the
+// deployment, the supervisor, the gang's failures and the restart policy; a
+// launcher only turns a request into units through the LaunchSite it is
+// given. The agent finds a request's launcher by the runtime's name in the
+// Launchers it was given (clusterd's: runtimes/launchers.h); it never
+// branches on the runtime itself.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,9 +70,19 @@ class Launcher {
   virtual void Start(const control::StartRequest& request, LaunchSite& site, Done done) = 0;
 };
 
-// The launcher of `runtime`.
-std::unique_ptr<Launcher> LauncherFor(control::RuntimeKind runtime);
-std::unique_ptr<Launcher> NewEngineLauncher();
-std::unique_ptr<Launcher> NewVllmDockerLauncher();
+// The launchers an agent knows, by runtime name (StartRequest::runtime).
+class Launchers {
+ public:
+  // REQUIRES: `runtime` is a runtime name (control::IsRuntimeName) not added yet.
+  void Add(std::string runtime, std::unique_ptr<Launcher> launcher);
+  // The launcher of `runtime`, or InvalidArgument naming the runtimes this
+  // agent knows ("start.runtime: expected one of engine, vllm-docker; got
+  // 'podman'"): a clusterctl newer than the agent asks for a runtime the
+  // agent does not have.
+  StatusOr<Launcher*> For(const std::string& runtime) const;
+
+ private:
+  std::vector<std::pair<std::string, std::unique_ptr<Launcher>>> launchers_;
+};
 
 }  // namespace cluster::agent

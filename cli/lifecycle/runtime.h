@@ -1,22 +1,25 @@
 // A runtime `up` can start, as clusterctl sees it: the bundled engine
-// (engine.h) or vLLM with Ray in Docker (vllm_docker.h). Everything `check`
-// and `up` do differently for one of them is here, as what the runtime needs
-// of the hosts (HostNeeds, judged by the generic rules of cli/lifecycle) and
-// what each host's agent is asked to start (AddUnits). The lifecycle code
-// asks RuntimeFor(inventory) and never branches on runtime.kind; a third
-// runtime is one more implementation in this folder, its block of the
-// inventory (common/inventory) and its launcher in the agent.
+// (runtimes/engine/deployment.h) or vLLM with Ray in Docker
+// (runtimes/vllm_docker/deployment.h). Everything `check` and `up` do
+// differently for one of them is there, as what the runtime needs of the
+// hosts (HostNeeds, judged by the generic rules of cli/lifecycle) and what
+// each host's agent is asked to start (AddUnits). The lifecycle code gets
+// the inventory's runtime from Runtimes, by the name in runtime.kind, and
+// never branches on it; a third runtime is one more folder in runtimes/
+// (docs/architecture.md, "Runtimes").
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/lifecycle/check_report.h"
+#include "common/status.h"
 #include "common/inventory/inventory.h"
 #include "common/inventory/placement.h"
 #include "control/messages.h"
@@ -83,7 +86,22 @@ class Runtime {
   virtual void Describe(nlohmann::ordered_json& runtime) const = 0;
 };
 
-// The runtime of inventory.runtime.kind. REQUIRES: `inventory` outlives it.
-std::unique_ptr<Runtime> RuntimeFor(const inventory::Inventory& inventory);
+// The runtimes clusterctl knows, by name (runtime.kind in the inventory;
+// clusterctl's: runtimes/deployments.h).
+class Runtimes {
+ public:
+  // Makes the runtime of an inventory whose runtime.kind is its name.
+  // REQUIRES (of what it makes): `inventory` outlives it.
+  using Make = std::unique_ptr<Runtime> (*)(const inventory::Inventory& inventory);
+
+  // REQUIRES: `name` is not added yet.
+  void Add(std::string name, Make make);
+  // The runtime of inventory.runtime.kind, or InvalidArgument naming the
+  // runtimes clusterctl knows (an inventory loaded with runtimes of its own).
+  StatusOr<std::unique_ptr<Runtime>> For(const inventory::Inventory& inventory) const;
+
+ private:
+  std::vector<std::pair<std::string, Make>> makers_;
+};
 
 }  // namespace cluster::cli

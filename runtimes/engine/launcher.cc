@@ -1,9 +1,8 @@
-// The bundled engine's launcher: one infer-engine process per rank this
-// host runs (agent/engine_rank.h builds each rank's command line).
+#include "runtimes/engine/launcher.h"
+
 #include <fmt/format.h>
 
 #include "agent/engine_rank.h"
-#include "agent/launchers/launcher.h"
 
 namespace cluster::agent {
 namespace {
