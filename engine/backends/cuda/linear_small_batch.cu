@@ -10,10 +10,10 @@
 //
 // Work split. A block (8 warps) owns 8 output features and splits their
 // `in` into 8 slices, one per warp. Each lane streams its share of the
-// slice of all R weight rows with 16-byte loads (several per row in flight;
+// slice of all 8 weight rows with 16-byte loads (several per row in flight;
 // evict-first, so they do not push x out of L1) and multiplies each loaded
 // vector into all n rows of x, which stay in L1/L2: every weight is read
-// from memory exactly once per step, whatever n, and each x load serves R
+// from memory exactly once per step, whatever n, and each x load serves 8
 // weight rows. Then the warps' sums meet in shared memory.
 //
 // Why at most 4 rows: each weight is converted to float and multiplied into
