@@ -31,9 +31,13 @@ LifecycleFixture::LifecycleFixture(const harness::TestClusterOptions& options) {
   cluster_ = std::move(*c);
 }
 
-LifecycleFixture::~LifecycleFixture() {
+LifecycleFixture::~LifecycleFixture() { TearDown(); }
+
+void LifecycleFixture::TearDown() {
+  if (cluster_ == nullptr) return;
   // Whatever a failed test left: stop it before the namespaces go.
   if (!inventory_.empty()) (void)cluster_->RunOnOperator({CLUSTERCTL_BIN, "down", "--purge", "-f", inventory_.string()});
+  cluster_.reset();
 }
 
 std::string LifecycleFixture::EngineRuntime(int pipeline_parallel, int tensor_parallel) {
@@ -81,7 +85,13 @@ Run LifecycleFixture::Node(const std::string& script, const std::vector<std::str
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = cluster_->RunOnOperator(argv);
   REQUIRE(r.ok());
-  if (r->exit_code == 4 || r->exit_code == 127) testing::SkipTest("node or the npm packages: " + r->out + r->err);
+  if (r->exit_code == 4 || r->exit_code == 127) {
+    // A skip ends the process without destructors: stop what `up` started
+    // and remove the hosts first, or they outlive the test.
+    const std::string why = "node or the npm packages: " + r->out + r->err;
+    TearDown();
+    testing::SkipTest(why);
+  }
   return Parse(r);
 }
 

@@ -52,6 +52,9 @@ class LifecycleFixture {
   Run Node(const std::string& script, const std::vector<std::string>& args);
 
  private:
+  // `down --purge` on the inventory, then the hosts go; once.
+  void TearDown();
+
   std::unique_ptr<harness::TestCluster> cluster_;
   std::filesystem::path inventory_;
 };
