@@ -13,6 +13,8 @@
 namespace engine::cuda {
 namespace {
 
+constexpr int kBatch = 8;  // values a thread loads before it compares any
+
 struct Best {
   float value;
   int index;
@@ -24,13 +26,22 @@ __device__ __forceinline__ bool Better(Best a, Best b) {  // is a better than b?
   return a.value > b.value || (a.value == b.value && a.index < b.index);
 }
 
-__global__ void argmax_forward_kernel(std::int32_t* ids, float* values, const float* logits, std::int64_t V) {
+__global__ void argmax_forward_kernel(std::int32_t* ids, float* values, const float* __restrict__ logits, std::int64_t V) {
   __shared__ Best warp_best[32];
   const float* row = logits + blockIdx.x * V;
   Best best{row[0], 0};
-  for (std::int64_t j = threadIdx.x; j < V; j += blockDim.x) {
-    const Best candidate{row[j], static_cast<int>(j)};
-    if (Better(candidate, best)) best = candidate;
+  // kBatch values loaded before any is compared, so that their loads are in
+  // flight together (the rule makes the order of comparisons irrelevant).
+  const std::int64_t step = blockDim.x;
+  for (std::int64_t j0 = threadIdx.x; j0 < V; j0 += kBatch * step) {
+    float v[kBatch];
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) v[k] = j0 + k * step < V ? row[j0 + k * step] : 0.0f;
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      const Best candidate{v[k], static_cast<int>(j0 + k * step)};
+      if (j0 + k * step < V && Better(candidate, best)) best = candidate;
+    }
   }
   for (int offset = 16; offset > 0; offset >>= 1) {
     const Best other{__shfl_xor_sync(0xffffffffu, best.value, offset), __shfl_xor_sync(0xffffffffu, best.index, offset)};

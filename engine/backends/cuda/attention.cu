@@ -203,7 +203,7 @@ std::int64_t paged_attention_scratch_elements(std::int64_t max_seqs, std::int64_
   return max_seqs * heads * kMaxSplits * (head_dim + 2);
 }
 
-AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk) {
+AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk, int min_split_len) {
   AttentionWork w{};
   const int group = static_cast<int>(a.heads / a.kv_heads);
   w.hb = group < rows ? group : rows;
@@ -212,9 +212,9 @@ AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk
   w.tiles_per_seq = static_cast<int>((a.max_query_len + w.tq - 1) / w.tq);
   const std::int64_t base_blocks = a.num_seqs * w.tiles_per_seq * a.kv_heads * w.head_groups;
   std::int64_t splits = 1;
-  if (base_blocks < 2 * a.num_sms && a.max_context_len > 2 * kMinSplitLen) {
+  if (a.may_split && base_blocks < 2 * a.num_sms && a.max_context_len > 2 * min_split_len) {
     splits = (2 * a.num_sms + base_blocks - 1) / base_blocks;
-    const std::int64_t by_length = a.max_context_len / kMinSplitLen;
+    const std::int64_t by_length = a.max_context_len / min_split_len;
     if (splits > by_length) splits = by_length;
     if (splits > kMaxSplits) splits = kMaxSplits;
     const std::int64_t per_split = a.n * a.heads * (a.head_dim + 2);
@@ -243,7 +243,7 @@ cudaError_t paged_attention_forward(const PagedAttentionArgs& a, DType t, cudaSt
     return cudaErrorInvalidValue;
   }
   const int bk = KeysPerChunk(a);
-  const AttentionWork work = PlanAttentionWork(a, kMaxRows, bk);
+  const AttentionWork work = PlanAttentionWork(a, kMaxRows, bk, kMinSplitLen);
   const std::size_t shared_bytes = SharedBytes(a);
   return DispatchFloat(t, [&](auto x) {
     using T = decltype(x);

@@ -55,6 +55,7 @@ constexpr int kRows = 64;           // query rows per block, 16 per warp
 constexpr int kKeys = 64;           // keys per chunk
 constexpr int kMaxHeadDim = 128;
 constexpr int kPad = 8;             // elements after each shared row
+constexpr int kLoadBatch = 4;       // K/V vector pairs a thread loads before storing any
 constexpr float kLog2e = 1.4426950408889634f;
 
 
@@ -159,18 +160,31 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
   const int vectors = h / 8;  // 16-byte vectors per key row
   for (int chunk = key_begin; chunk < key_end; chunk += kKeys) {
     __syncthreads();  // every warp is done with the previous chunk
-    for (int e = threadIdx.x; e < kKeys * vectors; e += kThreads) {
-      const int j = e / vectors, v = e % vectors;
-      const int p = chunk + j;
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (p < key_end) {
-        const std::int64_t slot = static_cast<std::int64_t>(table[p / a.block_size]) * a.block_size + p % a.block_size;
-        const std::int64_t at = (slot * K + g) * h + v * 8;
-        kv = *reinterpret_cast<const uint4*>(k_cache + at);
-        vv = *reinterpret_cast<const uint4*>(v_cache + at);
+    // kLoadBatch (key, vector) pairs per thread are loaded before any is
+    // stored: their block-table and K/V loads are in flight together, where
+    // a load-store loop would wait for each in turn.
+    const int total = kKeys * vectors;
+    for (int e0 = threadIdx.x; e0 < total; e0 += kLoadBatch * kThreads) {
+      uint4 kv[kLoadBatch], vv[kLoadBatch];
+#pragma unroll
+      for (int b = 0; b < kLoadBatch; ++b) {
+        const int e = e0 + b * kThreads, p = chunk + e / vectors;
+        kv[b] = vv[b] = make_uint4(0, 0, 0, 0);
+        if (e < total && p < key_end) {
+          const std::int64_t slot = static_cast<std::int64_t>(table[p / a.block_size]) * a.block_size + p % a.block_size;
+          const std::int64_t at = (slot * K + g) * h + e % vectors * 8;
+          kv[b] = *reinterpret_cast<const uint4*>(k_cache + at);
+          vv[b] = *reinterpret_cast<const uint4*>(v_cache + at);
+        }
       }
-      *reinterpret_cast<uint4*>(k_s + j * stride + v * 8) = kv;
-      *reinterpret_cast<uint4*>(v_s + j * stride + v * 8) = vv;
+#pragma unroll
+      for (int b = 0; b < kLoadBatch; ++b) {
+        const int e = e0 + b * kThreads;
+        if (e < total) {
+          *reinterpret_cast<uint4*>(k_s + e / vectors * stride + e % vectors * 8) = kv[b];
+          *reinterpret_cast<uint4*>(v_s + e / vectors * stride + e % vectors * 8) = vv[b];
+        }
+      }
     }
     __syncthreads();
     if (chunk > warp_last) continue;  // every key of this chunk is after every row of the warp
@@ -282,7 +296,9 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
 
 template <typename T>
 cudaError_t Launch(const PagedAttentionArgs& a, DType t, cudaStream_t stream) {
-  const AttentionWork work = PlanAttentionWork(a, kRows, kKeys);
+  // A split may be as short as one chunk: a decode step's few blocks would
+  // otherwise each walk hundreds of keys while most SMs idle.
+  const AttentionWork work = PlanAttentionWork(a, kRows, kKeys, kKeys);
   const std::size_t shared_bytes = 2 * static_cast<std::size_t>(kKeys) * (a.head_dim + kPad) * sizeof(T);
   paged_attention_tensor_core_kernel<T><<<work.grid(a), kThreads, shared_bytes, stream>>>(a, work);
   const cudaError_t e = cudaGetLastError();

@@ -37,8 +37,9 @@ struct AttentionWork {
 
 // The split for blocks of `rows` query rows reading keys `chunk` at a time
 // (attention.cu): splits only where the tiles leave SMs idle and the context
-// is long enough to be worth it, and as far as the scratch holds.
-AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk);
+// is long enough to be worth it (parts of at least `min_split_len`
+// positions, the kernel's own trade-off), and as far as the scratch holds.
+AttentionWork PlanAttentionWork(const PagedAttentionArgs& a, int rows, int chunk, int min_split_len);
 
 // Combines the splits' partial states into `out` (attention.cu).
 cudaError_t paged_attention_merge_forward(const PagedAttentionArgs& a, int splits, DType t, cudaStream_t stream);

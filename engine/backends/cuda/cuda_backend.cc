@@ -151,6 +151,7 @@ StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(int index, std::strin
   constexpr std::size_t kGemmWorkspace = 32u << 20;
   CLUSTER_RETURN_IF_ERROR(b->Check(cudaMalloc(&b->gemm_workspace_, kGemmWorkspace), "allocate the GEMM workspace"));
   b->gemm_ = std::make_unique<cuda::Gemm>(b->lt_, b->gemm_workspace_, kGemmWorkspace, batch_invariant);
+  b->batch_invariant_ = batch_invariant;
   for (int i = 0; i < 2; ++i) {
     CLUSTER_RETURN_IF_ERROR(b->Check(cudaMallocHost(&b->staging_[i], kStagingBytes), "allocate pinned staging"));
     CLUSTER_RETURN_IF_ERROR(b->Check(cudaMalloc(&b->landing_[i], kStagingBytes), "allocate the copy buffers"));
@@ -352,6 +353,7 @@ Status CudaBackend::PagedAttention(Tensor& out, const Tensor& q, const Tensor& k
   a.scratch = scratch.empty() ? nullptr : static_cast<float*>(scratch.data());
   a.scratch_elements = scratch.empty() ? 0 : scratch.num_elements();
   a.num_sms = facts_.multiprocessors;
+  a.may_split = !batch_invariant_;
   // FP16/BF16 on tensor cores; float32 and head dims that kernel lacks on CUDA cores.
   if (cuda::paged_attention_tensor_core_supported(a, dtype_)) {
     return Check(cuda::paged_attention_tensor_core_forward(a, dtype_, stream_), "paged_attention");

@@ -60,7 +60,9 @@ StatusOr<DType> ChooseCudaDtype(const CudaDeviceFacts& device, std::string_view 
 class CudaBackend final : public Backend {
  public:
   // Opens GPU `index` (after CUDA_VISIBLE_DEVICES) computing in the dtype
-  // ChooseCudaDtype picks. `batch_invariant`: Linear's two modes, gemm.h.
+  // ChooseCudaDtype picks. `batch_invariant`: Linear's two modes (gemm.h);
+  // when set, attention also never splits a key range over blocks, whose
+  // merge order would depend on the rest of the step.
   static StatusOr<std::unique_ptr<CudaBackend>> Create(int index, std::string_view dtype,
                                                        std::string_view checkpoint_dtype, bool batch_invariant);
   ~CudaBackend() override;
@@ -105,6 +107,7 @@ class CudaBackend final : public Backend {
   cublasLtHandle_t lt_ = nullptr;
   void* gemm_workspace_ = nullptr;
   std::unique_ptr<cuda::Gemm> gemm_;
+  bool batch_invariant_ = false;  // Linear's mode (gemm.h), and no split key ranges in attention
   // Weight copies: pinned host staging, device landing zones for converting
   // copies, one event per buffer, and the conversion counters.
   static constexpr std::size_t kStagingBytes = 16u << 20;

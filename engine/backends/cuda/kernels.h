@@ -70,6 +70,10 @@ struct PagedAttentionArgs {
   float* scratch = nullptr;  // split-KV partial results
   std::int64_t scratch_elements = 0;
   int num_sms = 1;  // of the device, to decide how far to split long contexts
+  // Whether a sequence's key range may be split over blocks. How far it is
+  // split depends on the other sequences of the step, and so do the last
+  // bits of the merged result: --batch-invariant turns splitting off.
+  bool may_split = true;
 };
 // Largest head_dim the attention kernel supports.
 constexpr std::int64_t kMaxAttentionHeadDim = 256;

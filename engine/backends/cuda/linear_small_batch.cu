@@ -8,27 +8,32 @@
 // and, without split-K, a 4096-feature projection is only a few dozen tiles,
 // too few to keep the memory system busy.
 //
-// Work split. A block (8 warps) owns 8 output features and splits their
-// `in` into 8 slices, one per warp. Each lane streams its share of the
-// slice of all 8 weight rows with 16-byte loads (several per row in flight;
-// evict-first, so they do not push x out of L1) and multiplies each loaded
-// vector into all n rows of x, which stay in L1/L2: every weight is read
-// from memory exactly once per step, whatever n, and each x load serves 8
-// weight rows. Then the warps' sums meet in shared memory.
+// Work split. A block (8 warps) holds two groups of 4 warps; a group owns 4
+// output features and splits their `in` into 4 slices, one per warp. Each
+// lane streams its share of the slice of the 4 weight rows with 16-byte
+// loads, 4 per row in flight (evict-first, so they do not push x out of L1),
+// and multiplies each loaded vector into all n rows of x, which stay in
+// L1/L2: every weight is read from memory exactly once per step, whatever
+// n, and each x load serves 4 weight rows. Then each group's warps' sums
+// meet in shared memory. On an H100 this split read the weight matrices of
+// the Llama-3-8B shape at 101% of the copy bandwidth (a copy reads and
+// writes, this only reads) at one row, where the split of 8 warps by 8
+// features with 2 loads per row in flight read at 96%: 16 loads per lane in
+// flight either way, but 4 slices give each warp twice as long a run.
 //
 // Why at most 4 rows: each weight is converted to float and multiplied into
 // every row on CUDA cores, so the arithmetic per byte read grows with n. On
-// an H100 (docs/benchmarks.md) this kernel reads the weights of a
-// Llama-3-8B-shaped model at 61% of the copy bandwidth for 1 and 2 rows, 50%
-// for 4, and falls to 30% and 19% for 8 and 16, below cuBLASLt, which takes
-// those on tensor cores.
+// an H100 this kernel read the Llama-3-8B shape's matrices at 101% of the
+// copy bandwidth for 1 row, 91% for 2 and 82% for 4 (docs/benchmarks.md);
+// the split before it fell to 30% and 19% for 8 and 16 rows, below
+// cuBLASLt, which takes those on tensor cores.
 //
-// Numerics: FP32 accumulation. With V elements per 16-byte vector, warp w
-// takes vectors [w * P, (w + 1) * P) of a row (P = ceil(in / V / 8)); its
+// Numerics: FP32 accumulation. With V elements per 16-byte vector, warp w of
+// a group takes vectors [w * P, (w + 1) * P) of a row (P = ceil(in / V / 4)); its
 // lane l the vectors l, l + 32, ... of that slice, in increasing order,
 // adding w[k + e] * x[k + e] for e = 0..V-1 with fused multiply-adds; the
-// lanes' sums are combined by WarpSum's xor-butterfly, the 8 warps' sums in
-// warp order ((s0 + s1) + s2) + ... + s7; then + bias, then rounded to the
+// lanes' sums are combined by WarpSum's xor-butterfly, the 4 warps' sums in
+// warp order ((s0 + s1) + s2) + s3; then + bias, then rounded to the
 // output type. That order depends only on `in` and the element type: never
 // on n, on the row's place in the batch or on the other rows, so this
 // kernel is batch invariant across every n it takes. (It is a different
@@ -46,9 +51,12 @@
 namespace engine::cuda {
 namespace {
 
-constexpr int kWarps = 8;  // slices of `in` per block: part of the summation order, never change per n
-constexpr int kRows = 8;    // output features per block
-constexpr int kUnroll = 2;  // vectors per row loaded before any is used: 16 loads in flight per lane
+constexpr int kSlices = 4;  // warps splitting a feature's `in`: part of the summation order, never change per n
+constexpr int kGroups = 2;  // groups of kSlices warps per block
+constexpr int kRows = 4;    // output features per group
+constexpr int kUnroll = 4;  // vectors per row loaded before any is used: 16 loads in flight per lane
+constexpr int kThreads = kSlices * kGroups * 32;
+constexpr int kRowsPerBlock = kGroups * kRows;
 
 // Streaming load: read once, evict first (keeps x, reused by every warp, in L1).
 __device__ __forceinline__ uint4 LoadStreaming(const uint4* p) { return __ldcs(p); }
@@ -67,17 +75,18 @@ __device__ __forceinline__ float DotVector(float acc, const uint4& w, const uint
 
 // N: the largest n of this instantiation (n <= N rows are computed).
 template <typename T, typename OutT, int N>
-__global__ void __launch_bounds__(kWarps * 32)
+__global__ void __launch_bounds__(kThreads)
     linear_small_batch_kernel(OutT* out, const T* x, const T* w, const T* bias, int n, std::int64_t in,
                               std::int64_t o) {
   constexpr int V = 16 / sizeof(T);
   constexpr int R = kRows, U = kUnroll;
-  __shared__ float partial[kWarps][R][N];
+  __shared__ float partial[kGroups][kSlices][R][N];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * R;
+  const int group = warp / kSlices, slice = warp % kSlices;
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock + group * R;
   const std::int64_t vectors = in / V;  // per row
-  const std::int64_t per_warp = (vectors + kWarps - 1) / kWarps;
-  const std::int64_t begin = warp * per_warp;
+  const std::int64_t per_warp = (vectors + kSlices - 1) / kSlices;
+  const std::int64_t begin = slice * per_warp;
   const std::int64_t end = begin + per_warp < vectors ? begin + per_warp : vectors;
   const uint4* wrow[R];
 #pragma unroll
@@ -134,17 +143,17 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int t = 0; t < N; ++t) {
       const float sum = WarpSum(acc[r][t]);  // every lane takes part
-      if (lane == 0) partial[warp][r][t] = sum;
+      if (lane == 0) partial[group][slice][r][t] = sum;
     }
   }
   __syncthreads();
-  for (int e = threadIdx.x; e < R * N; e += kWarps * 32) {
-    const int r = e / N, t = e % N;
-    const std::int64_t row = first + r;
+  for (int e = threadIdx.x; e < kGroups * R * N; e += kThreads) {
+    const int g = e / (R * N), r = e / N % R, t = e % N;
+    const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock + g * R + r;
     if (t >= n || row >= o) continue;
-    float sum = partial[0][r][t];
+    float sum = partial[g][0][r][t];
 #pragma unroll
-    for (int k = 1; k < kWarps; ++k) sum += partial[k][r][t];
+    for (int k = 1; k < kSlices; ++k) sum += partial[g][k][r][t];
     if (bias != nullptr) sum += ToFloat(bias[row]);
     out[static_cast<std::int64_t>(t) * o + row] = FromFloat<OutT>(sum);
   }
@@ -153,8 +162,8 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <typename T, typename OutT, int N>
 void LaunchN(OutT* y, const T* x, const T* w, const T* bias, int n, std::int64_t in, std::int64_t o,
              cudaStream_t stream) {
-  const unsigned int blocks = GridFor(o, kRows);
-  linear_small_batch_kernel<T, OutT, N><<<blocks, kWarps * 32, 0, stream>>>(y, x, w, bias, n, in, o);
+  const unsigned int blocks = GridFor(o, kRowsPerBlock);
+  linear_small_batch_kernel<T, OutT, N><<<blocks, kThreads, 0, stream>>>(y, x, w, bias, n, in, o);
 }
 
 template <typename T, typename OutT>

@@ -290,6 +290,7 @@ TEMPLATE_TEST_CASE("Paged attention matches the CPU reference on mixed prefill/d
       {128, 28, 4, {1, 23, 1}, {1000, 523, 17}},             // GQA 7, a chunk in the middle of a sequence
       {64, 32, 4, {1, 1, 1, 1}, {5, 129, 2048, 4097}},       // GQA 8, decodes only
       {128, 8, 1, {1, 3}, {32768, 32768}},                   // long contexts: split over the sequence
+      {128, 32, 8, {1}, {700}},                              // a batch-1 decode of the Llama-3-8B shape: split in one-chunk parts
       // Longer chunks (FP16/BF16 on a GPU: the tensor-core kernel): several
       // tiles and key chunks, a chunk after earlier context, a decode beside
       // a prefill, head_dim 80 (no multiple of 16), G 5.
@@ -324,6 +325,49 @@ TEMPLATE_TEST_CASE("Paged attention matches the CPU reference on mixed prefill/d
                  std::to_string(c.kv_heads) + " longest context " +
                  std::to_string(*std::max_element(c.contexts.begin(), c.contexts.end())));
   }
+}
+
+// What the batch-invariant mode promises of attention: a decoding sequence's
+// output does not depend on the step's other sequences, although a GPU left
+// to itself splits a lone long context over more blocks than a full step's.
+TEMPLATE_TEST_CASE("In batch-invariant mode a decoding sequence's attention is bitwise the same alone and in a step",
+                   "[conformance]", CpuFloat32, CudaFloat16BatchInvariant) {
+  Pair p = Open<TestType>();
+  const std::int64_t h = 128, heads = 8, kv_heads = 2;
+  const int block_size = 16;
+  const std::vector<std::int32_t> contexts = {40, 3000, 3000, 7, 1200, 64};
+  const std::size_t target = 2;
+  RandomStep step = MakeStep(p.rng, std::vector<std::int32_t>(contexts.size(), 1), contexts, block_size);
+  const std::int64_t n = step.batch.num_tokens();
+  const Shape cache_shape = {step.num_blocks, block_size, kv_heads, h};
+  const Tensor k_cache = Make(*p.device, p.Random(NumElements(cache_shape)), cache_shape, p.t());
+  const Tensor v_cache = Make(*p.device, p.Random(NumElements(cache_shape)), cache_shape, p.t());
+  const std::vector<float> qs = p.Random(n * heads * h, 2.0f);
+  const std::int64_t row = heads * h;  // one token's output
+  // The output rows of `batch` with queries `q`.
+  const auto attend = [&](const AttentionBatch& batch, const std::vector<float>& q) {
+    const std::int64_t tokens = batch.num_tokens();
+    Tensor out = Zeros(*p.device, {tokens, heads, h}, p.t());
+    StepBuffers buffers = engine::testing::TestStepBuffers(*p.device);
+    StepTensors tensors = engine::testing::UploadStep(buffers, batch, step.num_blocks);
+    Tensor scratch;
+    const std::int64_t scratch_elements = p.device->AttentionScratchElements(buffers.limits(), heads, h);
+    if (scratch_elements > 0) scratch = Zeros(*p.device, {scratch_elements});
+    REQUIRE(p.device
+                ->PagedAttention(out, Make(*p.device, q, {tokens, heads, h}, p.t()), k_cache, v_cache, tensors,
+                                 1.0f / std::sqrt(static_cast<float>(h)), scratch)
+                .ok());
+    return Values(*p.device, out);
+  };
+  const std::vector<float> in_step = attend(step.batch, qs);
+  AttentionBatch alone;
+  alone.block_size = block_size;
+  alone.block_tables = {step.batch.block_tables[target]};
+  alone.token_seq = {0};
+  alone.positions = {contexts[target] - 1};
+  const auto first = qs.begin() + static_cast<std::ptrdiff_t>(target) * row;
+  const std::vector<float> by_itself = attend(alone, std::vector<float>(first, first + row));
+  CHECK(std::equal(by_itself.begin(), by_itself.end(), in_step.begin() + static_cast<std::ptrdiff_t>(target) * row));
 }
 
 TEMPLATE_TEST_CASE("Embedding, GatherRows and SiluMul match the CPU reference", "[conformance]", CpuFloat32,
