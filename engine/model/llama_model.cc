@@ -36,7 +36,8 @@ KvCacheShape LlamaModel::CacheShape(std::int64_t num_blocks, std::int64_t block_
 }
 
 Status LlamaModel::Prepare(const StepLimits& limits) {
-  ws_.reset();  // free the old workspace first: the device may not hold both
+  recordings_.clear();  // they name the old workspace
+  ws_.reset();          // free the old workspace first: the device may not hold both
   Workspace ws;
   const DType t = backend_.compute_dtype();
   const std::int64_t N = limits.max_tokens, R = limits.max_logit_rows;
@@ -110,8 +111,13 @@ StatusOr<Logits> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) 
   }
   Workspace& ws = *ws_;
   const ModelShard& shard = parallel_.shard;
+  const bool record = Recordable(batch);
   CLUSTER_ASSIGN_OR_RETURN(StepTensors step, ws.step->Upload(batch.token_ids, batch.attention, batch.logit_rows,
-                                                             cache.shape().num_blocks));
+                                                             cache.shape().num_blocks, record));
+  if (shard.first_stage() && shard.last_stage()) {
+    CLUSTER_RETURN_IF_ERROR(record ? ReplaySingleStage(step, cache) : EnqueueSingleStage(step, cache));
+    return CollectLastStage(batch, step);
+  }
   const std::int64_t n = step.num_tokens;
 
   // The stage's input: the embedding, or what the stage before sent.
@@ -137,18 +143,70 @@ StatusOr<Logits> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) 
     none.vocab = config_.vocab_size;
     return none;
   }
-  return LastStageLogits(batch, step, residual, pending);
+  CLUSTER_RETURN_IF_ERROR(EnqueueLastStage(step, residual, pending));
+  return CollectLastStage(batch, step);
 }
 
-StatusOr<Logits> LlamaModel::LastStageLogits(const ForwardBatch& batch, const StepTensors& step, Tensor& residual,
-                                             const Tensor& pending) {
+Status LlamaModel::EnqueueSingleStage(const StepTensors& step, KvCache& cache) {
+  Workspace& ws = *ws_;
+  const std::int64_t n = step.num_tokens;
+  CLUSTER_ASSIGN_OR_RETURN(Tensor residual, ws.residual.Rows(0, n));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor delta, ws.delta.Rows(0, n));
+  CLUSTER_RETURN_IF_ERROR(backend_.Embedding(residual, weights_.embed_tokens, step.token_ids));
+  Observe("embed_tokens", residual);
+  Tensor pending;  // the MLP output of the layer before, not yet in the residual
+  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+    CLUSTER_RETURN_IF_ERROR(Layer(static_cast<std::int64_t>(i), n, pending, step, cache));
+    pending = delta;
+  }
+  return EnqueueLastStage(step, residual, pending);
+}
+
+bool LlamaModel::Recordable(const ForwardBatch& batch) const {
+  const ModelShard& shard = parallel_.shard;
+  const auto n = static_cast<std::int64_t>(batch.token_ids.size());
+  // Decode steps only (one token per sequence), in a world of one.
+  return backend_.CanRecord() && !recording_failed_ && !observer_ && shard.tp_size == 1 && shard.first_stage() &&
+         shard.last_stage() && n >= 1 && n <= kMaxRecordedTokens && batch.attention.num_seqs() == n &&
+         !batch.logit_rows.empty();
+}
+
+Status LlamaModel::ReplaySingleStage(const StepTensors& step, KvCache& cache) {
+  ++steps_;
+  if (recorded_cache_ != cache.keys(0).data()) {  // another cache: the recordings write the old one
+    recordings_.clear();
+    recorded_cache_ = cache.keys(0).data();
+  }
+  const RecordingKey key{step.num_tokens, step.num_seqs, step.num_logit_rows, step.block_tables.dim(1)};
+  auto it = recordings_.find(key);
+  if (it == recordings_.end()) {
+    if (recordings_.size() >= kMaxRecordings) {
+      recordings_.erase(std::min_element(recordings_.begin(), recordings_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      }));
+    }
+    const Status began = backend_.BeginRecording();
+    const Status enqueued = began.ok() ? EnqueueSingleStage(step, cache) : began;
+    StatusOr<std::unique_ptr<Recording>> recording =
+        began.ok() ? backend_.EndRecording() : StatusOr<std::unique_ptr<Recording>>(began);
+    if (!enqueued.ok() || !recording.ok()) {
+      // Nothing ran: run this step op by op, and every step from now on.
+      recording_failed_ = true;
+      recordings_.clear();
+      return EnqueueSingleStage(step, cache);
+    }
+    it = recordings_.emplace(key, RecordedStep{std::move(*recording), 0}).first;
+  }
+  it->second.last_used = steps_;
+  CLUSTER_RETURN_IF_ERROR(backend_.Replay(*it->second.recording));
+  ++replayed_steps_;
+  return Status::Ok();
+}
+
+Status LlamaModel::EnqueueLastStage(const StepTensors& step, Tensor& residual, const Tensor& pending) {
   Workspace& ws = *ws_;
   const std::int64_t n = step.num_tokens, rows = step.num_logit_rows;
-  const std::int64_t T = parallel_.shard.tp_size, V = config_.vocab_size, slice = V / T;
-  Logits logits;
-  logits.rows = rows;
-  logits.vocab = V;
-  if (rows == 0) return logits;
+  if (rows == 0) return Status::Ok();
   CLUSTER_ASSIGN_OR_RETURN(Tensor x, ws.x.Rows(0, n));
   CLUSTER_RETURN_IF_ERROR(backend_.RmsNorm(x, residual, pending, weights_.norm,
                                            static_cast<float>(config_.rms_norm_eps)));
@@ -160,7 +218,20 @@ StatusOr<Logits> LlamaModel::LastStageLogits(const ForwardBatch& batch, const St
   Observe("logits", values);
   CLUSTER_ASSIGN_OR_RETURN(Tensor ids, ws.argmax.Rows(0, rows));
   CLUSTER_ASSIGN_OR_RETURN(Tensor winners, ws.winners.Rows(0, rows));
-  CLUSTER_RETURN_IF_ERROR(backend_.ArgMax(ids, winners, values));
+  return backend_.ArgMax(ids, winners, values);
+}
+
+StatusOr<Logits> LlamaModel::CollectLastStage(const ForwardBatch& batch, const StepTensors& step) {
+  Workspace& ws = *ws_;
+  const std::int64_t rows = step.num_logit_rows;
+  const std::int64_t T = parallel_.shard.tp_size, V = config_.vocab_size, slice = V / T;
+  Logits logits;
+  logits.rows = rows;
+  logits.vocab = V;
+  if (rows == 0) return logits;
+  CLUSTER_ASSIGN_OR_RETURN(Tensor values, ws.logits.Rows(0, rows));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor ids, ws.argmax.Rows(0, rows));
+  CLUSTER_ASSIGN_OR_RETURN(Tensor winners, ws.winners.Rows(0, rows));
 
   // Every rank's argmax of its slice; the best wins, lower slices first among equals.
   std::vector<std::int32_t> slice_ids(static_cast<std::size_t>(T * rows));

@@ -32,6 +32,16 @@
 // on the backend: the argmax of every row comes back, and the values of the
 // rows the caller asks for.
 //
+// Recorded steps: on a backend that can record (CUDA graphs), a world of one
+// runs each decode step of up to kMaxRecordedTokens tokens from a recording
+// of its ops, made the first time a step of its host-side sizes comes (token
+// and sequence counts, logit rows, the block tables' padded row length:
+// StepBuffers::Upload's for_replay) and kept for the next such steps, the
+// least recently used kMaxRecordings at most. A replay runs the same kernels
+// on the same buffers, so it computes what running the ops one by one would
+// with that step's padding. Recording stops for good, with the step run op by
+// op, if it ever fails.
+//
 // Debugging: SetObserver receives every named intermediate (the names in
 // the comment above, prefixed "layers.<i>." inside a layer: input_layernorm,
 // qkv, q_rope, attn, o_proj, post_attention_layernorm, mlp; then norm and
@@ -41,9 +51,12 @@
 // Thread safety: one thread at a time (it drives one Backend and one Comm).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <string_view>
 
 #include "engine/comm/comm.h"
@@ -68,6 +81,9 @@ class LlamaModel final : public LanguageModel {
 
   // What loading converted (values outside the compute dtype's range).
   const WeightConversion& conversion() const { return weights_.conversion; }
+
+  // Steps run from a recording so far (see "Recorded steps" above).
+  std::int64_t replayed_steps() const { return replayed_steps_; }
 
   using Observer = std::function<void(std::string_view name, const Tensor& value)>;
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
@@ -102,9 +118,19 @@ class LlamaModel final : public LanguageModel {
   // layer's MLP output, or empty) joins the residual in the first norm; the
   // layer leaves its MLP output in ws.delta.
   Status Layer(std::int64_t index, std::int64_t n, const Tensor& pending, const StepTensors& step, KvCache& cache);
-  // The last stage's logits for the step's rows, as the caller wants them.
-  StatusOr<Logits> LastStageLogits(const ForwardBatch& batch, const StepTensors& step, Tensor& residual,
-                                   const Tensor& pending);
+  // A world of one: the whole step's device work, from the embedding to the
+  // argmax, with nothing read back.
+  Status EnqueueSingleStage(const StepTensors& step, KvCache& cache);
+  // The last stage's device work on the residual stream: the final norm, the
+  // LM head and the argmax of the step's logit rows.
+  Status EnqueueLastStage(const StepTensors& step, Tensor& residual, const Tensor& pending);
+  // After EnqueueLastStage: the logits for the step's rows, as the caller
+  // wants them (gathered over the tensor group, read back).
+  StatusOr<Logits> CollectLastStage(const ForwardBatch& batch, const StepTensors& step);
+  // Whether `batch` runs from a recording (see the file comment).
+  bool Recordable(const ForwardBatch& batch) const;
+  // EnqueueSingleStage from the step's recording, made now if there is none.
+  Status ReplaySingleStage(const StepTensors& step, KvCache& cache);
   // Copies the rows asked for in full from `rows_by_slice` ([T][R, V/T] in one tensor) to `logits`.
   Status FetchFullRows(const ForwardBatch& batch, const Tensor& rows_by_slice, Logits& logits);
   void Observe(std::string_view name, const Tensor& value, std::int64_t layer = -1);
@@ -116,6 +142,20 @@ class LlamaModel final : public LanguageModel {
   ModelParallelism parallel_;
   Observer observer_;
   std::optional<Workspace> ws_;
+
+  // Recorded steps, by (tokens, sequences, logit rows, block table row length).
+  static constexpr std::int64_t kMaxRecordedTokens = 16;
+  static constexpr std::size_t kMaxRecordings = 48;
+  using RecordingKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+  struct RecordedStep {
+    std::unique_ptr<Recording> recording;
+    std::uint64_t last_used = 0;
+  };
+  std::map<RecordingKey, RecordedStep> recordings_;
+  const void* recorded_cache_ = nullptr;  // the KV cache the recordings write (keys of layer 0)
+  std::uint64_t steps_ = 0;
+  std::int64_t replayed_steps_ = 0;
+  bool recording_failed_ = false;
 };
 
 }  // namespace engine

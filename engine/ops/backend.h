@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,12 @@ struct ConversionReport {
   float largest_magnitude = 0;  // the largest |value| seen among those out of range
 
   void Merge(const ConversionReport& other);
+};
+
+// A step's ops as recorded by Backend::EndRecording, to be replayed.
+class Recording {
+ public:
+  virtual ~Recording() = default;
 };
 
 struct DeviceMemory {
@@ -156,6 +163,27 @@ class Backend {
   // values[r] = logits[r, ids[r]] (what a vocab-parallel rank compares with
   // the others'). logits: [R, V] F32; ids: [R] I32; values: [R] F32 or empty.
   virtual Status ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) = 0;
+
+  // --- Recorded steps (CUDA graphs) ---
+  //
+  // A backend that can record a step's ops once and replay them returns true
+  // from CanRecord: a replay costs the device one launch instead of one per
+  // op, and the host nothing per op. Between BeginRecording and EndRecording
+  // ops are recorded, not run; they must not read results back (CopyToHost,
+  // Synchronize). Every BeginRecording must be followed by EndRecording, also
+  // when an op in between failed (EndRecording then fails too). Replay runs
+  // the recorded ops on the tensors they were recorded with, reading what
+  // those hold at the time, with the recorded launch shapes: the caller keeps
+  // a recording only while its tensors live and replays it only for steps
+  // whose host-side sizes (StepTensors) equal the recorded step's.
+  virtual bool CanRecord() const { return false; }
+  virtual Status BeginRecording() { return cluster::FailedPreconditionError(std::string(name()) + ": cannot record"); }
+  virtual StatusOr<std::unique_ptr<Recording>> EndRecording() {
+    return cluster::FailedPreconditionError(std::string(name()) + ": cannot record");
+  }
+  virtual Status Replay(const Recording&) {
+    return cluster::FailedPreconditionError(std::string(name()) + ": cannot replay");
+  }
 };
 
 }  // namespace engine

@@ -1,6 +1,7 @@
 #include "engine/ops/step_tensors.h"
 
 #include <algorithm>
+#include <bit>
 #include <string>
 
 #include "engine/ops/backend.h"
@@ -60,7 +61,8 @@ StatusOr<StepBuffers> StepBuffers::Create(Backend& backend, const StepLimits& li
 }
 
 StatusOr<StepTensors> StepBuffers::Upload(std::span<const std::int32_t> token_ids, const AttentionBatch& batch,
-                                          std::span<const std::int32_t> logit_rows, std::int64_t num_blocks) {
+                                          std::span<const std::int32_t> logit_rows, std::int64_t num_blocks,
+                                          bool for_replay) {
   const auto n = static_cast<std::int64_t>(token_ids.size());
   const std::int64_t S = batch.num_seqs();
   const auto R = static_cast<std::int64_t>(logit_rows.size());
@@ -112,6 +114,11 @@ StatusOr<StepTensors> StepBuffers::Upload(std::span<const std::int32_t> token_id
     step.max_query_len = std::max<std::int64_t>(step.max_query_len, query_start[s + 1] - query_start[s]);
     step.max_context_len = std::max<std::int64_t>(step.max_context_len, context_len[s]);
     blocks = std::max<std::int64_t>(blocks, static_cast<std::int64_t>(batch.block_tables[static_cast<std::size_t>(s)].size()));
+  }
+  if (for_replay) {
+    blocks = std::min<std::int64_t>(static_cast<std::int64_t>(std::bit_ceil(static_cast<std::uint64_t>(blocks))),
+                                    limits_.max_blocks_per_seq);
+    step.max_context_len = blocks * batch.block_size;
   }
   for (std::int64_t s = 0; s < S; ++s) {
     const auto& table = batch.block_tables[static_cast<std::size_t>(s)];

@@ -76,8 +76,13 @@ class StepBuffers {
   // blocks (ValidateAttentionBatch plus: token ids given one per token,
   // logit rows inside [0, n)), then uploads it. InvalidArgument naming the
   // limit or the offending entry otherwise; nothing is uploaded then.
+  // `for_replay`: the block tables' row length B is rounded up to a power of
+  // two (at most max_blocks_per_seq) and max_context_len is B * block_size,
+  // so that the step's host-side sizes, which a recorded step's launches
+  // depend on (Backend::Replay), change only when a sequence outgrows B.
   StatusOr<StepTensors> Upload(std::span<const std::int32_t> token_ids, const AttentionBatch& batch,
-                               std::span<const std::int32_t> logit_rows, std::int64_t num_blocks);
+                               std::span<const std::int32_t> logit_rows, std::int64_t num_blocks,
+                               bool for_replay = false);
 
  private:
   StepBuffers(Backend& backend, StepLimits limits, Tensor buffer);

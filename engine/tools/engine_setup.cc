@@ -150,6 +150,10 @@ void AddEngineFlags(CLI::App* app, EngineOptions& o, const std::string& device_g
                 "A request's tokens never depend on what else is in its batch (greedy output repeats exactly; the "
                 "CPU always works this way); on a GPU, decoding is slower")
       ->group(device_group);
+  app->add_flag("--eager", o.eager,
+                "Run every step op by op: never record decode steps as CUDA graphs and replay them (slower; for "
+                "comparison and debugging)")
+      ->group(device_group);
   app->add_option("--gpu-memory-fraction", o.gpu_memory_fraction,
                   "Share of the GPU's memory the engine may use; the KV cache gets what weights and workspace leave")
       ->capture_default_str();
@@ -193,7 +197,7 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   auto config = LoadModelConfig(model_dir);
   if (!config.ok()) return Failure(config.status());
   auto e = std::make_unique<Engine>();
-  auto backend = CreateBackend(o.device, o.dtype, config->dtype, o.batch_invariant);
+  auto backend = CreateBackend(o.device, o.dtype, config->dtype, o.batch_invariant, !o.eager);
   if (!backend.ok()) {
     return backend.status().code() == cluster::StatusCode::kInvalidArgument ? UsageError(backend.status().message())
                                                                             : Failure(backend.status());

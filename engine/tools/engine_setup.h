@@ -52,6 +52,7 @@ struct EngineOptions {
   std::string device = "cpu";
   std::string dtype = "auto";
   bool batch_invariant = false;  // --batch-invariant (backend_factory.h)
+  bool eager = false;            // --eager: never record steps as CUDA graphs (backend_factory.h)
   double gpu_memory_fraction = 0.90;
   std::int64_t kv_cache_blocks = 0;  // 0: automatic (above)
   std::int64_t block_size = 16;

@@ -53,6 +53,19 @@ class CudaStorage final : public TensorStorage {
 
 const std::int32_t* I(const Tensor& t) { return static_cast<const std::int32_t*>(t.data()); }
 
+// An instantiated CUDA graph.
+class CudaRecording final : public Recording {
+ public:
+  explicit CudaRecording(cudaGraphExec_t exec) : exec_(exec) {}
+  ~CudaRecording() override { cudaGraphExecDestroy(exec_); }
+  CudaRecording(const CudaRecording&) = delete;
+  CudaRecording& operator=(const CudaRecording&) = delete;
+  cudaGraphExec_t exec() const { return exec_; }
+
+ private:
+  cudaGraphExec_t exec_;
+};
+
 // Copies elements [begin, end) of `src`, seen densely row-major, to `dst`.
 void Pack(unsigned char* dst, const HostMatrix& src, std::int64_t begin, std::int64_t end) {
   const std::size_t size = DTypeSize(src.dtype);
@@ -136,7 +149,8 @@ StatusOr<DType> ChooseCudaDtype(const CudaDeviceFacts& device, std::string_view 
 }
 
 StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(int index, std::string_view dtype,
-                                                           std::string_view checkpoint_dtype, bool batch_invariant) {
+                                                           std::string_view checkpoint_dtype, bool batch_invariant,
+                                                           bool record_steps) {
   CLUSTER_ASSIGN_OR_RETURN(CudaDeviceFacts facts, ProbeCudaDevice(index));
   CLUSTER_ASSIGN_OR_RETURN(DType chosen, ChooseCudaDtype(facts, dtype, checkpoint_dtype));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
@@ -152,6 +166,7 @@ StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(int index, std::strin
   CLUSTER_RETURN_IF_ERROR(b->Check(cudaMalloc(&b->gemm_workspace_, kGemmWorkspace), "allocate the GEMM workspace"));
   b->gemm_ = std::make_unique<cuda::Gemm>(b->lt_, b->gemm_workspace_, kGemmWorkspace, batch_invariant);
   b->batch_invariant_ = batch_invariant;
+  b->record_steps_ = record_steps;
   for (int i = 0; i < 2; ++i) {
     CLUSTER_RETURN_IF_ERROR(b->Check(cudaMallocHost(&b->staging_[i], kStagingBytes), "allocate pinned staging"));
     CLUSTER_RETURN_IF_ERROR(b->Check(cudaMalloc(&b->landing_[i], kStagingBytes), "allocate the copy buffers"));
@@ -379,6 +394,29 @@ Status CudaBackend::ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) {
                                     values.empty() ? nullptr : static_cast<float*>(values.data()),
                                     static_cast<const float*>(logits.data()), logits.dim(0), logits.dim(1), stream_),
                "argmax");
+}
+
+Status CudaBackend::BeginRecording() {
+  return Check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed), "begin recording a step");
+}
+
+StatusOr<std::unique_ptr<Recording>> CudaBackend::EndRecording() {
+  cudaGraph_t graph = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+  if (ended != cudaSuccess) {
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();  // a failed capture is not sticky
+    return Check(ended, "record a step");
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t instantiated = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  CLUSTER_RETURN_IF_ERROR(Check(instantiated, "instantiate a recorded step"));
+  return std::unique_ptr<Recording>(new CudaRecording(exec));
+}
+
+Status CudaBackend::Replay(const Recording& recording) {
+  return Check(cudaGraphLaunch(static_cast<const CudaRecording&>(recording).exec(), stream_), "replay a recorded step");
 }
 
 }  // namespace engine

@@ -62,9 +62,11 @@ class CudaBackend final : public Backend {
   // Opens GPU `index` (after CUDA_VISIBLE_DEVICES) computing in the dtype
   // ChooseCudaDtype picks. `batch_invariant`: Linear's two modes (gemm.h);
   // when set, attention also never splits a key range over blocks, whose
-  // merge order would depend on the rest of the step.
+  // merge order would depend on the rest of the step. `record_steps`:
+  // CanRecord's answer.
   static StatusOr<std::unique_ptr<CudaBackend>> Create(int index, std::string_view dtype,
-                                                       std::string_view checkpoint_dtype, bool batch_invariant);
+                                                       std::string_view checkpoint_dtype, bool batch_invariant,
+                                                       bool record_steps);
   ~CudaBackend() override;
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
@@ -95,6 +97,13 @@ class CudaBackend final : public Backend {
   Status GatherRows(Tensor& out, const Tensor& x, const Tensor& rows) override;
   Status ArgMax(Tensor& ids, Tensor& values, const Tensor& logits) override;
 
+  // CUDA graphs: the stream's work captured (relaxed mode: no op of a step
+  // calls what capture forbids) and instantiated once.
+  bool CanRecord() const override { return record_steps_; }
+  Status BeginRecording() override;
+  StatusOr<std::unique_ptr<Recording>> EndRecording() override;
+  Status Replay(const Recording& recording) override;
+
  private:
   CudaBackend() = default;
   // A CUDA error as a Status naming the backend and `what`.
@@ -108,6 +117,7 @@ class CudaBackend final : public Backend {
   void* gemm_workspace_ = nullptr;
   std::unique_ptr<cuda::Gemm> gemm_;
   bool batch_invariant_ = false;  // Linear's mode (gemm.h), and no split key ranges in attention
+  bool record_steps_ = true;      // CanRecord; off with --eager
   // Weight copies: pinned host staging, device landing zones for converting
   // copies, one event per buffer, and the conversion counters.
   static constexpr std::size_t kStagingBytes = 16u << 20;

@@ -52,7 +52,8 @@ StatusOr<DeviceReport> ProbeDevice(std::string_view device) {
 }
 
 StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view device, std::string_view dtype,
-                                                 std::string_view checkpoint_dtype, bool batch_invariant) {
+                                                 std::string_view checkpoint_dtype, bool batch_invariant,
+                                                 bool record_steps) {
   CLUSTER_ASSIGN_OR_RETURN(DeviceChoice choice, ParseDevice(device));
   if (dtype != "auto" && dtype != "float32" && dtype != "float16" && dtype != "bfloat16") {
     return InvalidArgumentError("--dtype " + std::string(dtype) + ": expected auto, float16, bfloat16 or float32");
@@ -66,11 +67,12 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view device, std::s
   }
 #if CLUSTER_WITH_CUDA
   CLUSTER_ASSIGN_OR_RETURN(std::unique_ptr<CudaBackend> cuda, CudaBackend::Create(choice.index, dtype, checkpoint_dtype,
-                                                                                        batch_invariant));
+                                                                                        batch_invariant, record_steps));
   return std::unique_ptr<Backend>(std::move(cuda));
 #else
   (void)checkpoint_dtype;
   (void)batch_invariant;
+  (void)record_steps;
   return FailedPreconditionError("--device " + std::string(device) +
                                  ": this infer-engine was built without CUDA (no CUDA toolkit at build time); use "
                                  "--device cpu, or a build made with the CUDA toolkit");

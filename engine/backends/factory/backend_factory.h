@@ -29,12 +29,15 @@ StatusOr<DeviceChoice> ParseDevice(std::string_view text);
 // `dtype` as given to --dtype; `checkpoint_dtype` is ModelConfig::dtype ("" if unknown).
 // `batch_invariant` (--batch-invariant): a token's results must not depend on
 // what else is in its step; the CPU backend always is, a GPU's decode steps
-// are slower that way (engine/backends/cuda/gemm.h).
+// are slower that way (engine/backends/cuda/gemm.h). `record_steps` (off
+// with --eager): whether a GPU backend may record decode steps as CUDA graphs
+// and replay them (Backend::CanRecord); the CPU never records.
 // InvalidArgument for a dtype the device cannot compute in; FailedPrecondition
 // when the device cannot be used (no CUDA in this build, no GPU, a driver too
 // old for the CUDA runtime, a GPU below compute capability 7.5).
 StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view device, std::string_view dtype,
-                                                 std::string_view checkpoint_dtype, bool batch_invariant);
+                                                 std::string_view checkpoint_dtype, bool batch_invariant,
+                                                 bool record_steps = true);
 
 // True if this build includes the CUDA backend.
 bool BuiltWithCuda();

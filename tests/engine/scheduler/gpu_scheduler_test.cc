@@ -64,7 +64,85 @@ void CheckBatchInvariance(const std::filesystem::path& model_dir) {
               f.backend.Describe().c_str(), differing);
 }
 
+// Four sequences prefilled one by one, then decoded together for `steps`
+// steps and two of them for 8 more, once on a backend that records decode
+// steps (CUDA graphs) and once op by op (--eager): every step's logits must
+// be bitwise the same, and the recorded run must have replayed its decodes.
+// In the default mode the contexts stay at or below 128 positions, where
+// attention never splits a key range (whose planning the replay's padded
+// block tables change); --batch-invariant never splits, so there they grow
+// past it.
+void CheckRecordedSteps(bool batch_invariant, std::int64_t steps) {
+  const auto open = [&](bool record) {
+    auto b = CreateBackend("cuda:0", "float16", "", batch_invariant, record);
+    if (!b.ok()) cluster::testing::SkipTest("cuda float16: " + b.status().message());
+    return std::move(*b);
+  };
+  testing::LoadedFixture recorded(testing::FixtureModel("llama-gqa-llama3rope"), open(true));
+  testing::LoadedFixture eager(testing::FixtureModel("llama-gqa-llama3rope"), open(false));
+  const std::int64_t vocab = recorded.model().config().vocab_size;
+  const int bs = 16;
+  struct Run {
+    testing::LoadedFixture& f;
+    std::unique_ptr<KvCache> cache;
+    std::vector<KvBlockTable> tables;
+  };
+  std::vector<Run> runs;
+  for (testing::LoadedFixture* f : {&recorded, &eager}) {
+    Run r{*f, f->NewCache(256, bs), std::vector<KvBlockTable>(4)};
+    for (KvBlockTable& t : r.tables) REQUIRE(r.cache->Reserve(t, 40 + steps + 8).ok());
+    runs.push_back(std::move(r));
+  }
+  std::vector<std::vector<std::int32_t>> tokens;  // per sequence, prompt and generated
+  for (std::uint32_t s = 0; s < 4; ++s) tokens.push_back(testing::Prompt(5 + 11 * s, vocab, s));
+  // One step over `seqs`: each sequence's tokens from `start[s]`; every run's
+  // logits must equal the first's; the greedy tokens extend the sequences.
+  const auto step = [&](const std::vector<std::size_t>& seqs, bool prefill) {
+    std::vector<Logits> results;
+    for (Run& r : runs) {
+      ForwardBatch b;
+      b.attention.block_size = bs;
+      for (std::size_t k = 0; k < seqs.size(); ++k) {
+        const std::vector<std::int32_t>& t = tokens[seqs[k]];
+        const std::size_t first = prefill ? 0 : t.size() - 1;
+        for (std::size_t i = first; i < t.size(); ++i) {
+          b.token_ids.push_back(t[i]);
+          b.attention.positions.push_back(static_cast<std::int32_t>(i));
+          b.attention.token_seq.push_back(static_cast<std::int32_t>(k));
+        }
+        b.attention.block_tables.push_back(r.tables[seqs[k]].blocks);
+        b.logit_rows.push_back(static_cast<std::int32_t>(b.token_ids.size() - 1));
+      }
+      auto logits = r.f.model().Forward(b, *r.cache);
+      INFO(logits.status().ToString());
+      REQUIRE(logits.ok());
+      results.push_back(std::move(*logits));
+    }
+    CHECK(results[0].argmax == results[1].argmax);
+    CHECK(results[0].values == results[1].values);  // bitwise: the same kernels on the same inputs
+    for (std::size_t k = 0; k < seqs.size(); ++k) tokens[seqs[k]].push_back(results[0].argmax[k]);
+  };
+  for (std::size_t s = 0; s < 4; ++s) step({s}, true);
+  for (std::int64_t i = 0; i < steps; ++i) step({0, 1, 2, 3}, false);
+  for (std::int64_t i = 0; i < 8; ++i) step({3, 1}, false);
+  const auto replayed = [](testing::LoadedFixture& f) {
+    return dynamic_cast<LlamaModel&>(f.model()).replayed_steps();
+  };
+  CHECK(replayed(recorded) == steps + 8);
+  CHECK(replayed(eager) == 0);
+}
+
 }  // namespace
+
+TEST_CASE("On the GPU, decode steps replayed from recorded CUDA graphs give bitwise the logits of eager steps",
+          "[gpu]") {
+  CheckRecordedSteps(/*batch_invariant=*/false, 70);  // contexts up to 120
+}
+
+TEST_CASE("With --batch-invariant, decode steps replayed from recorded CUDA graphs give bitwise the logits of eager steps",
+          "[gpu]") {
+  CheckRecordedSteps(/*batch_invariant=*/true, 200);
+}
 
 TEST_CASE("On the GPU with --batch-invariant, 32 concurrent greedy requests get the tokens each gets alone (demo model)", "[gpu]") {
   CheckBatchInvariance(testing::DemoModel());
