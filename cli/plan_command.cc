@@ -17,6 +17,7 @@
 
 #include "cli/command.h"
 #include "cli/diagnostics_output.h"
+#include "cli/lifecycle/runtime.h"
 #include "cli/table.h"
 #include "common/inventory/decode_estimate.h"
 #include "common/inventory/loader.h"
@@ -47,6 +48,7 @@ constexpr const char* kPlanFooter =
 // Everything plan found out, for either output.
 struct PlanResult {
   const Inventory* inventory = nullptr;
+  const cli::Runtime* runtime = nullptr;  // clusterctl's part of the runtime: its own settings
   const Model* model = nullptr;
   std::size_t model_index = 0;
   std::optional<ModelFacts> facts;
@@ -76,7 +78,7 @@ json OrNull(const std::optional<T>& v) {
 
 json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
   const Inventory& inv = *r.inventory;
-  const Runtime& rt = inv.runtime;
+  const inventory::Runtime& rt = inv.runtime;
   json out;
   out["ok"] = true;
   out["fits"] = OrNull(r.fits);
@@ -97,6 +99,7 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
                     {"max_context", context_known ? json(settings.max_context) : json(nullptr)},
                     {"gpu_memory_fraction", settings.gpu_memory_fraction},
                     {"port", rt.port}};
+  r.runtime->Describe(out["runtime"]);  // the runtime's own settings, as validate --json gives them
   json model = {{"name", r.model->name}, {"source", r.model->source.string()}, {"origin", nullptr}};
   if (r.facts) {
     const ModelFacts& f = *r.facts;
@@ -197,7 +200,7 @@ std::string OrQuestion(const std::optional<T>& v, F format) {
 
 void PrintHuman(const PlanResult& r, std::ostream& out) {
   const Inventory& inv = *r.inventory;
-  const Runtime& rt = inv.runtime;
+  const inventory::Runtime& rt = inv.runtime;
   int used_hosts = 0;
   for (const HostPlacement& h : r.placement.hosts) used_hosts += h.stage ? 1 : 0;
   out << "cluster " << inv.cluster_name << ": " << rt.kind << " runtime, TP "
@@ -264,6 +267,7 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
           << " (vLLM's memory differs from these figures)\n";
   }
   out << r.decode_summary << "\n";
+  for (const std::string& note : r.runtime->PlanNotes()) out << note << "\n";
   out << r.verdict << "\n";
 }
 
@@ -299,6 +303,9 @@ int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
   if (r.model == nullptr)  // validation guarantees it; a bug if not
     return ReportError(InternalError("runtime.model \"" + inv.runtime.model + "\" is not in artifacts.models"),
                        global);
+  StatusOr<std::unique_ptr<cli::Runtime>> runtime = global.runtimes->For(inv);
+  if (!runtime.ok()) return ReportError(runtime.status(), global);
+  r.runtime = runtime->get();
 
   StatusOr<std::optional<ModelFacts>> facts = FindModelFacts(*r.model);
   if (!facts.ok()) return ReportError(facts.status(), global);

@@ -151,6 +151,18 @@ TEST_CASE("plan estimates the batch-1 decode rate of the reference cluster from 
   CHECK(plan["memory"][3]["memory_bandwidth_gb_per_s"] == 320);
 }
 
+TEST_CASE("plan shows batch invariance and that it slows decoding below the estimate") {
+  TempInventory inv("batch_invariant", std::string(kTwoHosts) + "  engine: {batch_invariant: true}\n");
+  Run run = Clusterctl("plan -f " + inv.file.string());
+  CHECK_THAT(run.out, Catch::Contains("; communication not counted)\n"
+                                      "batch invariant (runtime.engine.batch_invariant): a token's result never "
+                                      "depends on the other requests in its step; on GPUs the engine decodes slower "
+                                      "than in the default mode the decode estimate assumes (docs/engine-cuda.md)\n"
+                                      "does not fit: "));
+  const json plan = json::parse(Clusterctl("plan -f " + inv.file.string() + " --json").out);
+  CHECK(plan["runtime"]["batch_invariant"] == true);
+}
+
 TEST_CASE("plan says why it cannot estimate the decode rate of a GPU it does not know") {
   // Both hosts name a GPU plan does not know and give its memory: memory is sized, bandwidth is not known.
   const std::string unknown = "gpus: 4, gpu_model: GTX 9000, gpu_memory: 48GiB}";
@@ -183,6 +195,8 @@ TEST_CASE("plan --json gives the same plan as a documented object") {
   CHECK(plan["runtime"]["pipeline_parallel"] == 4);
   CHECK(plan["runtime"]["world_size"] == 16);
   CHECK(plan["runtime"]["max_context"] == 131072);
+  CHECK(plan["runtime"]["device"] == "cuda");
+  CHECK(plan["runtime"]["batch_invariant"] == false);
   CHECK(plan["model"]["name"] == "r1-70b");
   CHECK(plan["model"]["origin"] == "bundled:deepseek-r1-distill-llama-70b");
   CHECK(plan["model"]["num_layers"] == 80);
