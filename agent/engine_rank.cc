@@ -63,6 +63,7 @@ UnitSpec EngineRankUnit(const control::RankSpec& r, const fs::path& engine, cons
   if (r.gpu_memory_fraction) {
     unit.argv.insert(unit.argv.end(), {"--gpu-memory-fraction", fmt::format("{}", *r.gpu_memory_fraction)});
   }
+  if (r.batch_invariant) unit.argv.push_back("--batch-invariant");
   if (!api_key_file.empty()) unit.argv.insert(unit.argv.end(), {"--api-key-file", api_key_file.string()});
   unit.env = r.env;
   if (r.gpu) unit.env["CUDA_VISIBLE_DEVICES"] = std::to_string(*r.gpu);

@@ -16,7 +16,8 @@ namespace cluster::agent {
 StatusOr<std::filesystem::path> FindEngineBinary(const std::filesystem::path& clusterd);
 
 // The unit for `rank`: `infer-engine serve` with the rank's model, place in
-// the world, device and dtype; CUDA_VISIBLE_DEVICES selects its GPU and
+// the world, device, dtype and tuning (--batch-invariant when the rank asks);
+// CUDA_VISIBLE_DEVICES selects its GPU and
 // rank.env (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME...) is passed through.
 // `api_key_file` is the agent's copy of the API key ("" for none).
 UnitSpec EngineRankUnit(const control::RankSpec& rank, const std::filesystem::path& engine,

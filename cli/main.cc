@@ -23,7 +23,7 @@ constexpr const char* kDescription =
     "\n"
     "Typical flow:\n"
     "  clusterctl validate -f cluster.yaml   # schema and semantics, precise errors\n"
-    "  clusterctl plan     -f cluster.yaml   # rank placement and memory per GPU: will it fit?\n"
+    "  clusterctl plan     -f cluster.yaml   # rank placement and memory per GPU: will it fit? how fast?\n"
     "  clusterctl push     -f cluster.yaml   # models and images to every host, verified, resumable\n"
     "  clusterctl check    -f cluster.yaml   # GPUs, dtype, network, disk, ports, clock, model hash\n"
     "  clusterctl up       -f cluster.yaml   # agents, then every rank or container; waits until serving\n"

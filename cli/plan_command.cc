@@ -1,7 +1,8 @@
-// `clusterctl plan [-f FILE] [--json]`: where every rank runs and whether the
-// model fits in the GPUs' memory, computed from the inventory alone (no SSH,
-// no model files needed). The --json object is documented in docs/plan.md;
-// its field names are stable.
+// `clusterctl plan [-f FILE] [--json]`: where every rank runs, whether the
+// model fits in the GPUs' memory and about how fast one sequence decodes
+// (decode_estimate.h), computed from the inventory alone (no SSH, no model
+// files needed). The --json object is documented in docs/plan.md; its field
+// names are stable.
 //
 // Exit codes: 0 when it fits (or memory cannot be estimated: the output says
 // why), 1 when it does not fit, 2 when the inventory has errors.
@@ -16,7 +17,9 @@
 
 #include "cli/command.h"
 #include "cli/diagnostics_output.h"
+#include "cli/lifecycle/runtime.h"
 #include "cli/table.h"
+#include "common/inventory/decode_estimate.h"
 #include "common/inventory/loader.h"
 #include "common/inventory/memory_plan.h"
 #include "common/inventory/model_facts.h"
@@ -34,6 +37,7 @@ constexpr const char* kPlanFooter =
     "Examples:\n"
     "  clusterctl plan -f configs/examples/t4-4x4.yaml\n"
     "  clusterctl plan -f cluster.yaml --json | jq .memory\n"
+    "  clusterctl plan -f cluster.yaml --json | jq .batch1_decode_tokens_per_s_estimate\n"
     "\n"
     "The model's shapes come from SOURCE/config.json when the model folder is on this\n"
     "machine, else from the bundled description named by artifacts.models[].config.\n"
@@ -44,6 +48,7 @@ constexpr const char* kPlanFooter =
 // Everything plan found out, for either output.
 struct PlanResult {
   const Inventory* inventory = nullptr;
+  const cli::Runtime* runtime = nullptr;  // clusterctl's part of the runtime: its own settings
   const Model* model = nullptr;
   std::size_t model_index = 0;
   std::optional<ModelFacts> facts;
@@ -52,6 +57,8 @@ struct PlanResult {
   std::optional<MemoryPlan> memory;
   std::string verdict;
   std::optional<bool> fits;  // nullopt: memory could not be estimated
+  std::optional<DecodeEstimate> decode;  // with a memory plan
+  std::string decode_summary;            // its line, or why there is none
 };
 
 std::string NoFactsVerdict(const PlanResult& r) {
@@ -71,7 +78,7 @@ json OrNull(const std::optional<T>& v) {
 
 json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
   const Inventory& inv = *r.inventory;
-  const Runtime& rt = inv.runtime;
+  const inventory::Runtime& rt = inv.runtime;
   json out;
   out["ok"] = true;
   out["fits"] = OrNull(r.fits);
@@ -92,6 +99,7 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
                     {"max_context", context_known ? json(settings.max_context) : json(nullptr)},
                     {"gpu_memory_fraction", settings.gpu_memory_fraction},
                     {"port", rt.port}};
+  r.runtime->Describe(out["runtime"]);  // the runtime's own settings, as validate --json gives them
   json model = {{"name", r.model->name}, {"source", r.model->source.string()}, {"origin", nullptr}};
   if (r.facts) {
     const ModelFacts& f = *r.facts;
@@ -136,6 +144,7 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
   json memory = json::array();
   if (r.memory) {
     for (const StageMemory& s : r.memory->stages) {
+      const StageDecode& d = r.decode->stages.at(static_cast<std::size_t>(s.stage));
       memory.push_back({{"stage", s.stage},
                         {"host", s.host},
                         {"gpu", s.gpu.label},
@@ -147,7 +156,9 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
                         {"kv_budget_bytes", OrNull(s.kv_budget_bytes)},
                         {"kv_tokens", OrNull(s.kv_tokens)},
                         {"sequences_at_max_context", OrNull(s.sequences_at_max_context)},
-                        {"problem", s.problem}});
+                        {"problem", s.problem},
+                        {"decode_bytes_per_token", d.bytes_per_token},
+                        {"memory_bandwidth_gb_per_s", OrNull(d.bandwidth_gb_per_s)}});
     }
   }
   out["memory"] = memory;
@@ -163,6 +174,8 @@ json PlanJson(const PlanResult& r, const std::vector<Diagnostic>& warnings) {
                               {"max_sequences", OrNull(set.max_sequences)},
                               {"not_modeled", set.not_modeled}};
   }
+  out["batch1_decode_tokens_per_s_estimate"] = r.decode ? OrNull(r.decode->tokens_per_s) : json(nullptr);
+  out["batch1_decode_estimate"] = r.decode_summary;
   out["verdict"] = r.verdict;
   json warning_list = json::array();
   for (const Diagnostic& d : warnings) warning_list.push_back(DiagnosticJson(d));
@@ -187,7 +200,7 @@ std::string OrQuestion(const std::optional<T>& v, F format) {
 
 void PrintHuman(const PlanResult& r, std::ostream& out) {
   const Inventory& inv = *r.inventory;
-  const Runtime& rt = inv.runtime;
+  const inventory::Runtime& rt = inv.runtime;
   int used_hosts = 0;
   for (const HostPlacement& h : r.placement.hosts) used_hosts += h.stage ? 1 : 0;
   out << "cluster " << inv.cluster_name << ": " << rt.kind << " runtime, TP "
@@ -253,6 +266,8 @@ void PrintHuman(const PlanResult& r, std::ostream& out) {
       out << "not modeled: " << fmt::format("{}", fmt::join(set.not_modeled, ", "))
           << " (vLLM's memory differs from these figures)\n";
   }
+  out << r.decode_summary << "\n";
+  for (const std::string& note : r.runtime->PlanNotes()) out << note << "\n";
   out << r.verdict << "\n";
 }
 
@@ -288,6 +303,9 @@ int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
   if (r.model == nullptr)  // validation guarantees it; a bug if not
     return ReportError(InternalError("runtime.model \"" + inv.runtime.model + "\" is not in artifacts.models"),
                        global);
+  StatusOr<std::unique_ptr<cli::Runtime>> runtime = global.runtimes->For(inv);
+  if (!runtime.ok()) return ReportError(runtime.status(), global);
+  r.runtime = runtime->get();
 
   StatusOr<std::optional<ModelFacts>> facts = FindModelFacts(*r.model);
   if (!facts.ok()) return ReportError(facts.status(), global);
@@ -301,14 +319,18 @@ int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
 
   if (!r.facts) {
     r.verdict = NoFactsVerdict(r);
+    r.decode_summary = CannotEstimateDecode("no facts for model \"" + r.model->name + "\" (below: how to give them)");
   } else if (r.dtype.dtype == Dtype::kAuto) {
     r.verdict = "cannot estimate memory: the dtype is not decided; set runtime.dtype";
+    r.decode_summary = CannotEstimateDecode("the dtype is not decided; set runtime.dtype");
   } else {
     StatusOr<MemoryPlan> memory = PlanMemory(inv, r.placement, *r.facts, r.dtype.dtype);
     if (!memory.ok()) return ReportError(memory.status(), global);
     r.memory = std::move(*memory);
     r.verdict = r.memory->verdict;
     if (r.memory->fit != Fit::kUnknown) r.fits = r.memory->fit == Fit::kFits;
+    r.decode = EstimateBatch1Decode(inv, r.placement, *r.facts, *r.memory);
+    r.decode_summary = r.decode->summary;
   }
 
   if (global.json) {
@@ -323,9 +345,16 @@ int RunPlan(const std::string& file_flag, const GlobalOptions& global) {
 
 void AddPlanCommand(CLI::App& app, const GlobalOptions& global, CommandRunner* run) {
   CLI::App* sub = app.add_subcommand(
-      "plan", "Rank placement and memory per GPU: will the model fit? (no SSH, no model files needed)");
-  sub->footer(std::string(kPlanFooter) + "\n\n" +
-              GlobalFlagsHelp("one document: the placement, memory per stage and verdict (docs/plan.md)", "", ""));
+      "plan", "Rank placement and memory per GPU: will the model fit? How fast may it decode? (no SSH, no model "
+              "files needed)");
+  sub->footer(std::string(kPlanFooter) + "\n" +
+              fmt::format("The batch-1 decode rate is an estimate of a memory-bound decode: the weights read\n"
+                          "once per token at {:.0f}% of each GPU's datasheet memory bandwidth; communication\n"
+                          "between GPUs and hosts is not counted.",
+                          kDecodeBandwidthEfficiency * 100) +
+              "\n\n" +
+              GlobalFlagsHelp("one document: the placement, memory per stage, decode estimate and verdict (docs/plan.md)",
+                              "", ""));
   auto file = std::make_shared<std::string>();
   AddInventoryOption(sub, *file);
   sub->callback([run, file, &global] { *run = [file, &global] { return RunPlan(*file, global); }; });

@@ -160,6 +160,7 @@ struct RankSpec {
   bool api_key = false;               // rank 0 requires the API key given to `clusterd start`
   std::optional<int> max_context;
   std::optional<double> gpu_memory_fraction;  // cuda: the share of the GPU the engine may use
+  bool batch_invariant = false;       // --batch-invariant: a token's result never depends on the rest of its step
   std::map<std::string, std::string> env;  // NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME... (env_allow_list.h)
 };
 

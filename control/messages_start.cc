@@ -25,6 +25,7 @@ json Encode(const RankSpec& v) {
          {"serve_address", v.serve_address},
          {"serve_port", v.serve_port},
          {"api_key", v.api_key},
+         {"batch_invariant", v.batch_invariant},
          {"env", v.env}};
   PutOptional(j, "gpu", v.gpu);
   PutOptional(j, "max_context", v.max_context);
@@ -34,7 +35,8 @@ json Encode(const RankSpec& v) {
 
 // Required: where the rank sits and what it loads. Optional: what only rank 0
 // or a GPU rank has (serve_*, api_key, gpu), the parallel layout (1 x 1 by
-// default) and tuning.
+// default) and tuning (batch_invariant false when absent, as a clusterctl
+// older than it sends).
 Status Decode(const json& j, const Where& w, RankSpec* out) {
   CLUSTER_ASSIGN_OR_RETURN(Object o, Object::Open(j, w));
   CLUSTER_RETURN_IF_ERROR(o.Required("rank", &out->rank));
@@ -56,6 +58,7 @@ Status Decode(const json& j, const Where& w, RankSpec* out) {
   CLUSTER_RETURN_IF_ERROR(o.Optional("api_key", &out->api_key));
   CLUSTER_RETURN_IF_ERROR(o.Optional("max_context", &out->max_context));
   CLUSTER_RETURN_IF_ERROR(o.Optional("gpu_memory_fraction", &out->gpu_memory_fraction));
+  CLUSTER_RETURN_IF_ERROR(o.Optional("batch_invariant", &out->batch_invariant));
   return o.Optional("env", &out->env);
 }
 

@@ -82,8 +82,14 @@ class Runtime {
   // left without units, so that it forgets older ones.
   virtual void AddUnits(const StartPlan& plan, std::vector<control::StartRequest>& requests) const = 0;
 
-  // The runtime's own fields of validate's JSON summary ("device", "image").
+  // The runtime's own fields of validate's and plan's JSON summaries
+  // ("device", "batch_invariant", "image").
   virtual void Describe(nlohmann::ordered_json& runtime) const = 0;
+
+  // Lines `plan` prints about the runtime's settings that its figures do not
+  // show (the engine's batch invariance, which slows decoding); none by
+  // default.
+  virtual std::vector<std::string> PlanNotes() const { return {}; }
 };
 
 // The runtimes clusterctl knows, by name (runtime.kind in the inventory;

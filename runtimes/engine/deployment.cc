@@ -83,6 +83,7 @@ class Engine final : public Runtime {
         }
         spec.max_context = engine.max_context;
         if (engine.device == EngineDevice::kCuda) spec.gpu_memory_fraction = engine.gpu_memory_fraction;
+        spec.batch_invariant = engine.batch_invariant;
         spec.env = plan.report->EnvFor(host.name);
         if (!world_token.empty()) {
           spec.env[kWorldTokenVariable] = world_token;
@@ -95,7 +96,16 @@ class Engine final : public Runtime {
   }
 
   void Describe(nlohmann::ordered_json& runtime) const override {
-    runtime["device"] = inventory::EngineDeviceName(inventory::EngineOptionsOf(inv_.runtime).device);
+    const inventory::EngineOptions& engine = inventory::EngineOptionsOf(inv_.runtime);
+    runtime["device"] = inventory::EngineDeviceName(engine.device);
+    runtime["batch_invariant"] = engine.batch_invariant;
+  }
+
+  std::vector<std::string> PlanNotes() const override {
+    if (!inventory::EngineOptionsOf(inv_.runtime).batch_invariant) return {};
+    return {"batch invariant (runtime.engine.batch_invariant): a token's result never depends on the other requests "
+            "in its step; on GPUs the engine decodes slower than in the default mode the decode estimate assumes "
+            "(docs/engine-cuda.md)"};
   }
 
  private:

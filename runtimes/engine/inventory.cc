@@ -24,7 +24,7 @@ class Engine final : public RuntimeDefinition {
 
   std::unique_ptr<RuntimeOptions> ReadBlock(const Field& field, LoadContext* ctx) const override {
     auto engine = std::make_unique<EngineOptions>();
-    auto block = ReadMapping(field, ctx, {"device", "max_context", "gpu_memory_fraction"},
+    auto block = ReadMapping(field, ctx, {"device", "max_context", "gpu_memory_fraction", "batch_invariant"},
                              "a mapping of engine options");
     if (!block) return engine;
     if (auto f = block->Get("device")) {
@@ -47,6 +47,9 @@ class Engine final : public RuntimeDefinition {
                          *x > 1 && *x <= 100 ? "a fraction, not a percentage: 0.9 for 90%" : "");
         }
       }
+    }
+    if (auto f = block->Get("batch_invariant")) {
+      if (auto b = ReadBool(*f, ctx)) engine->batch_invariant = *b;
     }
     return engine;
   }

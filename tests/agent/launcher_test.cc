@@ -122,6 +122,21 @@ TEST_CASE("The engine launcher starts one infer-engine unit per rank, and the AP
   CHECK(std::find(argv1.begin(), argv1.end(), "--api-key-file") == argv1.end());
 }
 
+TEST_CASE("A rank that asks for batch invariance runs infer-engine serve --batch-invariant, others without it") {
+  Install install;
+  FakeSite site(install.dir / "clusterd");
+  control::StartRequest request;
+  request.ranks = {Rank(0, install.dir / "model"), Rank(1, install.dir / "model")};
+  request.ranks[0].batch_invariant = true;
+  REQUIRE(Start("engine", request, site).ok());
+  REQUIRE(site.started.size() == 2);
+  const auto& argv0 = site.started[0].argv;
+  const auto& argv1 = site.started[1].argv;
+  CHECK(argv0.at(1) == "serve");
+  CHECK(std::count(argv0.begin(), argv0.end(), "--batch-invariant") == 1);
+  CHECK(std::find(argv1.begin(), argv1.end(), "--batch-invariant") == argv1.end());
+}
+
 TEST_CASE("The engine launcher starts no rank when one is wrong, stops the ones started and names the rank") {
   Install install;
   FakeSite site(install.dir / "clusterd");

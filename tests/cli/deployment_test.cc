@@ -165,6 +165,29 @@ TEST_CASE("Cluster traffic uses each host's data_address and the API listens on 
   CHECK(vllm.at("gpu2").peers.at(0).address == "10.0.0.11");
 }
 
+TEST_CASE("runtime.engine.batch_invariant reaches every engine rank's start request") {
+  const std::string yaml =
+      "cluster: {name: lab}\n"
+      "hosts:\n"
+      "  - {name: gpu1, address: 10.0.0.11, gpus: 2}\n"
+      "  - {name: gpu2, address: 10.0.0.12, gpus: 2}\n"
+      "artifacts:\n"
+      "  models: [{name: m, source: /m, path: /srv/m}]\n"
+      "runtime: {model: m, tensor_parallel: 2, pipeline_parallel: 2, engine: {device: cpu, batch_invariant: BI}}\n";
+  auto ranks_for = [&](const std::string& batch_invariant) {
+    std::string text = yaml;
+    text.replace(text.find("BI"), 2, batch_invariant);
+    const Loaded loaded = Load(text);
+    std::vector<control::RankSpec> ranks;
+    for (const auto& [host, request] : Requests(loaded.inventory, loaded.placement))
+      ranks.insert(ranks.end(), request.ranks.begin(), request.ranks.end());
+    REQUIRE(ranks.size() == 4);
+    return ranks;
+  };
+  for (const control::RankSpec& rank : ranks_for("true")) CHECK(rank.batch_invariant);
+  for (const control::RankSpec& rank : ranks_for("false")) CHECK_FALSE(rank.batch_invariant);
+}
+
 TEST_CASE("Every start request carries the deployment, the peers and the restart policy around the runtime's units") {
   const std::string yaml =
       "cluster: {name: lab}\n"

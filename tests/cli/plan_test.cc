@@ -129,8 +129,57 @@ TEST_CASE("plan on the reference inventory prints placement, memory per stage an
         "model weights 141.11 GB in all (70,553,706,496 parameters x 2 bytes); runtime reserve 1.07 GB "
         "per GPU (CUDA context, activations and workspace, NCCL buffers)\n"
         "max_context 131,072 (the model's max_position_embeddings), gpu_memory_fraction 0.90\n"
+        "decode at batch 1: about 6.9 tokens/s (estimate of a memory-bound decode: the weights read once per token "
+        "at 75% of each GPU's datasheet memory bandwidth; communication not counted)\n"
         "fits: at most 9.08 GB of weights per GPU; KV cache room for 211,884 tokens, 1 sequence of "
         "max_context 131,072 tokens\n");
+}
+
+TEST_CASE("plan estimates the batch-1 decode rate of the reference cluster from the T4s' bandwidth") {
+  // Each token reads, per GPU, stages 0-2: 20 layers x 213,925,888 parameters x 2 bytes =
+  // 8,557,035,520 bytes (stage 0's embedding shard is not read in full: one row a token);
+  // stage 3: the same plus the lm_head shard and final norm, (4,278,517,760 + 262,676,480) x 2 =
+  // 9,082,388,480 bytes. Stages run one after another: 34,753,495,040 bytes at 0.75 x 320 GB/s
+  // (a T4's datasheet bandwidth) = 240 GB/s take 0.1448 s: 6.906 tokens/s, shown as 6.9.
+  const json plan = json::parse(Clusterctl("plan -f " + kReference + " --json").out);
+  CHECK(plan["batch1_decode_tokens_per_s_estimate"] == 6.9);
+  CHECK(plan["batch1_decode_estimate"] ==
+        "decode at batch 1: about 6.9 tokens/s (estimate of a memory-bound decode: the weights read once per token "
+        "at 75% of each GPU's datasheet memory bandwidth; communication not counted)");
+  CHECK(plan["memory"][0]["decode_bytes_per_token"] == 8557035520);
+  CHECK(plan["memory"][3]["decode_bytes_per_token"] == 9082388480);
+  CHECK(plan["memory"][3]["memory_bandwidth_gb_per_s"] == 320);
+}
+
+TEST_CASE("plan shows batch invariance and that it slows decoding below the estimate") {
+  TempInventory inv("batch_invariant", std::string(kTwoHosts) + "  engine: {batch_invariant: true}\n");
+  Run run = Clusterctl("plan -f " + inv.file.string());
+  CHECK_THAT(run.out, Catch::Contains("; communication not counted)\n"
+                                      "batch invariant (runtime.engine.batch_invariant): a token's result never "
+                                      "depends on the other requests in its step; on GPUs the engine decodes slower "
+                                      "than in the default mode the decode estimate assumes (docs/engine-cuda.md)\n"
+                                      "does not fit: "));
+  const json plan = json::parse(Clusterctl("plan -f " + inv.file.string() + " --json").out);
+  CHECK(plan["runtime"]["batch_invariant"] == true);
+}
+
+TEST_CASE("plan says why it cannot estimate the decode rate of a GPU it does not know") {
+  // Both hosts name a GPU plan does not know and give its memory: memory is sized, bandwidth is not known.
+  const std::string unknown = "gpus: 4, gpu_model: GTX 9000, gpu_memory: 48GiB}";
+  TempInventory inv("unknown_gpu", Replaced(Replaced(kTwoHosts, "gpus: 4, gpu_model: T4}", unknown),
+                                            "gpus: 4, gpu_model: T4}", unknown));
+  Run run = Clusterctl("plan -f " + inv.file.string());
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("\ndecode at batch 1: cannot estimate: host gpu1: gpu_model \"GTX 9000\" is "
+                                      "not a known GPU, so its memory bandwidth is not known; known GPUs: V100-16GB, "
+                                      "V100-32GB, T4, A100-40GB, A100-80GB, A10, A10G, RTX 3090, L4, L40S, RTX 4090, "
+                                      "H100-80GB, H200\nfits: "));
+  const json plan = json::parse(Clusterctl("plan -f " + inv.file.string() + " --json").out);
+  CHECK(plan["fits"] == true);  // memory is known from gpu_memory
+  CHECK(plan["batch1_decode_tokens_per_s_estimate"] == nullptr);
+  CHECK(plan["memory"][0]["memory_bandwidth_gb_per_s"] == nullptr);
+  CHECK_THAT(plan["batch1_decode_estimate"].get<std::string>(),
+             Catch::StartsWith("decode at batch 1: cannot estimate: host gpu1: gpu_model \"GTX 9000\""));
 }
 
 TEST_CASE("plan --json gives the same plan as a documented object") {
@@ -146,6 +195,8 @@ TEST_CASE("plan --json gives the same plan as a documented object") {
   CHECK(plan["runtime"]["pipeline_parallel"] == 4);
   CHECK(plan["runtime"]["world_size"] == 16);
   CHECK(plan["runtime"]["max_context"] == 131072);
+  CHECK(plan["runtime"]["device"] == "cuda");
+  CHECK(plan["runtime"]["batch_invariant"] == false);
   CHECK(plan["model"]["name"] == "r1-70b");
   CHECK(plan["model"]["origin"] == "bundled:deepseek-r1-distill-llama-70b");
   CHECK(plan["model"]["num_layers"] == 80);
@@ -261,6 +312,7 @@ TEST_CASE("Without model facts plan still places the ranks and says how to get t
   CHECK_THAT(run.out, Catch::Contains("gpu2     7      1   3    3  ?\n"));
   CHECK_THAT(run.out,
              Catch::EndsWith(
+                 "\ndecode at batch 1: cannot estimate: no facts for model \"r1-70b\" (below: how to give them)\n"
                  "cannot estimate memory: no facts for model \"r1-70b\" "
                  "(/nonexistent/DeepSeek-R1-Distill-Llama-70B/config.json is not on this machine and "
                  "artifacts.models[0].config is not set); set artifacts.models[0].config to a bundled "
@@ -273,6 +325,9 @@ TEST_CASE("Without model facts plan still places the ranks and says how to get t
   CHECK(plan["model"]["origin"] == nullptr);
   CHECK(plan["memory"].empty());
   CHECK(plan["placement"][7]["first_layer"] == nullptr);
+  CHECK(plan["batch1_decode_tokens_per_s_estimate"] == nullptr);
+  CHECK(plan["batch1_decode_estimate"] ==
+        "decode at batch 1: cannot estimate: no facts for model \"r1-70b\" (below: how to give them)");
 }
 
 TEST_CASE("plan on the local example runs one CPU rank and cannot size host memory") {
@@ -286,8 +341,15 @@ TEST_CASE("plan on the local example runs one CPU rank and cannot size host memo
   CHECK(plan["dtype"] == "float32");
   CHECK(plan["fits"] == nullptr);
   CHECK_THAT(plan["verdict"].get<std::string>(), Catch::StartsWith("cannot estimate memory: "));
-  // The demo model may not be shipped yet; when it is, its memory row has no GPU reserve.
-  if (!plan["memory"].empty()) CHECK(plan["memory"][0]["reserve_bytes"] == 0);
+  CHECK(plan["batch1_decode_tokens_per_s_estimate"] == nullptr);
+  // The demo model may not be shipped yet; when it is, its memory row has no GPU reserve and
+  // no decode rate (the estimate is of GPUs' memory bandwidth).
+  if (!plan["memory"].empty()) {
+    CHECK(plan["memory"][0]["reserve_bytes"] == 0);
+    CHECK(plan["batch1_decode_estimate"] ==
+          "decode at batch 1: cannot estimate: the ranks run on the CPU (runtime.engine.device: cpu) and the "
+          "estimate is of GPUs' memory bandwidth");
+  }
 }
 
 TEST_CASE("plan --help shows examples") {
@@ -308,7 +370,11 @@ TEST_CASE("plan on the vLLM reference inventory sizes memory with its vllm serve
                                       "227,613           6\n"));
   CHECK_THAT(run.out, Catch::Contains("max_context 32,768 (--max-model-len), gpu_memory_fraction 0.92 "
                                       "(--gpu-memory-utilization), at most 64 sequences at once (--max-num-seqs)\n"));
-  CHECK_THAT(run.out, Catch::EndsWith("fits: at most 9.08 GB of weights per GPU; KV cache room for 227,612 tokens, 6 "
+  // The decode estimate is of the GPUs' bandwidth, whichever runtime serves.
+  CHECK_THAT(run.out, Catch::EndsWith("decode at batch 1: about 6.9 tokens/s (estimate of a memory-bound decode: the "
+                                      "weights read once per token at 75% of each GPU's datasheet memory bandwidth; "
+                                      "communication not counted)\n"
+                                      "fits: at most 9.08 GB of weights per GPU; KV cache room for 227,612 tokens, 6 "
                                       "sequences of max_context 32,768 tokens\n"));
 
   const json plan = json::parse(Clusterctl("plan --json -f " + file).out);

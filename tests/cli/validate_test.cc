@@ -145,7 +145,8 @@ TEST_CASE("With --json, a valid inventory prints one document on stdout with its
                                              {"pipeline_parallel", 4},
                                              {"dtype", "float16"},
                                              {"port", 8000},
-                                             {"device", "cuda"}});
+                                             {"device", "cuda"},
+                                             {"batch_invariant", true}});
 }
 
 TEST_CASE("With --json, each error has its file, position, key, message and hint, the exit code is 2") {
@@ -224,14 +225,14 @@ TEST_CASE("Keys with terminal escapes or bytes that are not UTF-8 are shown safe
 
   RunResult r = Clusterctl("validate --skip-artifacts -f '" + escapes.string() + "'");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains(":51:1: error: bad\\x1b[2J\\x0dkey: unknown key (valid keys here: cluster, ssh, "
+  CHECK_THAT(r.err, Catch::Contains(":52:1: error: bad\\x1b[2J\\x0dkey: unknown key (valid keys here: cluster, ssh, "
                                     "network, hosts, artifacts, runtime)\n"));
   CHECK(r.err.find('\x1b') == std::string::npos);
   CHECK(r.err.find('\r') == std::string::npos);
 
   r = Clusterctl("validate --skip-artifacts -f '" + binary.string() + "'");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains(":51:1: error: bad\\xff\\xfekey: unknown key"));
+  CHECK_THAT(r.err, Catch::Contains(":52:1: error: bad\\xff\\xfekey: unknown key"));
 
   for (const std::string command : {"--json validate --skip-artifacts", "--json plan"}) {
     INFO(command);

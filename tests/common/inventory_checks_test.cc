@@ -329,6 +329,19 @@ TEST_CASE("The block of the other runtime kind is ignored, with a warning") {
                  "  vllm_docker: {image: vllm}\n") ==
         Lines{"cluster.yaml:9:3: warning: runtime.engine: ignored: only kind engine uses it (remove it, or set kind: "
               "engine)"});
+  // batch_invariant is the engine's too: vLLM has no such mode.
+  CHECK(Warnings("cluster: {name: lab}\n"
+                 "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
+                 "artifacts:\n"
+                 "  images: [{name: vllm, file: /i.tar}]\n"
+                 "  models: [{name: m, source: /m}]\n"
+                 "runtime:\n"
+                 "  kind: vllm-docker\n"
+                 "  model: m\n"
+                 "  engine: {batch_invariant: true}\n"
+                 "  vllm_docker: {image: vllm}\n") ==
+        Lines{"cluster.yaml:9:3: warning: runtime.engine: ignored: only kind engine uses it (remove it, or set kind: "
+              "engine)"});
   CHECK(Warnings("cluster: {name: lab}\n"
                  "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
                  "artifacts: {models: [{name: m, source: /m}]}\n"

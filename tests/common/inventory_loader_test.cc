@@ -177,6 +177,7 @@ TEST_CASE("Every key of a valid inventory lands in the Inventory, with positions
   CHECK(EngineOptionsOf(rt).device == EngineDevice::kCuda);
   CHECK(EngineOptionsOf(rt).max_context == 512);
   CHECK(EngineOptionsOf(rt).gpu_memory_fraction == Approx(0.9));
+  CHECK(EngineOptionsOf(rt).batch_invariant);
   CHECK(rt.location.line == 40);
   CHECK(rt.location.column == 3);
 }
@@ -222,6 +223,7 @@ TEST_CASE("Keys left out take their documented defaults") {
   CHECK(EngineOptionsOf(rt).device == EngineDevice::kCuda);
   CHECK_FALSE(EngineOptionsOf(rt).max_context.has_value());
   CHECK(EngineOptionsOf(rt).gpu_memory_fraction == Approx(0.9));
+  CHECK_FALSE(EngineOptionsOf(rt).batch_invariant);  // the faster mode, as vLLM's
   CHECK(VllmDockerOptionsOf(rt).shm_size == "16g");
 }
 

@@ -251,6 +251,43 @@ TEST_CASE("gpu_memory_fraction is a fraction in between 0 and 1, not a percentag
               "at most 1, found 0"});
 }
 
+TEST_CASE("engine.batch_invariant is true or false, and the hint names the one a yes, no or quoted word meant") {
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine: {batch_invariant: true}\n"))
+            .empty());
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine: {batch_invariant: False}\n"))
+            .empty());
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine:\n"
+                           "    batch_invariant: yes\n")) ==
+        Lines{"cluster.yaml:11:22: error: runtime.engine.batch_invariant: expected true or false, found \"yes\" (did "
+              "you mean true?)"});
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine: {batch_invariant: 0}\n")) ==
+        Lines{"cluster.yaml:10:29: error: runtime.engine.batch_invariant: expected true or false, found 0 (did you "
+              "mean false?)"});
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine: {batch_invariant: \"true\"}\n")) ==
+        Lines{"cluster.yaml:10:29: error: runtime.engine.batch_invariant: expected true or false, found \"true\" "
+              "(remove the quotes: a quoted value is a string)"});
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  engine: {batch_invariant: fast}\n")) ==
+        Lines{"cluster.yaml:10:29: error: runtime.engine.batch_invariant: expected true or false, found \"fast\""});
+  // It belongs to the engine's block, as every option of one runtime does.
+  CHECK(Errors(WithRuntime("  model: m\n"
+                           "  tensor_parallel: 4\n"
+                           "  batch_invariant: true\n")) ==
+        Lines{"cluster.yaml:10:3: error: runtime.batch_invariant: unknown key (valid keys here: kind, model, "
+              "tensor_parallel, pipeline_parallel, dtype, port, bind, api_key_file, engine, vllm_docker, restart)"});
+}
+
 TEST_CASE("role is head or absent") {
   CHECK(Errors(WithHost("  - name: gpu1\n"
                         "    address: 10.0.0.11\n"

@@ -69,6 +69,7 @@ RankSpec SampleRank() {
   rank.serve_port = 8000;
   rank.api_key = true;
   rank.max_context = 4096;
+  rank.batch_invariant = true;
   rank.env = {{"NCCL_SOCKET_IFNAME", "eth1"}, {"GLOO_SOCKET_IFNAME", "eth1"}};
   return rank;
 }
@@ -166,6 +167,8 @@ TEST_CASE("A start request round-trips ranks, the container and peers", "[messag
   CHECK(back.ranks[0].env.at("NCCL_SOCKET_IFNAME") == "eth1");
   CHECK(back.ranks[0].api_key);
   CHECK(back.ranks[0].max_context == 4096);
+  CHECK(back.ranks[0].batch_invariant);
+  CHECK_FALSE(back.ranks[1].batch_invariant);
   REQUIRE(back.container.has_value());
   CHECK(back.container->vllm_args == std::vector<std::string>{"--max-model-len", "4096"});
   CHECK_FALSE(back.container->gpus);
@@ -206,6 +209,8 @@ TEST_CASE("A start request leaves optional fields to their defaults", "[messages
   CHECK_FALSE(start.ranks[0].gpu.has_value());
   CHECK(start.ranks[0].serve_port == 0);
   CHECK(start.ranks[0].tensor_parallel == 1);
+  // A request of a clusterctl that does not know batch_invariant asks for the default mode.
+  CHECK_FALSE(start.ranks[0].batch_invariant);
   CHECK_FALSE(start.container.has_value());
   CHECK(start.peers.empty());
 }
@@ -362,6 +367,9 @@ TEST_CASE("A wrongly typed nested field is named by its full path", "[messages]"
   CHECK(DecodeError("start", body) ==
         "start.ranks[0].world_size: expected an integer from -2147483648 to 2147483647");
   CHECK(DecodeError("facts", json{{"hash_model", "yes"}}) == "facts.hash_model: expected a boolean");
+  body = StartBody();
+  body["ranks"][0]["batch_invariant"] = "true";
+  CHECK(DecodeError("start", body) == "start.ranks[0].batch_invariant: expected a boolean");
   CHECK(DecodeError("facts", json{{"ports", 8000}}) == "facts.ports: expected a list");
   CHECK(DecodeError("facts", json{{"ports", {8000, "x"}}}) == "facts.ports[1]: expected an integer");
 }

@@ -37,6 +37,15 @@ long UnitPid(const Json& status, const std::string& host, const std::string& uni
 
 bool Alive(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
 
+// The argv of process `pid`, its words split by spaces ("" when it is gone).
+std::string CommandLine(long pid) {
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!text.ok()) return "";
+  std::string line = *text;
+  std::replace(line.begin(), line.end(), '\0', ' ');
+  return line;
+}
+
 }  // namespace
 
 TEST_CASE("up serves the demo model on the head and the openai client gets an answer while status and logs show the "
@@ -217,8 +226,10 @@ TEST_CASE("2 hosts x TP2 x PP2 on CPU serve the one-rank answer, a killed rank s
   const std::string one_rank_answer = one.json["answer"].get<std::string>();
   REQUIRE(f.Clusterctl({"down"}).exit_code == 0);
 
-  // Four ranks: stage 0 (ranks 0 and 1) on h1, stage 1 (ranks 2 and 3) on h2.
-  f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2, /*tensor_parallel=*/2));
+  // Four ranks: stage 0 (ranks 0 and 1) on h1, stage 1 (ranks 2 and 3) on h2, batch invariant
+  // (the CPU engine always is; it takes the flag and answers the same).
+  f.WriteInventory(LifecycleFixture::EngineRuntime(/*pipeline_parallel=*/2, /*tensor_parallel=*/2) +
+                   "    batch_invariant: true\n");
 
   // check --comm: the agents run bench-comm on the four ranks; each stage's
   // all-reduce and both stage pairs are measured (the namespaces' loopback
@@ -254,6 +265,9 @@ TEST_CASE("2 hosts x TP2 x PP2 on CPU serve the one-rank answer, a killed rank s
   std::vector<long> pids = {UnitPid(status.json, "h1", "rank 0"), UnitPid(status.json, "h1", "rank 1"),
                             UnitPid(status.json, "h2", "rank 2"), UnitPid(status.json, "h2", "rank 3")};
   for (long pid : pids) CHECK(Alive(pid));
+  for (long pid : pids) {
+    CHECK_THAT(CommandLine(pid), Catch::Contains(" serve ") && Catch::Contains(" --batch-invariant"));
+  }
   // While the deployment runs, its rank 0 holds the rendezvous port: --comm says so and measures nothing.
   Run busy = f.Clusterctl({"check", "--comm"});
   INFO(busy.out << busy.err);

@@ -1,5 +1,11 @@
 // The known-GPU table. Memory sizes are nvidia-smi's memory.total of each
-// card (MiB); compute capabilities are NVIDIA's published ones.
+// card (MiB); compute capabilities are NVIDIA's published ones; memory
+// bandwidths are the datasheet figures (GB/s) of the card each name stands
+// for. Where a name covers two boards, the table takes the SXM one and says
+// so: A100-80GB is the SXM4 card (2,039 GB/s; the PCIe card has 1,935) and
+// H100-80GB the SXM5 card with HBM3, nvidia-smi's "H100 80GB HBM3" (3,350
+// GB/s; the H100 PCIe has 2,000). The A10G's figure is AWS's (NVIDIA
+// publishes none for it).
 #include "common/inventory/gpu_table.h"
 
 #include <array>
@@ -9,19 +15,19 @@ namespace cluster::inventory {
 namespace {
 
 constexpr std::array<GpuSpec, 13> kGpus = {{
-    {"V100-16GB", 16160, 7, 0},
-    {"V100-32GB", 32510, 7, 0},
-    {"T4", 15360, 7, 5},
-    {"A100-40GB", 40960, 8, 0},
-    {"A100-80GB", 81920, 8, 0},
-    {"A10", 23028, 8, 6},
-    {"A10G", 23028, 8, 6},
-    {"RTX 3090", 24576, 8, 6},
-    {"L4", 23034, 8, 9},
-    {"L40S", 46068, 8, 9},
-    {"RTX 4090", 24564, 8, 9},
-    {"H100-80GB", 81559, 9, 0, "H100"},
-    {"H200", 143771, 9, 0, "H200-141GB"},
+    {"V100-16GB", 16160, 7, 0, 900},
+    {"V100-32GB", 32510, 7, 0, 900},
+    {"T4", 15360, 7, 5, 320},
+    {"A100-40GB", 40960, 8, 0, 1555},
+    {"A100-80GB", 81920, 8, 0, 2039},
+    {"A10", 23028, 8, 6, 600},
+    {"A10G", 23028, 8, 6, 600},
+    {"RTX 3090", 24576, 8, 6, 936},
+    {"L4", 23034, 8, 9, 300},
+    {"L40S", 46068, 8, 9, 864},
+    {"RTX 4090", 24564, 8, 9, 1008},
+    {"H100-80GB", 81559, 9, 0, 3350, "H100"},
+    {"H200", 143771, 9, 0, 4800, "H200-141GB"},
 }};
 
 // Lower case without separators or a vendor/brand prefix: "NVIDIA Tesla T4" -> "t4".

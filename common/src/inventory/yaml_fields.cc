@@ -1,5 +1,6 @@
 #include "yaml_fields.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -253,6 +254,28 @@ std::optional<double> ReadNumber(const Field& field, LoadContext* ctx, std::stri
     return std::strtod(v.Scalar().c_str(), nullptr);
   }
   ReportMismatch(field, ctx, expected, QuotedNumberHint(v));
+  return std::nullopt;
+}
+
+std::optional<bool> ReadBool(const Field& field, LoadContext* ctx) {
+  const YAML::Node& v = field.value;
+  std::string hint;
+  if (v.IsScalar()) {
+    const std::string& s = v.Scalar();
+    const bool is_true = s == "true" || s == "True" || s == "TRUE";
+    const bool is_false = s == "false" || s == "False" || s == "FALSE";
+    if ((is_true || is_false) && !IsQuoted(v)) return is_true;
+    std::string lower;
+    for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (is_true || is_false) {
+      hint = "remove the quotes: a quoted value is a string";
+    } else if (lower == "yes" || lower == "y" || lower == "on" || lower == "1") {
+      hint = "did you mean true?";
+    } else if (lower == "no" || lower == "n" || lower == "off" || lower == "0") {
+      hint = "did you mean false?";
+    }
+  }
+  ReportMismatch(field, ctx, "true or false", std::move(hint));
   return std::nullopt;
 }
 

@@ -93,6 +93,10 @@ std::optional<std::int64_t> ReadInteger(const Field& field, LoadContext* ctx, st
 // A finite number (whole or decimal), for fractions such as 0.9.
 std::optional<double> ReadNumber(const Field& field, LoadContext* ctx, std::string_view expected);
 
+// true or false (also True, TRUE, False, FALSE: YAML 1.2's booleans; yes,
+// no, on and off are not, and the hint says which one was meant).
+std::optional<bool> ReadBool(const Field& field, LoadContext* ctx);
+
 // One of `words`, exactly; otherwise the message lists them and the hint
 // suggests the nearest one, or the word that `aliases` maps the value to
 // (e.g. "fp16" -> "float16"). Returns the index into `words`.

@@ -3,7 +3,9 @@
 //
 // Memory is the total the driver reports (nvidia-smi's memory.total), which
 // is a little below the marketing size (a T4 "16 GB" reports 15360 MiB). A
-// GPU supports bfloat16 from compute capability 8.0 (Ampere) on.
+// GPU supports bfloat16 from compute capability 8.0 (Ampere) on. Memory
+// bandwidth is NVIDIA's datasheet figure, not a measurement: a card copies
+// at less (an H100 SXM at about 2,865 of its 3,350 GB/s, docs/benchmarks.md).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@ struct GpuSpec {
   std::uint64_t memory_mib;     // as reported by the driver
   int compute_major;            // compute capability, e.g. 7.5 -> 7 and 5
   int compute_minor;
+  int memory_bandwidth_gb_per_s;  // datasheet figure, GB/s (1 GB = 1e9 bytes)
   std::string_view alias = {};  // another accepted name, e.g. "H100" for "H100-80GB"
 
   std::uint64_t memory_bytes() const { return memory_mib * 1024 * 1024; }
