@@ -178,7 +178,12 @@ std::string Engine::Summary() const {
     line += "; device memory in use " + GiB(device->total_bytes - device->free_bytes) + " of " +
             GiB(device->total_bytes);
   }
-  return line;
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "; started in %.2f s: device %.2f s, weights %.2f s (%.1f GB/s), KV cache %.2f s",
+                device_seconds + weights_seconds + cache_seconds, device_seconds, weights_seconds,
+                weights_seconds > 0 ? static_cast<double>(m.weights_bytes) / weights_seconds / 1e9 : 0.0,
+                cache_seconds);
+  return line + timing;
 }
 
 int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, std::unique_ptr<Engine>& engine) {
@@ -197,12 +202,18 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   auto config = LoadModelConfig(model_dir);
   if (!config.ok()) return Failure(config.status());
   auto e = std::make_unique<Engine>();
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  auto phase = Clock::now();
   auto backend = CreateBackend(o.device, o.dtype, config->dtype, o.batch_invariant, !o.eager);
   if (!backend.ok()) {
     return backend.status().code() == cluster::StatusCode::kInvalidArgument ? UsageError(backend.status().message())
                                                                             : Failure(backend.status());
   }
   e->backend = std::move(*backend);
+  e->device_seconds = seconds_since(phase);
   e->context = config->max_position_embeddings;
   if (o.max_context > 0) e->context = std::min(e->context, o.max_context);
   e->limits.max_tokens = o.max_batch_tokens;
@@ -225,12 +236,15 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
     e->shard = *shard;
     parallel = ModelParallelism{*shard, &e->world->tensor_group(), &e->world->pipeline_group()};
   }
+  phase = Clock::now();
   auto loaded = LoadModel(model_dir, *e->backend, parallel, e->limits);
   if (!loaded.ok()) return Failure(loaded.status());
   e->loaded = std::move(*loaded);
   if (!e->loaded.weight_conversion.empty()) {
     std::fprintf(stderr, "infer-engine: warning: %s\n", e->loaded.weight_conversion.c_str());
   }
+  e->weights_seconds = seconds_since(phase);
+  phase = Clock::now();
   LanguageModel& model = *e->loaded.model;
   auto blocks = ChooseKvBlocks(*e, o);
   if (blocks.ok() && e->world) blocks = AgreeOnKvBlocks(e->world->control(), *blocks);
@@ -238,6 +252,7 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   auto cache = KvCache::Allocate(*e->backend, model.CacheShape(*blocks, o.block_size));
   if (!cache.ok()) return Failure(cache.status());
   e->cache.emplace(std::move(*cache));
+  e->cache_seconds = seconds_since(phase);
   engine = std::move(e);
   return kExitOk;
 }

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "engine/backends/cuda/kernels.h"
 #include "engine/ops/op_checks.h"
@@ -76,6 +79,37 @@ void Pack(unsigned char* dst, const HostMatrix& src, std::int64_t begin, std::in
                 static_cast<std::size_t>(take) * size);
     e += take;
   }
+}
+
+// Pack on up to kPackThreads threads, each a contiguous part. What bounds a
+// weight copy is reading the source: a safetensors file mapped into memory,
+// whose pages fault in (from the page cache, or the disk) as they are first
+// touched; separate parts fault and copy in parallel. Below kPackParallelBytes
+// (a step's inputs) one thread does it all.
+constexpr unsigned int kPackThreads = 4;
+constexpr std::int64_t kPackParallelBytes = 4 << 20;
+void PackInParallel(unsigned char* dst, const HostMatrix& src, std::int64_t begin, std::int64_t end) {
+  const auto size = static_cast<std::int64_t>(DTypeSize(src.dtype));
+  const unsigned int threads = std::min(kPackThreads, std::max(1u, std::thread::hardware_concurrency()));
+  if ((end - begin) * size < kPackParallelBytes || threads == 1) {
+    Pack(dst, src, begin, end);
+    return;
+  }
+  const std::int64_t per = (end - begin + threads - 1) / threads;
+  std::vector<std::thread> helpers;
+  std::int64_t left = end;  // the parts from here on found no thread: this one packs them
+  for (unsigned int t = 1; t < threads && begin + t * per < end; ++t) {
+    const std::int64_t b = begin + t * per, e = std::min(end, b + per);
+    try {
+      helpers.emplace_back(Pack, dst + (b - begin) * size, std::cref(src), b, e);
+    } catch (const std::system_error&) {
+      left = b;
+      break;
+    }
+  }
+  Pack(dst, src, begin, std::min(end, begin + per));
+  if (left < end) Pack(dst + (left - begin) * size, src, left, end);
+  for (std::thread& h : helpers) h.join();
 }
 
 }  // namespace
@@ -251,7 +285,7 @@ StatusOr<ConversionReport> CudaBackend::CopyFromHost(Tensor& dst, const HostMatr
     const std::size_t bytes = static_cast<std::size_t>(end - begin) * in_size;
     // The buffer's previous transfer must be done before the host refills it.
     CLUSTER_RETURN_IF_ERROR(Check(cudaEventSynchronize(staged_[b]), "copy to the GPU"));
-    Pack(static_cast<unsigned char*>(staging_[b]), src, begin, end);
+    PackInParallel(static_cast<unsigned char*>(staging_[b]), src, begin, end);
     unsigned char* target = out + static_cast<std::size_t>(begin) * out_size;
     if (!convert) {
       CLUSTER_RETURN_IF_ERROR(

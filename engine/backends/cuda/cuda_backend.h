@@ -120,7 +120,7 @@ class CudaBackend final : public Backend {
   bool record_steps_ = true;      // CanRecord; off with --eager
   // Weight copies: pinned host staging, device landing zones for converting
   // copies, one event per buffer, and the conversion counters.
-  static constexpr std::size_t kStagingBytes = 16u << 20;
+  static constexpr std::size_t kStagingBytes = 64u << 20;
   void* staging_[2] = {nullptr, nullptr};
   void* landing_[2] = {nullptr, nullptr};
   cudaEvent_t staged_[2] = {nullptr, nullptr};

@@ -430,6 +430,31 @@ TEMPLATE_TEST_CASE("ArgMax gives exactly the CPU's ids, ties to the lowest index
   CHECK(got[4] == V - 1);
 }
 
+// A weight copy bigger than the GPU's staging buffers (64 MiB, packed by
+// several threads each): every element lands in its place, from rows that
+// are not contiguous in the source.
+TEMPLATE_TEST_CASE("A weight copy of many staging buffers, from strided rows, arrives whole and in order",
+                   "[conformance]", CpuFloat32, CudaFloat32, CudaFloat16) {
+  Pair p = Open<TestType>();
+  const std::int64_t rows = 2100, cols = 9000, stride = 9007;  // 75.6 MB of float32
+  const auto value = [](std::int64_t r, std::int64_t c) { return static_cast<float>((r * 131 + c * 7) % 256 - 128); };
+  std::vector<float> source(static_cast<std::size_t>(rows * stride), 1000.0f);  // 1000: the gaps, never copied
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) source[static_cast<std::size_t>(r * stride + c)] = value(r, c);
+  }
+  Tensor dst = Zeros(*p.device, {rows, cols}, p.t());
+  REQUIRE(p.device->CopyFromHost(dst, HostMatrix{source.data(), DType::kF32, rows, cols, stride}).ok());
+  const std::vector<float> got = Values(*p.device, dst);
+  std::int64_t wrong = 0, first_wrong = -1;
+  for (std::int64_t i = 0; i < rows * cols; ++i) {
+    if (got[static_cast<std::size_t>(i)] != value(i / cols, i % cols)) {
+      if (wrong++ == 0) first_wrong = i;
+    }
+  }
+  INFO("first wrong element: " << first_wrong);
+  CHECK(wrong == 0);
+}
+
 TEMPLATE_TEST_CASE("Copying BF16 weights into the compute dtype saturates and counts what does not fit",
                    "[conformance]", CpuFloat32, CudaFloat32, CudaFloat16, CudaBFloat16) {
   Pair p = Open<TestType>();
