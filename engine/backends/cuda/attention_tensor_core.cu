@@ -33,8 +33,13 @@
 // Shared memory: K and V chunks [64][h + 8] in T (16-byte rows for the
 // loads; the 8-element pad puts the 8 rows a fragment load touches on
 // different banks). K's B fragments are 32-bit loads; V's, which need V
-// transposed, come from ldmatrix .trans (sm_75 and up). No cp.async
-// (Ampere and up): loads and math alternate, separated by __syncthreads.
+// transposed, come from ldmatrix .trans (sm_75 and up). On Ampere and newer
+// (compute capability 8.0+) the chunks are double-buffered: cp.async fetches
+// the next chunk into the other buffer while the warps compute on this one,
+// so the loads' latency hides behind the math (2 x 2 x 64 x 136 x 2 bytes =
+// 68 KiB for h = 128). Turing has no cp.async and 64 KiB of shared memory
+// per block: there one buffer, and loads and math alternate, separated by
+// __syncthreads.
 //
 // Numerics against the float32 decode kernel: the same online softmax; the
 // scores' products are exact in float32 (FP16/BF16 inputs), sums in float32;
@@ -105,13 +110,39 @@ __device__ __forceinline__ void LoadTransposed(std::uint32_t (&r)[4], const void
                : "r"(address));
 }
 
-template <typename T>
+// 16 bytes global -> shared without passing through registers (cp.async,
+// sm_80 and up); `bytes` 0 fills the 16 bytes with zeros and reads nothing.
+__device__ __forceinline__ void CopyAsync(void* shared, const void* global, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const auto address = static_cast<std::uint32_t>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(address), "l"(global), "r"(bytes));
+#else
+  (void)shared, (void)global, (void)bytes;
+  __trap();  // the double-buffered kernel runs only where compiled for 8.0 and up (Launch)
+#endif
+}
+__device__ __forceinline__ void CommitCopies() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;");
+#endif
+}
+// Waits until at most `kPending` committed groups of this thread are in flight.
+template <int kPending>
+__device__ __forceinline__ void WaitCopies() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending));
+#endif
+}
+
+// kStages 2: double-buffered with cp.async (code compiled for 8.0+); 1: one buffer.
+template <typename T, int kStages>
 __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(PagedAttentionArgs a, AttentionWork work) {
   extern __shared__ uint4 shared_vectors[];
-  T* k_s = reinterpret_cast<T*>(shared_vectors);  // [kKeys][h + kPad]
   const int h = static_cast<int>(a.head_dim);
   const int stride = h + kPad;
-  T* v_s = k_s + kKeys * stride;  // [kKeys][h + kPad]
+  // Buffer b: K at k_s + b * buffer, V after it, each [kKeys][h + kPad].
+  T* const k_s = reinterpret_cast<T*>(shared_vectors);
+  const int buffer = 2 * kKeys * stride;
   const int H = static_cast<int>(a.heads), K = static_cast<int>(a.kv_heads);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int quad = lane / 4, in_quad = lane % 4;  // the mma fragments' row and column groups
@@ -158,43 +189,68 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
   const T* v_cache = static_cast<const T*>(a.v_cache);
   const std::int32_t* table = a.block_tables + static_cast<std::int64_t>(s) * a.table_stride;
   const int vectors = h / 8;  // 16-byte vectors per key row
-  for (int chunk = key_begin; chunk < key_end; chunk += kKeys) {
-    __syncthreads();  // every warp is done with the previous chunk
-    // kLoadBatch (key, vector) pairs per thread are loaded before any is
-    // stored: their block-table and K/V loads are in flight together, where
-    // a load-store loop would wait for each in turn.
-    const int total = kKeys * vectors;
+  // Chunk `chunk`'s keys and values into buffer `b`: kLoadBatch (key,
+  // vector) pairs per thread in flight at once (their block-table and K/V
+  // loads together, where a load-store loop would wait for each in turn),
+  // or with kStages 2 as cp.async copies that land while the warps compute.
+  const int total = kKeys * vectors;
+  const auto load = [&](int b, int chunk) {
+    T* const k_b = k_s + b * buffer;
+    T* const v_b = k_b + kKeys * stride;
     for (int e0 = threadIdx.x; e0 < total; e0 += kLoadBatch * kThreads) {
-      uint4 kv[kLoadBatch], vv[kLoadBatch];
+      std::int64_t at[kLoadBatch];
+      bool valid[kLoadBatch];
 #pragma unroll
-      for (int b = 0; b < kLoadBatch; ++b) {
-        const int e = e0 + b * kThreads, p = chunk + e / vectors;
-        kv[b] = vv[b] = make_uint4(0, 0, 0, 0);
-        if (e < total && p < key_end) {
+      for (int u = 0; u < kLoadBatch; ++u) {
+        const int e = e0 + u * kThreads, p = chunk + e / vectors;
+        valid[u] = e < total && p < key_end;
+        at[u] = 0;
+        if (valid[u]) {
           const std::int64_t slot = static_cast<std::int64_t>(table[p / a.block_size]) * a.block_size + p % a.block_size;
-          const std::int64_t at = (slot * K + g) * h + e % vectors * 8;
-          kv[b] = *reinterpret_cast<const uint4*>(k_cache + at);
-          vv[b] = *reinterpret_cast<const uint4*>(v_cache + at);
+          at[u] = (slot * K + g) * h + e % vectors * 8;
         }
       }
+      if constexpr (kStages == 2) {
 #pragma unroll
-      for (int b = 0; b < kLoadBatch; ++b) {
-        const int e = e0 + b * kThreads;
-        if (e < total) {
-          *reinterpret_cast<uint4*>(k_s + e / vectors * stride + e % vectors * 8) = kv[b];
-          *reinterpret_cast<uint4*>(v_s + e / vectors * stride + e % vectors * 8) = vv[b];
+        for (int u = 0; u < kLoadBatch; ++u) {
+          const int e = e0 + u * kThreads;
+          if (e < total) {
+            const int bytes = valid[u] ? 16 : 0;
+            CopyAsync(k_b + e / vectors * stride + e % vectors * 8, k_cache + at[u], bytes);
+            CopyAsync(v_b + e / vectors * stride + e % vectors * 8, v_cache + at[u], bytes);
+          }
+        }
+      } else {
+        uint4 kv[kLoadBatch], vv[kLoadBatch];
+#pragma unroll
+        for (int u = 0; u < kLoadBatch; ++u) {
+          kv[u] = vv[u] = make_uint4(0, 0, 0, 0);
+          if (valid[u]) {
+            kv[u] = *reinterpret_cast<const uint4*>(k_cache + at[u]);
+            vv[u] = *reinterpret_cast<const uint4*>(v_cache + at[u]);
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < kLoadBatch; ++u) {
+          const int e = e0 + u * kThreads;
+          if (e < total) {
+            *reinterpret_cast<uint4*>(k_b + e / vectors * stride + e % vectors * 8) = kv[u];
+            *reinterpret_cast<uint4*>(v_b + e / vectors * stride + e % vectors * 8) = vv[u];
+          }
         }
       }
     }
-    __syncthreads();
-    if (chunk > warp_last) continue;  // every key of this chunk is after every row of the warp
-
+  };
+  // The online softmax over buffer `b`, holding chunk `chunk`.
+  const auto compute = [&](int b, int chunk) {
+    const T* const k_s_b = k_s + b * buffer;
+    const T* const v_s_b = k_s_b + kKeys * stride;
     // S = Q . K^T: n-tile nt covers keys chunk + 8 nt .. + 7.
     float sc[kKeys / 8][4];
 #pragma unroll
     for (int nt = 0; nt < kKeys / 8; ++nt) {
       sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-      const T* key_row = k_s + (nt * 8 + quad) * stride + in_quad * 2;
+      const T* key_row = k_s_b + (nt * 8 + quad) * stride + in_quad * 2;
 #pragma unroll
       for (int ks = 0; ks < kMaxHeadDim / 8; ++ks) {
         if (ks * 8 < h) Mma<T>(sc[nt], qf[ks][0], qf[ks][1], *reinterpret_cast<const std::uint32_t*>(key_row + ks * 8));
@@ -252,11 +308,35 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
 #pragma unroll
         for (int kt = 0; kt < kKeys / 8; kt += 4) {
           std::uint32_t vf[4];
-          LoadTransposed(vf, v_s + ((kt + lane / 8) * 8 + lane % 8) * stride + nt * 8);
+          LoadTransposed(vf, v_s_b + ((kt + lane / 8) * 8 + lane % 8) * stride + nt * 8);
 #pragma unroll
           for (int u = 0; u < 4; ++u) Mma<T>(o[nt], pf[kt + u][0], pf[kt + u][1], vf[u]);
         }
       }
+    }
+  };
+  if constexpr (kStages == 2) {
+    // Chunk i computes from buffer i % 2 while chunk i + 1 lands in the other.
+    if (key_begin < key_end) load(0, key_begin);
+    CommitCopies();
+    for (int chunk = key_begin, i = 0; chunk < key_end; chunk += kKeys, ++i) {
+      if (chunk + kKeys < key_end) {
+        load((i + 1) % 2, chunk + kKeys);
+        CommitCopies();
+        WaitCopies<1>();  // this chunk's group has landed, the next may be in flight
+      } else {
+        WaitCopies<0>();
+      }
+      __syncthreads();  // every thread's copies of this chunk are visible
+      if (chunk <= warp_last) compute(i % 2, chunk);  // else every key is after every row of the warp
+      __syncthreads();  // every warp is done with this buffer before it is refilled
+    }
+  } else {
+    for (int chunk = key_begin; chunk < key_end; chunk += kKeys) {
+      __syncthreads();  // every warp is done with the previous chunk
+      load(0, chunk);
+      __syncthreads();
+      if (chunk <= warp_last) compute(0, chunk);  // else every key is after every row of the warp
     }
   }
 
@@ -294,14 +374,34 @@ __global__ void __launch_bounds__(kThreads) paged_attention_tensor_core_kernel(P
   }
 }
 
+template <typename T, int kStages>
+cudaError_t LaunchStages(const PagedAttentionArgs& a, const AttentionWork& work, cudaStream_t stream) {
+  const std::size_t shared_bytes = kStages * 2 * static_cast<std::size_t>(kKeys) * (a.head_dim + kPad) * sizeof(T);
+  if constexpr (kStages == 2) {
+    // Above the default 48 KiB of dynamic shared memory: opted into once, for the largest head_dim.
+    static const cudaError_t opted = cudaFuncSetAttribute(
+        paged_attention_tensor_core_kernel<T, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        static_cast<int>(kStages * 2 * kKeys * (kMaxHeadDim + kPad) * sizeof(T)));
+    if (opted != cudaSuccess) return opted;
+  }
+  paged_attention_tensor_core_kernel<T, kStages><<<work.grid(a), kThreads, shared_bytes, stream>>>(a, work);
+  return cudaGetLastError();
+}
+
 template <typename T>
 cudaError_t Launch(const PagedAttentionArgs& a, DType t, cudaStream_t stream) {
   // A split may be as short as one chunk: a decode step's few blocks would
   // otherwise each walk hundreds of keys while most SMs idle.
   const AttentionWork work = PlanAttentionWork(a, kRows, kKeys, kKeys);
-  const std::size_t shared_bytes = 2 * static_cast<std::size_t>(kKeys) * (a.head_dim + kPad) * sizeof(T);
-  paged_attention_tensor_core_kernel<T><<<work.grid(a), kThreads, shared_bytes, stream>>>(a, work);
-  const cudaError_t e = cudaGetLastError();
+  // The double-buffered variant where the code this GPU runs was compiled
+  // for 8.0 or newer: a build of compute_75 PTX alone, JIT-compiled on a
+  // newer GPU, has no cp.async in it.
+  static const bool double_buffered = [] {
+    cudaFuncAttributes attributes{};
+    return cudaFuncGetAttributes(&attributes, paged_attention_tensor_core_kernel<T, 2>) == cudaSuccess &&
+           attributes.ptxVersion >= 80;
+  }();
+  const cudaError_t e = double_buffered ? LaunchStages<T, 2>(a, work, stream) : LaunchStages<T, 1>(a, work, stream);
   if (e != cudaSuccess || work.splits == 1) return e;
   return paged_attention_merge_forward(a, work.splits, t, stream);
 }

@@ -9,8 +9,9 @@
 // `t`; kernels are templates over float, __half and __nv_bfloat16 and convert
 // to float for arithmetic (the tensor-core products of attention_tensor_core.cu
 // take T directly). Only instructions every supported GPU has are used
-// (compute capability 7.5 and up: no cp.async, mma.sync only in the m16n8k8
-// shape; BF16 kernels run only on 8.0 and up, where BF16 exists).
+// (compute capability 7.5 and up: mma.sync only in the m16n8k8 shape; cp.async
+// only in a variant chosen at launch on 8.0 and up, attention_tensor_core.cu;
+// BF16 kernels run only on 8.0 and up, where BF16 exists).
 //
 // Every launcher returns the launch error (cudaGetLastError) or cudaSuccess.
 #pragma once
