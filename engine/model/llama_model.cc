@@ -132,10 +132,7 @@ StatusOr<Logits> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) 
     CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Recv(delta, shard.stage - 1));
     pending = delta;
   }
-  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
-    CLUSTER_RETURN_IF_ERROR(Layer(static_cast<std::int64_t>(i), n, pending, step, cache));
-    pending = delta;
-  }
+  CLUSTER_RETURN_IF_ERROR(Layers(n, pending, step, cache));
   if (!shard.last_stage()) {
     CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Send(residual, shard.stage + 1));
     CLUSTER_RETURN_IF_ERROR(parallel_.pipeline_group->Send(pending, shard.stage + 1));
@@ -151,15 +148,20 @@ Status LlamaModel::EnqueueSingleStage(const StepTensors& step, KvCache& cache) {
   Workspace& ws = *ws_;
   const std::int64_t n = step.num_tokens;
   CLUSTER_ASSIGN_OR_RETURN(Tensor residual, ws.residual.Rows(0, n));
-  CLUSTER_ASSIGN_OR_RETURN(Tensor delta, ws.delta.Rows(0, n));
   CLUSTER_RETURN_IF_ERROR(backend_.Embedding(residual, weights_.embed_tokens, step.token_ids));
   Observe("embed_tokens", residual);
-  Tensor pending;  // the MLP output of the layer before, not yet in the residual
+  Tensor pending;
+  CLUSTER_RETURN_IF_ERROR(Layers(n, pending, step, cache));
+  return EnqueueLastStage(step, residual, pending);
+}
+
+Status LlamaModel::Layers(std::int64_t n, Tensor& pending, const StepTensors& step, KvCache& cache) {
+  CLUSTER_ASSIGN_OR_RETURN(Tensor delta, ws_->delta.Rows(0, n));
   for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
     CLUSTER_RETURN_IF_ERROR(Layer(static_cast<std::int64_t>(i), n, pending, step, cache));
     pending = delta;
   }
-  return EnqueueLastStage(step, residual, pending);
+  return Status::Ok();
 }
 
 bool LlamaModel::Recordable(const ForwardBatch& batch) const {
@@ -177,7 +179,7 @@ Status LlamaModel::ReplaySingleStage(const StepTensors& step, KvCache& cache) {
     recordings_.clear();
     recorded_cache_ = cache.keys(0).data();
   }
-  const RecordingKey key{step.num_tokens, step.num_seqs, step.num_logit_rows, step.block_tables.dim(1)};
+  const RecordingKey key{step.num_tokens, step.num_logit_rows, step.block_tables.dim(1)};
   auto it = recordings_.find(key);
   if (it == recordings_.end()) {
     if (recordings_.size() >= kMaxRecordings) {

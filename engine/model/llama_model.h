@@ -34,9 +34,9 @@
 //
 // Recorded steps: on a backend that can record (CUDA graphs), a world of one
 // runs each decode step of up to kMaxRecordedTokens tokens from a recording
-// of its ops, made the first time a step of its host-side sizes comes (token
-// and sequence counts, logit rows, the block tables' padded row length:
-// StepBuffers::Upload's for_replay) and kept for the next such steps, the
+// of its ops, made the first time a step of its host-side sizes comes (its
+// tokens, one per sequence; its logit rows; the block tables' padded row
+// length: StepBuffers::Upload's for_replay) and kept for the next such steps, the
 // least recently used kMaxRecordings at most. A replay runs the same kernels
 // on the same buffers, so it computes what running the ops one by one would
 // with that step's padding. Recording stops for good, with the step run op by
@@ -118,6 +118,11 @@ class LlamaModel final : public LanguageModel {
   // layer's MLP output, or empty) joins the residual in the first norm; the
   // layer leaves its MLP output in ws.delta.
   Status Layer(std::int64_t index, std::int64_t n, const Tensor& pending, const StepTensors& step, KvCache& cache);
+  // Every layer of the stage on the step's first n rows. `pending` (the MLP
+  // output not yet in the residual: the stage before's, or empty) joins the
+  // residual in the first layer; on return it is the last layer's MLP output
+  // (ws.delta's first n rows), unless the stage has no layers.
+  Status Layers(std::int64_t n, Tensor& pending, const StepTensors& step, KvCache& cache);
   // A world of one: the whole step's device work, from the embedding to the
   // argmax, with nothing read back.
   Status EnqueueSingleStage(const StepTensors& step, KvCache& cache);
@@ -143,10 +148,11 @@ class LlamaModel final : public LanguageModel {
   Observer observer_;
   std::optional<Workspace> ws_;
 
-  // Recorded steps, by (tokens, sequences, logit rows, block table row length).
+  // Recorded steps, by (tokens, logit rows, block table row length); a
+  // recorded step has one sequence per token.
   static constexpr std::int64_t kMaxRecordedTokens = 16;
   static constexpr std::size_t kMaxRecordings = 48;
-  using RecordingKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+  using RecordingKey = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
   struct RecordedStep {
     std::unique_ptr<Recording> recording;
     std::uint64_t last_used = 0;

@@ -2,6 +2,7 @@
 // weight once, stage after stage, at 75% of each GPU's datasheet memory
 // bandwidth; the embedding is not read in full, the lm_head is.
 #include "common/inventory/decode_estimate.h"
+#include "reference_cluster.h"
 #include "runtimes/engine/inventory.h"
 #include "runtimes/vllm_docker/inventory.h"
 
@@ -12,32 +13,8 @@ using namespace cluster::inventory;
 
 namespace {
 
-ModelFacts Llama70B() {
-  Model model;
-  model.name = "r1-70b";
-  model.config = "deepseek-r1-distill-llama-70b";
-  return **FindModelFacts(model);
-}
-
-// One host per entry of `gpu_models`, 4 GPUs each, the first the head,
-// serving r1-70b in float16 as TP4 x PP(hosts).
-Inventory Cluster(const std::vector<std::string>& gpu_models) {
-  Inventory inv;
-  inv.cluster_name = "lab";
-  for (std::size_t i = 0; i < gpu_models.size(); ++i) {
-    Host h;
-    h.name = "gpu" + std::to_string(i + 1);
-    h.gpus = 4;
-    h.gpu_model = gpu_models[i];
-    h.head = i == 0;
-    inv.hosts.push_back(h);
-  }
-  inv.runtime.model = "r1-70b";
-  inv.runtime.tensor_parallel = 4;
-  inv.runtime.pipeline_parallel = static_cast<int>(gpu_models.size());
-  inv.runtime.dtype = Dtype::kFloat16;
-  return inv;
-}
+using cluster::inventory::testing::Llama70B;
+using cluster::inventory::testing::R1Cluster;
 
 DecodeEstimate Estimate(const Inventory& inv, const ModelFacts& facts) {
   StatusOr<Placement> placed = PlaceRanks(inv, facts.num_layers);
@@ -70,7 +47,7 @@ TEST_CASE("Every known GPU has its datasheet memory bandwidth") {
 }
 
 TEST_CASE("Reference case: 70B in float16 as TP4 x PP4 on 16 T4s decodes at about 6.9 tokens/s") {
-  const DecodeEstimate e = Estimate(Cluster({"T4", "T4", "T4", "T4"}), Llama70B());
+  const DecodeEstimate e = Estimate(R1Cluster({"T4", "T4", "T4", "T4"}), Llama70B());
   REQUIRE(e.stages.size() == 4);
   // Stages 0-2 read their 20 layers: 20 * 213,925,888 * 2 = 8,557,035,520 bytes per GPU per
   // token. Stage 0 holds the embedding shard too (9.08 GB) but reads one row of it, not counted.
@@ -94,7 +71,7 @@ TEST_CASE("Reference case: 70B in float16 as TP4 x PP4 on 16 T4s decodes at abou
 TEST_CASE("Stages on different GPUs each read at their own GPU's bandwidth, one after another") {
   // TP4 x PP2: 40 layers a stage. Stage 0: 40 * 213,925,888 * 2 = 17,114,071,040 bytes;
   // stage 1: (40 * 213,925,888 + 262,676,480) * 2 = 17,639,424,000 bytes.
-  const DecodeEstimate h100 = Estimate(Cluster({"H100", "H100"}), Llama70B());
+  const DecodeEstimate h100 = Estimate(R1Cluster({"H100", "H100"}), Llama70B());
   CHECK(h100.stages[0].bytes_per_token == 17'114'071'040);
   CHECK(h100.stages[1].bytes_per_token == 17'639'424'000);
   // 34,753,495,040 bytes at 0.75 * 3,350 GB/s: 72.3 tokens/s.
@@ -103,13 +80,13 @@ TEST_CASE("Stages on different GPUs each read at their own GPU's bandwidth, one 
 
   // Stage 1 on A100-80GBs (2,039 GB/s): 17.11 GB / 2,512.5 GB/s + 17.64 GB / 1,529.25 GB/s
   // = 6.81 ms + 11.53 ms: 54.5 tokens/s, to two digits 55 (not the H100's rate, not the A100's).
-  const DecodeEstimate mixed = Estimate(Cluster({"H100", "A100-80GB"}), Llama70B());
+  const DecodeEstimate mixed = Estimate(R1Cluster({"H100", "A100-80GB"}), Llama70B());
   CHECK(mixed.stages[1].bandwidth_gb_per_s == 2039);
   CHECK(mixed.tokens_per_s == 55.0);
 }
 
 TEST_CASE("fp8 weights read 1 byte per linear weight, norms and lm_head in the dtype") {
-  Inventory inv = Cluster({"T4", "T4", "T4", "T4"});
+  Inventory inv = R1Cluster({"T4", "T4", "T4", "T4"});
   inv.runtime.kind = "vllm-docker";
   VllmDockerOptionsOf(inv.runtime).args = {"--quantization", "fp8"};
   const DecodeEstimate e = Estimate(inv, Llama70B());
@@ -132,7 +109,7 @@ TEST_CASE("With tied embeddings the last stage reads the shared matrix as its lm
   f.vocab_size = 1000;
   f.tie_word_embeddings = true;
   f.max_position_embeddings = 512;
-  Inventory inv = Cluster({"T4", "T4"});
+  Inventory inv = R1Cluster({"T4", "T4"});
   inv.runtime.tensor_parallel = 1;
   // Per layer: q 64*64 + k,v 2*64*32 + o 64*64 + mlp 3*64*128 + norms 2*64 = 36,992 parameters.
   const std::uint64_t layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128 + 2 * 64;
@@ -147,7 +124,7 @@ TEST_CASE("With tied embeddings the last stage reads the shared matrix as its lm
 }
 
 TEST_CASE("Without a GPU's bandwidth there is no estimate, and the line says why and what to set") {
-  Inventory no_model = Cluster({"T4", "T4", "T4", "T4"});
+  Inventory no_model = R1Cluster({"T4", "T4", "T4", "T4"});
   no_model.hosts[1].gpu_model.reset();
   no_model.hosts[1].gpu_memory_bytes = 16'000'000'000;  // memory is known, bandwidth is not
   DecodeEstimate e = Estimate(no_model, Llama70B());
@@ -159,7 +136,7 @@ TEST_CASE("Without a GPU's bandwidth there is no estimate, and the line says why
         "hosts[1].gpu_model (V100-16GB, V100-32GB, T4, A100-40GB, A100-80GB, A10, A10G, RTX 3090, L4, L40S, "
         "RTX 4090, H100-80GB, H200)");
 
-  Inventory unknown = Cluster({"T4", "GTX 1080", "T4", "T4"});
+  Inventory unknown = R1Cluster({"T4", "GTX 1080", "T4", "T4"});
   unknown.hosts[1].gpu_memory_bytes = 8'000'000'000;
   e = Estimate(unknown, Llama70B());
   CHECK_FALSE(e.tokens_per_s.has_value());
@@ -167,7 +144,7 @@ TEST_CASE("Without a GPU's bandwidth there is no estimate, and the line says why
                      "its memory bandwidth is not known; known GPUs: " +
                          KnownGpuNames());
 
-  Inventory cpu = Cluster({"T4"});
+  Inventory cpu = R1Cluster({"T4"});
   cpu.runtime.tensor_parallel = 1;
   cpu.runtime.dtype = Dtype::kFloat32;
   EngineOptionsOf(cpu.runtime).device = EngineDevice::kCpu;

@@ -1,4 +1,5 @@
 #include "common/inventory/memory_plan.h"
+#include "reference_cluster.h"
 #include "runtimes/engine/inventory.h"
 #include "runtimes/vllm_docker/inventory.h"
 
@@ -9,31 +10,11 @@ using namespace cluster::inventory;
 
 namespace {
 
-ModelFacts Llama70B() {
-  Model model;
-  model.name = "r1-70b";
-  model.config = "deepseek-r1-distill-llama-70b";
-  return **FindModelFacts(model);
-}
+using cluster::inventory::testing::Llama70B;
 
-// `count` hosts of 4 GPUs of `gpu_model`, the first one the head, serving
-// r1-70b as TP4 x PP`count` in `dtype`.
+// `count` hosts of 4 GPUs of `gpu_model` serving r1-70b as TP4 x PP`count` in `dtype`.
 Inventory Cluster(int count, const std::string& gpu_model, Dtype dtype = Dtype::kFloat16) {
-  Inventory inv;
-  inv.cluster_name = "t4";
-  for (int i = 1; i <= count; ++i) {
-    Host h;
-    h.name = "gpu" + std::to_string(i);
-    h.gpus = 4;
-    h.gpu_model = gpu_model;
-    h.head = i == 1;
-    inv.hosts.push_back(h);
-  }
-  inv.runtime.model = "r1-70b";
-  inv.runtime.tensor_parallel = 4;
-  inv.runtime.pipeline_parallel = count;
-  inv.runtime.dtype = dtype;
-  return inv;
+  return cluster::inventory::testing::R1Cluster(std::vector<std::string>(static_cast<std::size_t>(count), gpu_model), dtype);
 }
 
 MemoryPlan Plan(const Inventory& inv, const ModelFacts& facts) {
