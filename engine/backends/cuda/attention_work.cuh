@@ -12,7 +12,8 @@
 //         acc[0..h), m (natural-log units), l,
 //     and paged_attention_merge_forward combines them:
 //       M = max_s m_s,  L = sum_s l_s e^(m_s - M),  out = sum_s acc_s e^(m_s - M) / L.
-// Grid: x = sequence x tile, y = kv head x head group, z = split.
+// Grid: x = sequence x tile, y = kv head x head group, z = split (BlockTileOf
+// maps a block to its tile in an order of its own).
 #pragma once
 
 #include <cstdint>
@@ -55,12 +56,20 @@ struct BlockTile {
 };
 __device__ __forceinline__ bool BlockTileOf(const PagedAttentionArgs& a, const AttentionWork& w, BlockTile& t) {
   const int group = static_cast<int>(a.heads / a.kv_heads);
-  t.s = blockIdx.x / w.tiles_per_seq;
-  t.q_begin = a.query_start[t.s] + static_cast<int>(blockIdx.x % w.tiles_per_seq) * w.tq;
+  // Blocks start in the order of blockIdx.x + gridDim.x * blockIdx.y; that
+  // order walks a sequence's tiles last to first, every head of a tile
+  // together. A causal tile's work grows with its position, so the longest
+  // start first and the short ones fill in behind them, rather than the
+  // longest starting last and running on while most SMs idle.
+  const unsigned int order = blockIdx.x + gridDim.x * blockIdx.y;
+  const unsigned int x = order / gridDim.y, y = order % gridDim.y;
+  t.s = static_cast<int>(x) / w.tiles_per_seq;
+  const int tile_index = w.tiles_per_seq - 1 - static_cast<int>(x) % w.tiles_per_seq;
+  t.q_begin = a.query_start[t.s] + tile_index * w.tq;
   t.q_end = min(a.query_start[t.s + 1], t.q_begin + w.tq);
   if (t.q_begin >= t.q_end) return false;  // this sequence has fewer tiles than the longest
-  t.g = blockIdx.y / w.head_groups;
-  t.head0 = t.g * group + static_cast<int>(blockIdx.y % w.head_groups) * w.hb;
+  t.g = static_cast<int>(y) / w.head_groups;
+  t.head0 = t.g * group + static_cast<int>(y) % w.head_groups * w.hb;
   t.nh = min(w.hb, t.g * group + group - t.head0);
   t.rows = (t.q_end - t.q_begin) * t.nh;
   t.split = blockIdx.z;

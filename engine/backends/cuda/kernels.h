@@ -82,8 +82,9 @@ constexpr std::int64_t kMaxAttentionHeadDim = 256;
 // decoding sequences with `heads` heads of `head_dim`.
 std::int64_t paged_attention_scratch_elements(std::int64_t max_seqs, std::int64_t heads, std::int64_t head_dim);
 cudaError_t paged_attention_forward(const PagedAttentionArgs& args, DType t, cudaStream_t stream);
-// The same on tensor cores (attention_tensor_core.cu): F16 and BF16, head_dim
-// a multiple of 8 up to 128 (whether it takes the step: ..._supported).
+// The same on tensor cores (attention_tensor_core.cu): F16, and BF16 where
+// the running code was compiled for 8.0 or newer; head_dim a multiple of 8
+// up to 128 (whether it takes the step: ..._supported).
 bool paged_attention_tensor_core_supported(const PagedAttentionArgs& args, DType t);
 cudaError_t paged_attention_tensor_core_forward(const PagedAttentionArgs& args, DType t, cudaStream_t stream);
 

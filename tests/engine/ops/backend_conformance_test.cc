@@ -293,10 +293,11 @@ TEMPLATE_TEST_CASE("Paged attention matches the CPU reference on mixed prefill/d
       {128, 32, 8, {1}, {700}},                              // a batch-1 decode of the Llama-3-8B shape: split in one-chunk parts
       // Longer chunks (FP16/BF16 on a GPU: the tensor-core kernel): several
       // tiles and key chunks, a chunk after earlier context, a decode beside
-      // a prefill, head_dim 80 (no multiple of 16), G 5.
+      // a prefill, head_dim 80 and 40 (no multiple of 16), G 5 and 3.
       {128, 32, 8, {200}, {700}},
       {64, 8, 1, {70, 1}, {70, 3000}},
       {80, 10, 2, {33, 17}, {100, 17}},
+      {40, 6, 2, {45, 1}, {45, 300}},
   };
   for (const Case& c : cases) {
     const int block_size = 16;
@@ -392,11 +393,13 @@ TEMPLATE_TEST_CASE("Embedding, GatherRows and SiluMul match the CPU reference", 
     REQUIRE(p.cpu.GatherRows(gathered.second, x.second, rows.second).ok());
     p.Expect(gathered.first, gathered.second, "gather_rows, rows of " + std::to_string(width));
   }
-  auto gate_up = p.Both(p.Random(n * 2 * F, 6.0f), {n, 2 * F});
-  auto act = p.BothZeros({n, F});
-  REQUIRE(p.device->SiluMul(act.first, gate_up.first).ok());
-  REQUIRE(p.cpu.SiluMul(act.second, gate_up.second).ok());
-  p.Expect(act.first, act.second, "silu_mul");
+  for (std::int64_t f : {F + 4, F}) {  // halves of whole 16-byte vectors in every dtype, and not in 16-bit ones
+    auto gate_up = p.Both(p.Random(n * 2 * f, 6.0f), {n, 2 * f});
+    auto act = p.BothZeros({n, f});
+    REQUIRE(p.device->SiluMul(act.first, gate_up.first).ok());
+    REQUIRE(p.cpu.SiluMul(act.second, gate_up.second).ok());
+    p.Expect(act.first, act.second, "silu_mul, F " + std::to_string(f));
+  }
 }
 
 TEMPLATE_TEST_CASE("ArgMax gives exactly the CPU's ids, ties to the lowest index, NaN never winning",
