@@ -4,13 +4,15 @@
 //
 //   serve_bench --port N [--host 127.0.0.1] [--model demo] [--api-key KEY]
 //               [--concurrency 1,2,4,8,16,32] [--requests N] [--prompt-words 32]
-//               [--max-tokens 64]
+//               [--prompt-tokens N] [--max-tokens 64]
 //
 // For each concurrency c, c clients (one thread and one kept-alive
 // connection each) send streaming /v1/completions requests back to back
 // until --requests (default max(16, 4c)) have completed: greedy,
 // ignore_eos, max_tokens tokens each, prompts that share no prefix (each
-// starts with its own number). Every SSE event that carries text counts as
+// starts with its own number). --prompt-tokens sends prompts of exactly N
+// token ids (ids below 2,048, so any model's vocabulary has them) instead of
+// --prompt-words words, whose token count depends on the tokenizer. Every SSE event that carries text counts as
 // a token's arrival (the scheduler sends one update per sampled token;
 // the detokenizer rarely holds one back). Reported per level:
 //   output tokens/s and requests/s over the level's wall time,
@@ -23,7 +25,14 @@
 //     (planning, batch building, sampling, detokenization);
 //   of inter-token time: 1 - Forward time per pure decode step / mean
 //     inter-token latency (the above plus delivering the update, JSON, HTTP
-//     and this client; the server's I/O thread overlaps the next step).
+//     and this client; the server's I/O thread overlaps the next step);
+//   of time per token over whole requests: 1 - that Forward time / (sum of
+//     end-to-end latencies / sum of completion tokens). An upper bound on
+//     the time between tokens (it also holds the prefill and the request's
+//     round trip) that needs no text events: a random-weight model's tokens
+//     are mostly pieces of characters, whose text the detokenizer holds back,
+//     so its text events come far apart and the inter-token share above says
+//     nothing for it.
 // Lines starting with RESULT are for scripts.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -57,6 +66,7 @@ struct Options {
   std::vector<int> concurrency = {1, 2, 4, 8, 16, 32};
   int requests = 0;  // 0: max(16, 4c)
   int prompt_words = 32;
+  int prompt_tokens = 0;  // > 0: prompts of this many token ids instead of words
   int max_tokens = 64;
 };
 
@@ -67,6 +77,14 @@ struct RequestResult {
   std::vector<double> gaps;  // seconds between text events
   std::int64_t prompt_tokens = 0, completion_tokens = 0;
 };
+
+// Token ids for request `index`: distinct from the first id on, so no two
+// requests share a prefix-cache block.
+json PromptTokens(int index, int tokens) {
+  json ids = json::array();
+  for (int t = 0; t < tokens; ++t) ids.push_back(100 + (index * 7919 + t * 131) % 1900);
+  return ids;
+}
 
 std::string Prompt(int index, int words) {
   static const char* kWords[] = {"the", "river", "ran", "past", "a", "small", "village", "where", "merchants",
@@ -86,7 +104,8 @@ class Client {
   RequestResult Run(int index) {
     RequestResult r;
     json body = {{"model", options_.model},
-                 {"prompt", Prompt(index, options_.prompt_words)},
+                 {"prompt", options_.prompt_tokens > 0 ? PromptTokens(index, options_.prompt_tokens)
+                                                       : json(Prompt(index, options_.prompt_words))},
                  {"max_tokens", options_.max_tokens},
                  {"temperature", 0},
                  {"ignore_eos", true},
@@ -185,7 +204,7 @@ double Metric(const std::string& text, const std::string& name) {
 int Usage() {
   std::fprintf(stderr,
                "usage: serve_bench --port N [--host H] [--model NAME] [--api-key KEY] [--concurrency 1,2,4]\n"
-               "                   [--requests N] [--prompt-words N] [--max-tokens N]\n");
+               "                   [--requests N] [--prompt-words N] [--prompt-tokens N] [--max-tokens N]\n");
   return 2;
 }
 
@@ -213,6 +232,8 @@ int main(int argc, char** argv) {
       o.requests = std::stoi(v);
     } else if (a == "--prompt-words") {
       o.prompt_words = std::stoi(v);
+    } else if (a == "--prompt-tokens") {
+      o.prompt_tokens = std::stoi(v);
     } else if (a == "--max-tokens") {
       o.max_tokens = std::stoi(v);
     } else {
@@ -288,19 +309,25 @@ int main(int argc, char** argv) {
         double mean_gap = 0;
         for (double g : gaps) mean_gap += g;
         mean_gap = gaps.empty() ? 0 : mean_gap / static_cast<double>(gaps.size());
+        double e2e_sum = 0;
+        for (double t : e2e) e2e_sum += t;
+        const double per_token = out_tokens > 0 ? e2e_sum / static_cast<double>(out_tokens) : 0;
         const double decode_forward = decode_calls > 0 ? decode_s / decode_calls : 0;
         const double outside_step = step_s > 0 ? 1 - forward_s / step_s : 0;
         const double outside_itl = mean_gap > 0 ? 1 - decode_forward / mean_gap : 0;
+        const double outside_per_token = per_token > 0 ? 1 - decode_forward / per_token : 0;
         std::printf("batch 1: %.0f steps (%.0f decode), mean step %.3f ms; Forward %.3f ms per decode step, mean "
                     "inter-token time %.3f ms\n"
                     "batch 1: outside the model: %.1f%% of step time (scheduler: plan, batch, sample, detokenize), "
-                    "%.1f%% of inter-token time (also delivery, JSON, HTTP, client)\n",
+                    "%.1f%% of inter-token time (also delivery, JSON, HTTP, client)\n"
+                    "batch 1: %.3f ms a token over whole requests (end-to-end / tokens); outside the model: at most "
+                    "%.1f%% of it\n",
                     steps, decode_calls, steps > 0 ? step_s / steps * 1e3 : 0, decode_forward * 1e3, mean_gap * 1e3,
-                    100 * outside_step, 100 * outside_itl);
+                    100 * outside_step, 100 * outside_itl, per_token * 1e3, 100 * outside_per_token);
         std::printf("RESULT batch1 steps=%.0f decode_steps=%.0f step_ms=%.4f decode_forward_ms=%.4f itl_mean_ms=%.4f "
-                    "outside_step=%.4f outside_itl=%.4f\n",
+                    "outside_step=%.4f outside_itl=%.4f per_token_ms=%.4f outside_per_token=%.4f\n",
                     steps, decode_calls, steps > 0 ? step_s / steps * 1e3 : 0, decode_forward * 1e3, mean_gap * 1e3,
-                    outside_step, outside_itl);
+                    outside_step, outside_itl, per_token * 1e3, outside_per_token);
       }
       std::fflush(stdout);
     }
