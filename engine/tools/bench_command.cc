@@ -4,6 +4,8 @@
 //   infer-engine bench --model DIR [--device cpu|cuda[:N]] [--dtype ...]
 //       [--batch 1,8,32,64,128] [--context 512,4096] [--prefill 512,2048,8192]
 //       [--steps 8] [--json]
+//       [--world-size N --rank R --tensor-parallel T --pipeline-parallel P --rendezvous ADDRESS:PORT
+//        [--collectives auto|nccl|gloo|gloo-through-host] [--join-timeout S]]
 //
 // First the roofs, measured here and now with the backend's own ops: memory
 // bandwidth by a device-to-device copy of 256 MiB (GatherRows of every row:
@@ -21,6 +23,15 @@
 // listed as skipped, with the reason. A benchmark, never a test: nothing
 // here passes or fails on speed.
 //
+// In a world of several ranks (started as serve's are, the job's token in
+// INFER_ENGINE_RENDEZVOUS_TOKEN) rank 0 runs the cases over the world
+// (WorldModel: every rank runs its shard of each step) and reports; the
+// other ranks follow and print nothing. Steps go one at a time, so the
+// pipeline's stages take turns, as a lone sequence's decode makes them. The
+// roofs are rank 0's card's, and a step's bytes and FLOPs count divided by
+// the tensor-parallel size: the ranks of a stage share them and the stages
+// run one after another, so a world at the roofs takes that long a step.
+//
 // Exit codes: 0 measured; 1 the engine failed (the message says why); 2 bad flags.
 #include <nlohmann/json.hpp>
 
@@ -29,10 +40,12 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/backends/factory/backend_factory.h"
+#include "engine/scheduler/world_model.h"
 #include "engine/tools/bench_math.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
@@ -103,10 +116,16 @@ struct DecodeRow {
   double step_s = 0, bytes = 0;
 };
 
+// How a step's bytes and FLOPs count (above): divided by `tensor_parallel`.
+struct Scale {
+  double element_bytes = 0;  // of a weight and of a cached key or value
+  int tensor_parallel = 1;
+};
+
 // `batch` sequences at positions context, context + 1, ...: --steps timed steps.
-StatusOr<DecodeRow> Decode(Engine& e, std::int64_t batch, std::int64_t context, int steps, double weight_bytes) {
+StatusOr<DecodeRow> Decode(Engine& e, LanguageModel& model, std::int64_t batch, std::int64_t context, int steps,
+                           const Scale& scale) {
   DecodeRow row{batch, context};
-  LanguageModel& model = *e.loaded.model;
   KvCache& cache = *e.cache;
   const std::int64_t last = context + steps + 1;  // tokens each sequence holds at the end
   if (batch > e.limits.max_seqs) {
@@ -149,9 +168,10 @@ StatusOr<DecodeRow> Decode(Engine& e, std::int64_t batch, std::int64_t context, 
   }
   for (auto& t : tables) cache.Release(t);
   row.step_s = total / steps;
-  const double kv_per_token =
-      static_cast<double>(KvCache::BlockBytes(cache.shape(), e.backend->compute_dtype())) / cache.block_size();
-  row.bytes = DecodeBytesPerStep(model.config(), weight_bytes, batch, context + steps / 2, kv_per_token);
+  const ModelConfig& config = model.config();
+  row.bytes = DecodeBytesPerStep(config, scale.element_bytes, batch, context + steps / 2,
+                                 KvBytesPerToken(config, scale.element_bytes)) /
+              scale.tensor_parallel;
   return row;
 }
 
@@ -161,9 +181,8 @@ struct PrefillRow {
   double seconds = 0, flops = 0;
 };
 
-StatusOr<PrefillRow> Prefill(Engine& e, std::int64_t tokens) {
+StatusOr<PrefillRow> Prefill(Engine& e, LanguageModel& model, std::int64_t tokens, const Scale& scale) {
   PrefillRow row{tokens};
-  LanguageModel& model = *e.loaded.model;
   KvCache& cache = *e.cache;
   if (tokens > e.limits.max_tokens || tokens > e.context) {
     row.skipped = "longer than a step (--max-batch-tokens) or the model's context";
@@ -183,7 +202,7 @@ StatusOr<PrefillRow> Prefill(Engine& e, std::int64_t tokens) {
   cache.Release(table);
   CLUSTER_RETURN_IF_ERROR(seconds.status());
   row.seconds = *seconds;
-  row.flops = PrefillFlops(model.config(), tokens);
+  row.flops = PrefillFlops(model.config(), tokens) / scale.tensor_parallel;
   return row;
 }
 
@@ -198,11 +217,21 @@ int RunBench(const BenchFlags& f) {
   options.max_running_sequences = std::max(options.max_running_sequences, *std::max_element(f.batches.begin(), f.batches.end()));
   options.max_batch_tokens = std::max({options.max_batch_tokens, options.max_running_sequences,
                                        *std::max_element(f.prefills.begin(), f.prefills.end())});
+  if (options.world.rank != 0) return RunFollowerRank(f.model, options);
   std::unique_ptr<Engine> e;
   if (int code = StartEngine(f.model, options, e); code != kExitOk) return code;
   Backend& backend = *e->backend;
   const ModelConfig& config = e->loaded.model->config();
-  const double weight_bytes = static_cast<double>(DTypeSize(backend.compute_dtype()));
+  const WorldFlags& world = options.world;
+  const Scale scale{static_cast<double>(DTypeSize(backend.compute_dtype())), world.tensor_parallel};
+  std::optional<WorldModel> world_model;
+  LanguageModel* model = e->loaded.model.get();
+  if (e->world) {
+    const ParallelLayout& layout = e->world->layout();
+    world_model.emplace(*e->loaded.model, e->world->control(), layout.RankAt(layout.pipeline_parallel() - 1, 0),
+                        layout.pipeline_parallel());
+    model = &*world_model;
+  }
 
   auto bandwidth = CopyBandwidth(backend);
   if (!bandwidth.ok()) return Failure(bandwidth.status());
@@ -213,16 +242,19 @@ int RunBench(const BenchFlags& f) {
   std::vector<DecodeRow> decode;
   for (std::int64_t context : f.contexts) {
     for (std::int64_t batch : f.batches) {
-      auto row = Decode(*e, batch, context, f.steps, weight_bytes);
+      auto row = Decode(*e, *model, batch, context, f.steps, scale);
       if (!row.ok()) return Failure(row.status());
       decode.push_back(*row);
     }
   }
   std::vector<PrefillRow> prefill;
   for (std::int64_t tokens : f.prefills) {
-    auto row = Prefill(*e, tokens);
+    auto row = Prefill(*e, *model, tokens, scale);
     if (!row.ok()) return Failure(row.status());
     prefill.push_back(*row);
+  }
+  if (world_model) {
+    if (Status s = world_model->Stop(); !s.ok()) return Failure(s);
   }
 
   if (f.json) {
@@ -231,6 +263,10 @@ int RunBench(const BenchFlags& f) {
                           {"memory_bandwidth_bytes_per_s", *bandwidth},
                           {"gemm_size", gemm_n},
                           {"gemm_flops_per_s", *flops},
+                          {"world",
+                           {{"ranks", world.world_size},
+                            {"tensor_parallel", world.tensor_parallel},
+                            {"pipeline_parallel", world.pipeline_parallel}}},
                           {"decode", nlohmann::json::array()},
                           {"prefill", nlohmann::json::array()}};
     for (const DecodeRow& r : decode) {
@@ -267,7 +303,12 @@ int RunBench(const BenchFlags& f) {
               f.model.c_str(), static_cast<long long>(config.num_hidden_layers),
               static_cast<long long>(config.hidden_size), static_cast<long long>(config.num_attention_heads),
               static_cast<long long>(config.num_key_value_heads), static_cast<long long>(config.vocab_size),
-              MatmulWeights(config) * weight_bytes / 1e9);
+              MatmulWeights(config) * scale.element_bytes / 1e9);
+  if (world.world_size > 1) {
+    std::printf("world     %d ranks, tensor parallel %d x pipeline parallel %d: rank 0's roofs; a step's bytes and "
+                "FLOPs / %d (a stage's ranks share them, the stages take turns)\n",
+                world.world_size, world.tensor_parallel, world.pipeline_parallel, world.tensor_parallel);
+  }
   std::printf("roofs     memory %.1f GB/s (copy of 256 MiB), compute %.3g TFLOP/s (%lld^3 GEMM)\n\n", *bandwidth / 1e9,
               *flops / 1e12, static_cast<long long>(gemm_n));
   std::printf("decode  batch  context   ms/step   tokens/s      GB/s  of memory roof\n");
@@ -301,6 +342,12 @@ Subcommand AddBenchCommand(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("bench", "Measure decode and prefill speed against this device's measured limits");
   app->add_option("--model", f->model, "Model folder (config.json, *.safetensors)")->required()->check(CLI::ExistingDirectory);
   AddEngineFlags(app, f->engine, "Device");
+  const char* world = "World (as serve's ranks take it)";
+  AddWorldFlags(app, f->engine.world, world);
+  app->add_option("--collectives", f->engine.world.collectives,
+                  "auto (cpu: gloo, cuda: nccl), nccl, gloo, or gloo-through-host (ranks sharing one GPU)")
+      ->group(world)
+      ->capture_default_str();
   app->add_option("--batch", f->batches, "Decode batch sizes")->delimiter(',')->check(CLI::Range(1, 4096))->capture_default_str();
   app->add_option("--context", f->contexts, "Decode context lengths (tokens)")
       ->delimiter(',')

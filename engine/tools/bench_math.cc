@@ -27,6 +27,11 @@ double DecodeBytesPerStep(const ModelConfig& config, double weight_bytes, std::i
          static_cast<double>(batch) * static_cast<double>(context) * kv_bytes_per_token;
 }
 
+double KvBytesPerToken(const ModelConfig& config, double element_bytes) {
+  return 2 * static_cast<double>(config.num_hidden_layers) * static_cast<double>(config.num_key_value_heads) *
+         static_cast<double>(config.head_dim) * element_bytes;
+}
+
 double PrefillFlops(const ModelConfig& config, std::int64_t tokens) {
   const double n = static_cast<double>(tokens);
   const double layers = static_cast<double>(config.num_hidden_layers);

@@ -25,6 +25,11 @@ double MatmulWeights(const ModelConfig& config);
 double DecodeBytesPerStep(const ModelConfig& config, double weight_bytes, std::int64_t batch, std::int64_t context,
                           double kv_bytes_per_token);
 
+// Bytes of keys and values the KV cache holds a token: K and V of every
+// layer's kv heads, `element_bytes` an element (the whole model's, whatever
+// the ranks' shares).
+double KvBytesPerToken(const ModelConfig& config, double element_bytes);
+
 // FLOPs of a prefill of `tokens` tokens of one sequence from position 0 that
 // returns one row of logits.
 double PrefillFlops(const ModelConfig& config, std::int64_t tokens);

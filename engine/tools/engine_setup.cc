@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstdio>
 
+#include "common/logging.h"
 #include "engine/backends/factory/backend_factory.h"
 #include "engine/comm/rendezvous/token.h"
 #include "engine/scheduler/world_model.h"
@@ -254,6 +255,22 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   e->cache.emplace(std::move(*cache));
   e->cache_seconds = seconds_since(phase);
   engine = std::move(e);
+  return kExitOk;
+}
+
+int RunFollowerRank(const std::filesystem::path& model_dir, const EngineOptions& options) {
+  std::unique_ptr<Engine> engine;
+  if (int code = StartEngine(model_dir, options, engine); code != kExitOk) return code;
+  const ModelShard& shard = engine->shard;
+  std::fprintf(stderr, "infer-engine: rank %d (stage %d of %d, tensor-parallel rank %d of %d, layers %d-%d): %s\n",
+               options.world.rank, shard.stage, shard.stages, shard.tp_rank, shard.tp_size, shard.first_layer,
+               shard.end_layer - 1, engine->Summary().c_str());
+  const bool returns_logits = shard.last_stage() && shard.tp_rank == 0;
+  if (Status s = RunFollower(*engine->loaded.model, *engine->cache, engine->world->control(), returns_logits);
+      !s.ok()) {
+    return Failure(s);
+  }
+  LOG_INFO("rank 0 stopped the world");
   return kExitOk;
 }
 

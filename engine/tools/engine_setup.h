@@ -107,4 +107,9 @@ struct Engine {
 // the file).
 int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& options, std::unique_ptr<Engine>& engine);
 
+// Every rank but 0 of a world (serve, bench): starts the engine, logs its
+// place in the world, and runs its shard of each step rank 0 sends until
+// rank 0 stops the world (kExitOk) or the world fails (the error, exit 1).
+int RunFollowerRank(const std::filesystem::path& model_dir, const EngineOptions& options);
+
 }  // namespace engine::tools

@@ -90,29 +90,12 @@ std::string FolderName(const std::filesystem::path& dir) {
   return p.filename().string();
 }
 
-// Every rank but 0: its shard of each step rank 0 sends, until rank 0 stops.
-int RunFollowerRank(const ServeFlags& f) {
-  std::unique_ptr<Engine> engine;
-  if (int code = StartEngine(f.model, f.engine, engine); code != kExitOk) return code;
-  const ModelShard& shard = engine->shard;
-  std::fprintf(stderr, "infer-engine: rank %d (stage %d of %d, tensor-parallel rank %d of %d, layers %d-%d): %s\n",
-               f.engine.world.rank, shard.stage, shard.stages, shard.tp_rank, shard.tp_size, shard.first_layer,
-               shard.end_layer - 1, engine->Summary().c_str());
-  const bool returns_logits = shard.last_stage() && shard.tp_rank == 0;
-  if (Status s = RunFollower(*engine->loaded.model, *engine->cache, engine->world->control(), returns_logits);
-      !s.ok()) {
-    return Failure(s);
-  }
-  LOG_INFO("rank 0 stopped the world");
-  return kExitOk;
-}
-
 int RunServe(const ServeFlags& f) {
   cluster::SetLogLevel(cluster::LogLevelFromVerbosity(f.verbosity));
   if (f.port < 0 || f.port > 65535) return UsageError("serve: --port must be in [0, 65535]");
   if (f.max_body_bytes < 1) return UsageError("serve: --max-body-bytes must be >= 1");
   const std::filesystem::path dir = f.model;
-  if (f.engine.world.rank != 0) return RunFollowerRank(f);
+  if (f.engine.world.rank != 0) return RunFollowerRank(dir, f.engine);
 
   auto tokenizer = Tokenizer::FromFile(dir);
   if (!tokenizer.ok()) return Failure(tokenizer.status());

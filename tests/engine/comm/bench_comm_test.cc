@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
-#include <future>
 #include <string>
 #include <vector>
 
@@ -25,22 +24,19 @@ std::vector<cluster::ProcessResult> RunWorld(int tp, int pp, const std::vector<s
   ::setenv("INFER_ENGINE_RENDEZVOUS_TOKEN", "bench-comm-test-token", 1);
   ::unsetenv("GLOO_SOCKET_IFNAME");
   const std::string address = engine::testing::FreeAddress();
-  std::vector<std::future<cluster::StatusOr<cluster::ProcessResult>>> ranks;
-  for (int rank = 0; rank < tp * pp; ++rank) {
-    std::vector<std::string> argv = {INFER_ENGINE_BIN, "bench-comm", "--world-size", std::to_string(tp * pp),
-                                     "--rank", std::to_string(rank), "--tensor-parallel", std::to_string(tp),
-                                     "--pipeline-parallel", std::to_string(pp), "--rendezvous", address,
-                                     "--join-timeout", "30"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ranks.push_back(std::async(std::launch::async, [argv] { return cluster::RunProcessWithin(argv, 60'000); }));
-  }
-  std::vector<cluster::ProcessResult> runs;
-  for (auto& rank : ranks) {
-    auto run = rank.get();
-    REQUIRE(run.ok());
-    runs.push_back(*run);
-  }
-  return runs;
+  auto runs = engine::testing::RunRanksWithin(
+      tp * pp,
+      [&](int rank) {
+        std::vector<std::string> argv = {INFER_ENGINE_BIN, "bench-comm", "--world-size", std::to_string(tp * pp),
+                                         "--rank", std::to_string(rank), "--tensor-parallel", std::to_string(tp),
+                                         "--pipeline-parallel", std::to_string(pp), "--rendezvous", address,
+                                         "--join-timeout", "30"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return argv;
+      },
+      60'000);
+  REQUIRE(runs.ok());
+  return *runs;
 }
 
 }  // namespace

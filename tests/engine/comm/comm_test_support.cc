@@ -1,5 +1,7 @@
 #include "comm_test_support.h"
 
+#include <future>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -143,6 +145,28 @@ int FreePort() {
 }
 
 std::string FreeAddress() { return "127.0.0.1:" + std::to_string(FreePort()); }
+
+cluster::StatusOr<std::vector<cluster::ProcessResult>> RunRanksWithin(
+    int ranks, const std::function<std::vector<std::string>(int rank)>& argv, int timeout_ms) {
+  std::vector<std::future<cluster::StatusOr<cluster::ProcessResult>>> running;
+  for (int rank = 0; rank < ranks; ++rank) {
+    running.push_back(std::async(std::launch::async, [command = argv(rank), timeout_ms] {
+      return cluster::RunProcessWithin(command, timeout_ms);
+    }));
+  }
+  std::vector<cluster::ProcessResult> results;
+  cluster::Status first_error;
+  for (auto& r : running) {
+    auto result = r.get();  // every rank is waited for, also after an error
+    if (result.ok()) {
+      results.push_back(*std::move(result));
+    } else if (first_error.ok()) {
+      first_error = result.status();
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return results;
+}
 
 namespace {
 

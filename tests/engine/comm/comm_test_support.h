@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/subprocess.h"
 #include "engine/tensor.h"
 
 namespace engine::testing {
@@ -61,6 +62,12 @@ class RankProcesses {
 int FreePort();
 // "127.0.0.1:PORT" with a free port.
 std::string FreeAddress();
+
+// Runs the ranks of a world as processes at once, rank r with `argv(r)`,
+// each bounded to `timeout_ms`; their results in rank order, or the first
+// error starting one.
+cluster::StatusOr<std::vector<cluster::ProcessResult>> RunRanksWithin(
+    int ranks, const std::function<std::vector<std::string>(int rank)>& argv, int timeout_ms);
 
 // Tensors in host memory (this test's own storage; no backend).
 Tensor HostTensor(const Shape& shape, DType dtype);

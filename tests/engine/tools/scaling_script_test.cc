@@ -1,0 +1,75 @@
+// scripts/gpu/scaling, the multi-GPU benchmark, run as its header says a
+// person checks it without GPUs: four CPU ranks talking through Gloo, the
+// demo model, small cases. A machine with several GPUs runs this same flow
+// with NCCL and real shapes, so here every bench world and every serve
+// layout must run and report, and the summary must give each goal's ratio.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "comm_test_support.h"
+#include "common/subprocess.h"
+#include "temp_dir.h"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kSource = CLUSTER_SOURCE_DIR;
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("scripts/gpu/scaling runs every world and serve layout on four CPU ranks and sums up each goal's ratio") {
+  cluster::testing::TempDir out("scaling");
+  // The script's 200 ports start at a free one ("127.0.0.1:PORT"), kept below 65536.
+  const std::string free = engine::testing::FreeAddress();
+  const int base = std::min(std::stoi(free.substr(free.find(':') + 1)), 65535 - 200);
+  const std::map<std::string, std::string> env = {
+      {"DEVICE", "cpu"},
+      {"GPUS", "4"},
+      {"BENCH_MODEL", kSource + "/models/demo"},
+      {"BENCH_SLICE_MODEL", kSource + "/models/demo"},
+      {"ENGINE", INFER_ENGINE_BIN},
+      {"SERVE_BENCH", SERVE_BENCH_BIN},
+      {"BENCH_ARGS", "--batch 1,4 --context 64 --prefill 128 --steps 2"},
+      {"SERVE_ARGS", "--prompt-tokens 32 --max-tokens 16"},
+      {"OUT", out.path.string()},
+      {"PORT_BASE", std::to_string(base)},
+  };
+  auto run = cluster::RunProcessWithin({kSource + "/scripts/gpu/scaling"}, 300'000, "", env);
+  REQUIRE(run.ok());
+  INFO("stdout: " << run->out << "\nstderr: " << run->err << "\nranks: " << ReadFile(out.path / "scaling-ranks.log"));
+  CHECK(run->exit_code == 0);
+  const std::string summary = ReadFile(out.path / "scaling-summary.log");
+  for (const char* world : {"8b TP1", "8b TP2", "8b TP4", "70b-slice TP1", "70b-slice TP2", "70b-slice TP4"}) {
+    CHECK_THAT(summary, Contains(std::string(world) + ": batch 1 "));
+  }
+  CHECK_THAT(summary, Contains("70b-slice: batch-1 decode TP2 -> TP4 speed-up "));
+  for (const char* layout : {"TP4", "TP2 x PP2", "TP1 x 4 replicas", "PP2", "PP2 sockets only"}) {
+    CHECK_THAT(summary, Contains("serve " + std::string(layout) + ": "));
+  }
+  CHECK_THAT(summary, Contains("saturated TP2 x PP2 / TP4: "));
+  CHECK_THAT(summary, Contains("saturated TP1 x 4 replicas / TP4: "));
+  CHECK_THAT(summary, Contains("saturated PP2 sockets only / PP2: "));
+  // Every rank of every world was stopped by rank 0, none killed.
+  CHECK_THAT(ReadFile(out.path / "scaling-ranks.log"), !Contains("error"));
+}
+
+TEST_CASE("scripts/gpu/scaling on a machine with fewer than two GPUs says skipped, with the reason, and exits 0") {
+  cluster::testing::TempDir out("scaling");
+  auto run = cluster::RunProcessWithin({kSource + "/scripts/gpu/scaling"}, 60'000, "",
+                                       {{"GPUS", "1"}, {"OUT", out.path.string()}});
+  REQUIRE(run.ok());
+  CHECK(run->exit_code == 0);
+  CHECK(run->out == "skipped: the multi-GPU runs need 2 GPUs, this machine has 1\n");
+}
