@@ -1,7 +1,8 @@
-// scripts/gpu/scaling, the multi-GPU benchmark, run as its header says a
-// person checks it without GPUs: four CPU ranks talking through Gloo, the
-// demo model, small cases. A machine with several GPUs runs this same flow
-// with NCCL and real shapes, so here every bench world and every serve
+// scripts/gpu/scaling, the multi-GPU runs, as its header says a person
+// checks it without GPUs: four CPU ranks talking through Gloo, the demo
+// model, small cases. A machine with several GPUs runs this same flow with
+// NCCL and real shapes, so here every layout must give one rank's greedy
+// completions, a killed rank must end the world, every bench world and serve
 // layout must run and report, and the summary must give each goal's ratio.
 #include <catch2/catch.hpp>
 
@@ -29,7 +30,7 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 }  // namespace
 
-TEST_CASE("scripts/gpu/scaling runs every world and serve layout on four CPU ranks and sums up each goal's ratio") {
+TEST_CASE("scripts/gpu/scaling on four CPU ranks: every layout gives one rank's completions, a killed rank ends the world, every bench and serve run reports") {
   cluster::testing::TempDir out("scaling");
   // The script's 200 ports start at a free one ("127.0.0.1:PORT"), kept below 65536.
   const std::string free = engine::testing::FreeAddress();
@@ -46,11 +47,22 @@ TEST_CASE("scripts/gpu/scaling runs every world and serve layout on four CPU ran
       {"OUT", out.path.string()},
       {"PORT_BASE", std::to_string(base)},
   };
-  auto run = cluster::RunProcessWithin({kSource + "/scripts/gpu/scaling"}, 300'000, "", env);
+  auto run = cluster::RunProcessWithin({kSource + "/scripts/gpu/scaling"}, 600'000, "", env);
   REQUIRE(run.ok());
   INFO("stdout: " << run->out << "\nstderr: " << run->err << "\nranks: " << ReadFile(out.path / "scaling-ranks.log"));
   CHECK(run->exit_code == 0);
   const std::string summary = ReadFile(out.path / "scaling-summary.log");
+  // Correctness: every layout, over Gloo here, gives one rank's greedy completions.
+  const std::string served = out.path.string() + "/fixture-";
+  for (const std::string& model :
+       {std::string("models/demo"), served + "llama-gqa-llama3rope", served + "qwen2-bias"}) {
+    for (const char* layout : {"TP2 x PP1", "TP1 x PP2", "TP4 x PP1", "TP2 x PP2", "TP1 x PP2 (sockets only)"}) {
+      CHECK_THAT(summary, Contains(model + " " + layout + ": the same as TP1\n"));
+    }
+  }
+  CHECK_THAT(summary, !Contains("DIFFERENT"));
+  CHECK_THAT(summary, Contains("rank 1 killed: rank 0 ended after "));
+  CHECK_THAT(summary, Contains(" s, naming rank 1 (scaling-kill-rank0.log)\n"));
   for (const char* world : {"8b TP1", "8b TP2", "8b TP4", "70b-slice TP1", "70b-slice TP2", "70b-slice TP4"}) {
     CHECK_THAT(summary, Contains(std::string(world) + ": batch 1 "));
   }
