@@ -2,8 +2,9 @@
 // checks it without GPUs: four CPU ranks talking through Gloo, the demo
 // model, small cases. A machine with several GPUs runs this same flow with
 // NCCL and real shapes, so here every layout must give one rank's greedy
-// completions, a killed rank must end the world, every bench world and serve
-// layout must run and report, and the summary must give each goal's ratio.
+// completions, a killed rank must end the world, bench-comm and every bench
+// world and serve layout must run and report, and the summary must give
+// each goal's ratio.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -73,6 +74,10 @@ TEST_CASE("scripts/gpu/scaling on four CPU ranks: every layout gives one rank's 
   CHECK_THAT(summary, Contains("saturated TP2 x PP2 / TP4: "));
   CHECK_THAT(summary, Contains("saturated TP1 x 4 replicas / TP4: "));
   CHECK_THAT(summary, Contains("saturated PP2 sockets only / PP2: "));
+  const std::string comm = ReadFile(out.path / "scaling-comm.log");
+  CHECK_THAT(comm, Contains("=== bench-comm TP4\nbench-comm: 4 ranks (tensor_parallel 4 x pipeline_parallel 1)"));
+  CHECK_THAT(comm, Contains("=== bench-comm PP2 sockets only\nbench-comm: 2 ranks (tensor_parallel 1 x "
+                            "pipeline_parallel 2)"));
   // Every rank of every world was stopped by rank 0, none killed.
   CHECK_THAT(ReadFile(out.path / "scaling-ranks.log"), !Contains("error"));
 }
