@@ -45,7 +45,6 @@
 #include <vector>
 
 #include "engine/backends/factory/backend_factory.h"
-#include "engine/scheduler/world_model.h"
 #include "engine/tools/bench_math.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
@@ -225,13 +224,7 @@ int RunBench(const BenchFlags& f) {
   const WorldFlags& world = options.world;
   const Scale scale{static_cast<double>(DTypeSize(backend.compute_dtype())), world.tensor_parallel};
   std::optional<WorldModel> world_model;
-  LanguageModel* model = e->loaded.model.get();
-  if (e->world) {
-    const ParallelLayout& layout = e->world->layout();
-    world_model.emplace(*e->loaded.model, e->world->control(), layout.RankAt(layout.pipeline_parallel() - 1, 0),
-                        layout.pipeline_parallel());
-    model = &*world_model;
-  }
+  LanguageModel& model = RankZeroModel(*e, world_model);
 
   auto bandwidth = CopyBandwidth(backend);
   if (!bandwidth.ok()) return Failure(bandwidth.status());
@@ -242,14 +235,14 @@ int RunBench(const BenchFlags& f) {
   std::vector<DecodeRow> decode;
   for (std::int64_t context : f.contexts) {
     for (std::int64_t batch : f.batches) {
-      auto row = Decode(*e, *model, batch, context, f.steps, scale);
+      auto row = Decode(*e, model, batch, context, f.steps, scale);
       if (!row.ok()) return Failure(row.status());
       decode.push_back(*row);
     }
   }
   std::vector<PrefillRow> prefill;
   for (std::int64_t tokens : f.prefills) {
-    auto row = Prefill(*e, *model, tokens, scale);
+    auto row = Prefill(*e, model, tokens, scale);
     if (!row.ok()) return Failure(row.status());
     prefill.push_back(*row);
   }

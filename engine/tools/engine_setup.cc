@@ -258,6 +258,14 @@ int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& o, 
   return kExitOk;
 }
 
+LanguageModel& RankZeroModel(Engine& engine, std::optional<WorldModel>& world_model) {
+  if (!engine.world) return *engine.loaded.model;
+  const ParallelLayout& layout = engine.world->layout();
+  world_model.emplace(*engine.loaded.model, engine.world->control(), layout.RankAt(layout.pipeline_parallel() - 1, 0),
+                      layout.pipeline_parallel());
+  return *world_model;
+}
+
 int RunFollowerRank(const std::filesystem::path& model_dir, const EngineOptions& options) {
   std::unique_ptr<Engine> engine;
   if (int code = StartEngine(model_dir, options, engine); code != kExitOk) return code;

@@ -28,6 +28,7 @@
 #include "engine/comm/world.h"
 #include "engine/model/kv_cache.h"
 #include "engine/model/load_model.h"
+#include "engine/scheduler/world_model.h"
 #include "engine/ops/backend.h"
 
 namespace engine::tools {
@@ -106,6 +107,11 @@ struct Engine {
 // cache that does not fit (ResourceExhausted), the loader's errors (naming
 // the file).
 int StartEngine(const std::filesystem::path& model_dir, const EngineOptions& options, std::unique_ptr<Engine>& engine);
+
+// Rank 0's model (serve, bench): the loaded one in a world of one; in a
+// world of several ranks `world_model`, made here over the world, which runs
+// each step on every rank's shard.
+LanguageModel& RankZeroModel(Engine& engine, std::optional<WorldModel>& world_model);
 
 // Every rank but 0 of a world (serve, bench): starts the engine, logs its
 // place in the world, and runs its shard of each step rank 0 sends until

@@ -116,14 +116,7 @@ int RunServe(const ServeFlags& f) {
   if (int code = StartEngine(dir, f.engine, engine); code != kExitOk) return code;
   std::fprintf(stderr, "infer-engine: %s\n", engine->Summary().c_str());
   std::optional<WorldModel> world_model;
-  LanguageModel* served_model = engine->loaded.model.get();
-  if (engine->world) {
-    const ParallelLayout& layout = engine->world->layout();
-    world_model.emplace(*engine->loaded.model, engine->world->control(),
-                        layout.RankAt(layout.pipeline_parallel() - 1, 0), layout.pipeline_parallel());
-    served_model = &*world_model;
-  }
-  server::TimedModel model(*served_model);
+  server::TimedModel model(RankZeroModel(*engine, world_model));
   KvCache& cache = *engine->cache;
 
   SchedulerOptions options;

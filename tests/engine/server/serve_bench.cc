@@ -12,9 +12,10 @@
 // ignore_eos, max_tokens tokens each, prompts that share no prefix (each
 // starts with its own number). --prompt-tokens sends prompts of exactly N
 // token ids (ids below 2,048, so any model's vocabulary has them) instead of
-// --prompt-words words, whose token count depends on the tokenizer. Every SSE event that carries text counts as
-// a token's arrival (the scheduler sends one update per sampled token;
-// the detokenizer rarely holds one back). Reported per level:
+// --prompt-words words, whose token count depends on the tokenizer. Every
+// SSE event that carries text counts as a token's arrival (the scheduler
+// sends one update per sampled token; the detokenizer holds text back only
+// while it ends in part of a character). Reported per level:
 //   output tokens/s and requests/s over the level's wall time,
 //   time to first token (send -> first text) p50/p99,
 //   inter-token latency (between text events of one request) p50/p99,
