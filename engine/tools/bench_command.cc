@@ -3,11 +3,12 @@
 //
 //   infer-engine bench --model DIR [--device cpu|cuda[:N]] [--dtype ...]
 //       [--batch 1,8,32,64,128] [--context 512,4096] [--prefill 512,2048,8192]
-//       [--steps 8] [--json]
+//       [--steps 8] [--no-check] [--json]
 //       [--world-size N --rank R --tensor-parallel T --pipeline-parallel P --rendezvous ADDRESS:PORT
 //        [--collectives auto|nccl|gloo|gloo-through-host] [--join-timeout S]]
 //
-// First the roofs, measured here and now with the backend's own ops: memory
+// It names the device (on a GPU also the NVIDIA driver's version, from
+// /proc/driver/nvidia/version). First the roofs, measured here and now with the backend's own ops: memory
 // bandwidth by a device-to-device copy of 256 MiB (GatherRows of every row:
 // read once, written once) and compute by a square GEMM (Linear; 8192 on a
 // GPU, 1024 on the CPU) in the compute dtype. Then:
@@ -21,7 +22,10 @@
 // cache holds): the work and the bytes read are those of real steps, the
 // numbers are not. A case the KV cache or the step limits cannot hold is
 // listed as skipped, with the reason. A benchmark, never a test: nothing
-// here passes or fails on speed.
+// here passes or fails on speed. Last, unless --no-check, the check of
+// bench_check.h: the timed engine's greedy tokens against an unoptimised
+// engine's (--eager --batch-invariant), which is loaded once the timed one
+// is gone; on the CPU both are the same batch-invariant code.
 //
 // In a world of several ranks (started as serve's are, the job's token in
 // INFER_ENGINE_RENDEZVOUS_TOKEN) rank 0 runs the cases over the world
@@ -45,10 +49,12 @@
 #include <vector>
 
 #include "engine/backends/factory/backend_factory.h"
+#include "engine/tools/bench_check.h"
 #include "engine/tools/bench_math.h"
 #include "engine/tools/command_support.h"
 #include "engine/tools/commands.h"
 #include "engine/tools/engine_setup.h"
+#include "engine/tools/nvidia_driver.h"
 
 namespace engine::tools {
 namespace {
@@ -62,8 +68,15 @@ struct BenchFlags {
   std::vector<std::int64_t> contexts = {512, 4096};
   std::vector<std::int64_t> prefills = {512, 2048, 8192};
   int steps = 8;
+  bool check = true;
   bool json = false;
 };
+
+// The check's size: a few sequences of a short prompt, some decode steps
+// (recorded and replayed on a GPU, since they are few).
+constexpr int kCheckSequences = 4;
+constexpr int kCheckPromptTokens = 16;
+constexpr int kCheckSteps = 32;
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -205,6 +218,49 @@ StatusOr<PrefillRow> Prefill(Engine& e, LanguageModel& model, std::int64_t token
   return row;
 }
 
+struct CheckRow {
+  std::string skipped;  // the reason, when not run
+  GreedyCheck result;
+};
+
+// The check of bench_check.h on `timed`, which it gives back (resets)
+// before it loads the unoptimised engine. An exit code (kExitOk: `row` is
+// filled in).
+int Check(const BenchFlags& f, EngineOptions options, std::unique_ptr<Engine>& timed, CheckRow& row) {
+  if (!f.check) {
+    row.skipped = "--no-check";
+    return kExitOk;
+  }
+  if (options.world.world_size > 1) {
+    row.skipped = "in a world of several ranks (scripts/gpu/scaling compares the layouts' tokens)";
+    return kExitOk;
+  }
+  const std::int64_t vocab = timed->loaded.model->config().vocab_size;
+  const int steps = static_cast<int>(std::min<std::int64_t>(kCheckSteps, timed->context - kCheckPromptTokens));
+  if (steps < 1) {
+    row.skipped = "the model's context is shorter than the check's prompt";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::int32_t>> prompts(kCheckSequences);
+  for (int s = 0; s < kCheckSequences; ++s) {
+    for (int i = 0; i < kCheckPromptTokens; ++i) prompts[s].push_back(static_cast<std::int32_t>((s * 131 + i * 7919 + 5) % vocab));
+  }
+  auto trace = TraceGreedy(*timed->loaded.model, *timed->cache, prompts, steps);
+  if (!trace.ok()) return Failure(trace.status());
+  timed.reset();  // its device memory back before the other engine loads
+  options.eager = true;
+  options.batch_invariant = true;
+  options.max_running_sequences = kCheckSequences;
+  options.max_batch_tokens = kCheckSequences * kCheckPromptTokens;
+  options.kv_cache_blocks = kCheckSequences * ((kCheckPromptTokens + steps + options.block_size - 1) / options.block_size);
+  std::unique_ptr<Engine> reference;
+  if (int code = StartEngine(f.model, options, reference); code != kExitOk) return code;
+  auto followed = TraceGreedy(*reference->loaded.model, *reference->cache, prompts, steps, &*trace);
+  if (!followed.ok()) return Failure(followed.status());
+  row.result = CompareTraces(*trace, *followed);
+  return kExitOk;
+}
+
 std::string Percent(double part, double whole) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.1f%%", 100.0 * part / whole);
@@ -220,7 +276,11 @@ int RunBench(const BenchFlags& f) {
   std::unique_ptr<Engine> e;
   if (int code = StartEngine(f.model, options, e); code != kExitOk) return code;
   Backend& backend = *e->backend;
-  const ModelConfig& config = e->loaded.model->config();
+  // The device, and on a GPU the driver's version, which the runtime does not tell.
+  std::string device = backend.Describe();
+  const std::string driver = OnCpu(backend) ? "" : NvidiaDriverVersion();
+  if (!driver.empty()) device += "; NVIDIA driver " + driver;
+  const ModelConfig config = e->loaded.model->config();  // a copy: the check gives the engine back
   const WorldFlags& world = options.world;
   const Scale scale{static_cast<double>(DTypeSize(backend.compute_dtype())), world.tensor_parallel};
   std::optional<WorldModel> world_model;
@@ -249,9 +309,11 @@ int RunBench(const BenchFlags& f) {
   if (world_model) {
     if (Status s = world_model->Stop(); !s.ok()) return Failure(s);
   }
+  CheckRow check;
+  if (int code = Check(f, options, e, check); code != kExitOk) return code;
 
   if (f.json) {
-    nlohmann::json out = {{"device", backend.Describe()},
+    nlohmann::json out = {{"device", device},
                           {"model", f.model},
                           {"memory_bandwidth_bytes_per_s", *bandwidth},
                           {"gemm_size", gemm_n},
@@ -287,10 +349,18 @@ int RunBench(const BenchFlags& f) {
       }
       out["prefill"].push_back(row);
     }
+    if (!check.skipped.empty()) {
+      out["check"] = {{"skipped", check.skipped}};
+    } else {
+      out["check"] = {{"sequences", kCheckSequences},
+                      {"positions", check.result.positions},
+                      {"same", check.result.same},
+                      {"largest_margin_where_different", check.result.largest_margin}};
+    }
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-  std::printf("device    %s\n", backend.Describe().c_str());
+  std::printf("device    %s\n", device.c_str());
   std::printf("model     %s: %lld layers, hidden %lld, %lld/%lld heads, vocab %lld; %.2f GB read per decode step "
               "before the KV cache\n",
               f.model.c_str(), static_cast<long long>(config.num_hidden_layers),
@@ -325,6 +395,19 @@ int RunBench(const BenchFlags& f) {
                 static_cast<double>(r.tokens) / r.seconds, r.flops / r.seconds / 1e12,
                 Percent(r.flops / r.seconds, *flops).c_str());
   }
+  if (!check.skipped.empty()) {
+    std::printf("\ncheck    skipped: %s\n", check.skipped.c_str());
+  } else {
+    std::printf("\ncheck    greedy tokens of %d sequences, %lld positions: %lld the same as an unoptimised engine's "
+                "(--eager --batch-invariant) fed the same tokens",
+                kCheckSequences, static_cast<long long>(check.result.positions),
+                static_cast<long long>(check.result.same));
+    if (check.result.same < check.result.positions) {
+      std::printf("; where they differ, its top logit is at most %.4g above its logit of the timed engine's pick",
+                  check.result.largest_margin);
+    }
+    std::printf("\n");
+  }
   return kExitOk;
 }
 
@@ -351,6 +434,8 @@ Subcommand AddBenchCommand(CLI::App& parent) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   app->add_option("--steps", f->steps, "Timed decode steps per case")->check(CLI::Range(1, 10000))->capture_default_str();
+  app->add_flag("!--no-check", f->check,
+                "Skip the check of the greedy tokens against an unoptimised engine (--eager --batch-invariant)");
   app->add_flag("--json", f->json, "Print one JSON object");
   return {app, [f] { return RunBench(*f); }};
 }

@@ -90,12 +90,23 @@ TEST_CASE("bench measures the roofs, then each decode and prefill case, listing 
   REQUIRE(report["prefill"].size() == 1);
   CHECK(report["prefill"][0]["tokens"] == 4);
   CHECK(report["prefill"][0]["fraction_of_gemm"].get<double>() > 0);
+  // The check: on the CPU the unoptimised engine runs the same code, so every token agrees.
+  CHECK(report["check"] == nlohmann::json({{"sequences", 4},
+                                           {"positions", 4 * 33},
+                                           {"same", 4 * 33},
+                                           {"largest_margin_where_different", 0.0}}));
 
   auto [text_code, text] = Bench("--model " + model + " --batch 1 --context 1000000 --prefill 4 --steps 1");
   CHECK(text_code == 0);
   CHECK_THAT(text, Contains("device    cpu (float32)\n"));
   CHECK_THAT(text, Contains("decode  batch  context   ms/step   tokens/s      GB/s  of memory roof\n"));
   CHECK_THAT(text, Contains("      1  1000000   skipped: longer than the model's context\n"));
+  CHECK_THAT(text, Contains("\ncheck    greedy tokens of 4 sequences, 132 positions: 132 the same as an unoptimised "
+                            "engine's (--eager --batch-invariant) fed the same tokens\n"));
+
+  auto [unchecked_code, unchecked] = Bench("--model " + model + " --batch 1 --context 8 --prefill 4 --steps 1 --no-check");
+  CHECK(unchecked_code == 0);
+  CHECK_THAT(unchecked, Contains("\ncheck    skipped: --no-check\n"));
 
   auto [bad_code, bad] = Bench("--model " + model + " --batch 0");
   CHECK(bad_code == 2);
@@ -142,6 +153,7 @@ TEST_CASE("bench in a TP2 x PP2 world of four CPU ranks: rank 0 reports the worl
   const ModelConfig c = Llama(40, 16, 2, 4, 2, 4, 24);  // the tiny model's shape
   CHECK(report["decode"][0]["bytes_per_step"].get<double>() ==
         Approx(tools::DecodeBytesPerStep(c, 4, 1, 9, tools::KvBytesPerToken(c, 4)) / 2));  // float32, mid-run context 9
+  CHECK(report["check"]["skipped"] == "in a world of several ranks (scripts/gpu/scaling compares the layouts' tokens)");
   REQUIRE(report["prefill"].size() == 1);
   const auto& prefill = report["prefill"][0];
   CHECK(prefill["flops_per_s"].get<double>() * prefill["ms"].get<double>() / 1e3 ==
