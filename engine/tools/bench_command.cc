@@ -8,10 +8,11 @@
 //        [--collectives auto|nccl|gloo|gloo-through-host] [--join-timeout S]]
 //
 // It names the device (on a GPU also the NVIDIA driver's version, from
-// /proc/driver/nvidia/version). First the roofs, measured here and now with the backend's own ops: memory
-// bandwidth by a device-to-device copy of 256 MiB (GatherRows of every row:
-// read once, written once) and compute by a square GEMM (Linear; 8192 on a
-// GPU, 1024 on the CPU) in the compute dtype. Then:
+// /proc/driver/nvidia/version). First the roofs, measured here and now with
+// the backend's own ops: memory bandwidth by a device-to-device copy of 256
+// MiB (GatherRows of every row: read once, written once) and compute by a
+// square GEMM (Linear; 8192 on a GPU, 1024 on the CPU) in the compute dtype.
+// Then:
 //   decode: `batch` sequences each at `context` tokens take `--steps` steps
 //     of one token each (after one untimed step); the time per step, tokens
 //     per second, and the bytes a step must read (bench_math.h) per second
@@ -243,7 +244,9 @@ int Check(const BenchFlags& f, EngineOptions options, std::unique_ptr<Engine>& t
   }
   std::vector<std::vector<std::int32_t>> prompts(kCheckSequences);
   for (int s = 0; s < kCheckSequences; ++s) {
-    for (int i = 0; i < kCheckPromptTokens; ++i) prompts[s].push_back(static_cast<std::int32_t>((s * 131 + i * 7919 + 5) % vocab));
+    for (int i = 0; i < kCheckPromptTokens; ++i) {
+      prompts[s].push_back(static_cast<std::int32_t>((s * 131 + i * 7919 + 5) % vocab));
+    }
   }
   auto trace = TraceGreedy(*timed->loaded.model, *timed->cache, prompts, steps);
   if (!trace.ok()) return Failure(trace.status());
