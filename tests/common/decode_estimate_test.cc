@@ -14,7 +14,9 @@ using namespace cluster::inventory;
 namespace {
 
 using cluster::inventory::testing::Llama70B;
+using cluster::inventory::testing::kTiedTinyLlamaLayer;
 using cluster::inventory::testing::R1Cluster;
+using cluster::inventory::testing::TiedTinyLlama;
 
 DecodeEstimate Estimate(const Inventory& inv, const ModelFacts& facts) {
   StatusOr<Placement> placed = PlaceRanks(inv, facts.num_layers);
@@ -99,20 +101,11 @@ TEST_CASE("fp8 weights read 1 byte per linear weight, norms and lm_head in the d
 }
 
 TEST_CASE("With tied embeddings the last stage reads the shared matrix as its lm_head") {
-  ModelFacts f;
-  f.hidden_size = 64;
-  f.num_layers = 4;
-  f.num_attention_heads = 4;
-  f.num_key_value_heads = 2;
-  f.head_dim = 16;
-  f.intermediate_size = 128;
-  f.vocab_size = 1000;
-  f.tie_word_embeddings = true;
+  ModelFacts f = TiedTinyLlama();
   f.max_position_embeddings = 512;
   Inventory inv = R1Cluster({"T4", "T4"});
   inv.runtime.tensor_parallel = 1;
-  // Per layer: q 64*64 + k,v 2*64*32 + o 64*64 + mlp 3*64*128 + norms 2*64 = 36,992 parameters.
-  const std::uint64_t layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128 + 2 * 64;
+  const std::uint64_t layer = kTiedTinyLlamaLayer;
   const DecodeEstimate two_stages = Estimate(inv, f);
   CHECK(two_stages.stages[0].bytes_per_token == 2 * layer * 2);                  // no embedding
   CHECK(two_stages.stages[1].bytes_per_token == (2 * layer + 1000 * 64 + 64) * 2);  // the matrix + final norm

@@ -317,31 +317,22 @@ TEST_CASE("vllm_docker.args may not set what clusterctl sets from the runtime's 
 }
 
 TEST_CASE("The block of the other runtime kind is ignored, with a warning") {
-  CHECK(Warnings("cluster: {name: lab}\n"
-                 "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
-                 "artifacts:\n"
-                 "  images: [{name: vllm, file: /i.tar}]\n"
-                 "  models: [{name: m, source: /m}]\n"
-                 "runtime:\n"
-                 "  kind: vllm-docker\n"
-                 "  model: m\n"
-                 "  engine: {device: cpu}\n"
-                 "  vllm_docker: {image: vllm}\n") ==
-        Lines{"cluster.yaml:9:3: warning: runtime.engine: ignored: only kind engine uses it (remove it, or set kind: "
-              "engine)"});
   // batch_invariant is the engine's too: vLLM has no such mode.
-  CHECK(Warnings("cluster: {name: lab}\n"
-                 "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
-                 "artifacts:\n"
-                 "  images: [{name: vllm, file: /i.tar}]\n"
-                 "  models: [{name: m, source: /m}]\n"
-                 "runtime:\n"
-                 "  kind: vllm-docker\n"
-                 "  model: m\n"
-                 "  engine: {batch_invariant: true}\n"
-                 "  vllm_docker: {image: vllm}\n") ==
-        Lines{"cluster.yaml:9:3: warning: runtime.engine: ignored: only kind engine uses it (remove it, or set kind: "
-              "engine)"});
+  for (const std::string engine : {"{device: cpu}", "{batch_invariant: true}"}) {
+    INFO("engine: " << engine);
+    CHECK(Warnings("cluster: {name: lab}\n"
+                   "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
+                   "artifacts:\n"
+                   "  images: [{name: vllm, file: /i.tar}]\n"
+                   "  models: [{name: m, source: /m}]\n"
+                   "runtime:\n"
+                   "  kind: vllm-docker\n"
+                   "  model: m\n"
+                   "  engine: " + engine + "\n"
+                   "  vllm_docker: {image: vllm}\n") ==
+          Lines{"cluster.yaml:9:3: warning: runtime.engine: ignored: only kind engine uses it (remove it, or set "
+                "kind: engine)"});
+  }
   CHECK(Warnings("cluster: {name: lab}\n"
                  "hosts: [{name: gpu1, address: 10.0.0.11}]\n"
                  "artifacts: {models: [{name: m, source: /m}]}\n"

@@ -10,7 +10,9 @@ using namespace cluster::inventory;
 
 namespace {
 
+using cluster::inventory::testing::kTiedTinyLlamaLayer;
 using cluster::inventory::testing::Llama70B;
+using cluster::inventory::testing::TiedTinyLlama;
 
 // `count` hosts of 4 GPUs of `gpu_model` serving r1-70b as TP4 x PP`count` in `dtype`.
 Inventory Cluster(int count, const std::string& gpu_model, Dtype dtype = Dtype::kFloat16) {
@@ -249,17 +251,8 @@ TEST_CASE("gpu_memory overrides the table, an unknown GPU or the CPU cannot be s
 }
 
 TEST_CASE("Tied embeddings: first and last stage both hold the matrix, a single stage once") {
-  ModelFacts f;
-  f.hidden_size = 64;
-  f.num_layers = 4;
-  f.num_attention_heads = 4;
-  f.num_key_value_heads = 2;
-  f.head_dim = 16;
-  f.intermediate_size = 128;
-  f.vocab_size = 1000;
-  f.tie_word_embeddings = true;
-  // Per layer, TP1: q 64*64 + k,v 2*64*32 + o 64*64 + mlp 3*64*128 + norms 2*64 = 36,992.
-  const std::uint64_t layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128 + 2 * 64;
+  const ModelFacts f = TiedTinyLlama();
+  const std::uint64_t layer = kTiedTinyLlamaLayer;
   CHECK(RankParameterCount(f, 1, 4, true, true) == 4 * layer + 1000 * 64 + 64);
   CHECK(RankParameterCount(f, 1, 4, true, true) == f.ParameterCount());
   CHECK(RankParameterCount(f, 1, 2, true, false) == 2 * layer + 1000 * 64);

@@ -2,6 +2,7 @@
 // facts from the bundled model table) on hosts of 4 GPUs, as TP4 x PP(hosts).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,23 @@ inline ModelFacts Llama70B() {
   model.config = "deepseek-r1-distill-llama-70b";
   return **FindModelFacts(model);
 }
+
+// A small Llama whose LM head is its embedding matrix (1000 x 64).
+inline ModelFacts TiedTinyLlama() {
+  ModelFacts f;
+  f.hidden_size = 64;
+  f.num_layers = 4;
+  f.num_attention_heads = 4;
+  f.num_key_value_heads = 2;
+  f.head_dim = 16;
+  f.intermediate_size = 128;
+  f.vocab_size = 1000;
+  f.tie_word_embeddings = true;
+  return f;
+}
+// Its parameters a layer at TP1: q 64*64 + k,v 2*64*32 + o 64*64 + mlp
+// 3*64*128 + norms 2*64 = 36,992.
+constexpr std::uint64_t kTiedTinyLlamaLayer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128 + 2 * 64;
 
 // One host per entry of `gpu_models` (gpu1, gpu2, ...; the first the head),
 // 4 GPUs each, serving r1-70b as TP4 x PP(hosts) in `dtype`.
